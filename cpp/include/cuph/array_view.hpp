@@ -1,0 +1,168 @@
+// A typed, strided, read-only view of one item of the user's array, and the conversion of its
+// values to order-preserving unsigned keys. Reading through strides (negative and zero included)
+// is what lets the bindings accept any numpy view without copying it.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cuph {
+
+enum class DType : int { f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, b8 };
+
+// IEEE binary16 -> binary32 by bit manipulation (no compiler half type needed).
+inline float half_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Maps a value to an unsigned integer with the same order; NaN is reported by the caller.
+template <class T> struct Sortable;
+template <> struct Sortable<float> {
+  static uint64_t key(float v) {
+    uint32_t b; std::memcpy(&b, &v, 4);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+  }
+  static bool is_nan(float v) { return std::isnan(v); }
+};
+template <> struct Sortable<double> {
+  static uint64_t key(double v) {
+    uint64_t b; std::memcpy(&b, &v, 8);
+    return (b & 0x8000000000000000ull) ? ~b : (b | 0x8000000000000000ull);
+  }
+  static bool is_nan(double v) { return std::isnan(v); }
+};
+template <class T> struct Sortable {  // integers and bool
+  static uint64_t key(T v) {
+    if constexpr (std::is_signed<T>::value)
+      return uint64_t(int64_t(v)) ^ 0x8000000000000000ull;
+    else
+      return uint64_t(v);
+  }
+  static bool is_nan(T) { return false; }
+};
+
+struct Half { uint16_t bits; };
+
+template <class T> inline double to_double(T v) { return double(v); }
+template <> inline double to_double<Half>(Half v) { return double(half_to_float(v.bits)); }
+
+// Strided view of one item: D axes, byte strides (may be negative or zero).
+struct ItemView {
+  const char* base = nullptr;
+  DType dtype = DType::f64;
+  int ndim = 0;
+  int64_t shape[4] = {1, 1, 1, 1};
+  int64_t strides[4] = {0, 0, 0, 0};
+
+  int64_t size() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= shape[i];
+    return n;
+  }
+  // Byte offset of a C-order flat index.
+  int64_t offset_of(int64_t flat) const {
+    int64_t off = 0;
+    for (int i = ndim - 1; i >= 0; --i) {
+      off += (flat % shape[i]) * strides[i];
+      flat /= shape[i];
+    }
+    return off;
+  }
+};
+
+// Calls f with a tag of the C++ element type of dtype.
+template <class F> decltype(auto) dispatch_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::f16: return f(Half{});
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    case DType::i8: return f(int8_t{});
+    case DType::i16: return f(int16_t{});
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+    case DType::u8: return f(uint8_t{});
+    case DType::u16: return f(uint16_t{});
+    case DType::u32: return f(uint32_t{});
+    case DType::u64: return f(uint64_t{});
+    case DType::b8: return f(bool{});
+  }
+  throw std::logic_error("cuph: unknown dtype");
+}
+
+template <class T> inline T load(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+inline double value_at(const ItemView& v, int64_t flat) {
+  const char* p = v.base + v.offset_of(flat);
+  return dispatch_dtype(v.dtype, [&](auto tag) -> double {
+    using T = decltype(tag);
+    return to_double(load<T>(p));
+  });
+}
+
+// Thrown when the input holds a NaN; `position` is the C-order flat index inside the item.
+struct NanError : std::runtime_error {
+  int64_t position;
+  explicit NanError(int64_t pos) : std::runtime_error("NaN in input"), position(pos) {}
+};
+
+// Fills keys[j] (j = C-order flat index) with order-preserving keys of the item's values;
+// `negate` reverses the order (superlevel filtrations).
+inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& keys) {
+  const int64_t n = v.size();
+  keys.resize(size_t(n));
+  dispatch_dtype(v.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    // Odometer over the leading axes; the innermost axis is a tight strided loop.
+    const int d = v.ndim;
+    const int64_t inner = v.shape[d - 1], inner_stride = v.strides[d - 1];
+    int64_t idx[4] = {0, 0, 0, 0};
+    int64_t j = 0;
+    while (j < n) {
+      const char* row = v.base;
+      for (int i = 0; i < d - 1; ++i) row += idx[i] * v.strides[i];
+      for (int64_t k = 0; k < inner; ++k, ++j) {
+        T x = load<T>(row + k * inner_stride);
+        uint64_t key;
+        if constexpr (std::is_same<T, Half>::value) {
+          uint16_t b = x.bits;
+          if ((b & 0x7c00u) == 0x7c00u && (b & 0x3ffu)) throw NanError(j);
+          key = (b & 0x8000u) ? uint64_t(uint16_t(~b)) : uint64_t(b | 0x8000u);
+        } else {
+          if (Sortable<T>::is_nan(x)) throw NanError(j);
+          key = Sortable<T>::key(x);
+        }
+        keys[size_t(j)] = negate ? ~key : key;
+      }
+      for (int i = d - 2; i >= 0; --i) {
+        if (++idx[i] < v.shape[i]) break;
+        idx[i] = 0;
+      }
+    }
+  });
+}
+
+}  // namespace cuph

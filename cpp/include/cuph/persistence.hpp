@@ -1,0 +1,116 @@
+// One entry point: a strided item view -> raw pairs of dimensions 0..maxdim, dispatching the
+// item's dimension and construction to the templated algorithms.
+#pragma once
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "diagram.hpp"
+#include "grid.hpp"
+#include "reduction.hpp"
+#include "union_find.hpp"
+
+namespace cuph {
+
+struct Options {
+  int maxdim = -1;  // -1: all dimensions 0..D-1
+  Construction construction = Construction::V;
+  bool superlevel = false;
+};
+
+template <int D, Construction C>
+void compute_item(const Ranking& ranking, const int64_t* shape, int maxdim, ItemPairs& res,
+                  CancelToken& cancel) {
+  const Grid<D, C> g(shape, ranking);
+  // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
+  const bool need_clear = D >= 3 && maxdim >= 1;
+  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(size_t(g.n_cell)) : nullptr);
+  persistence_dim0(g, res.dim[0], cleared.get(), cancel);
+  for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
+    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(size_t(g.n_cell))
+                                                                   : nullptr);
+    CoboundaryReducer<D, C>(g, k).run(*cleared, next.get(), res.dim[k], cancel);
+    cleared = std::move(next);
+  }
+  if (D >= 2 && maxdim >= D - 1) persistence_top_dual(g, res.dim[D - 1], cancel);
+}
+
+// Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.
+inline void check_item_size(int d, const int64_t* shape, Construction c) {
+  const int bits = d == 1 ? 48 : 64 / d;
+  long double cells = 1;
+  for (int i = 0; i < d; ++i) {
+    const int64_t extent = c == Construction::V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;
+    if (extent >= (int64_t(1) << (bits - 1)))
+      throw std::length_error("cuph: axis " + std::to_string(i) + " of length " +
+                              std::to_string(shape[i]) + " is too long for a " +
+                              std::to_string(d) + "-D item");
+    cells *= (long double)(shape[i] + 1);
+  }
+  if (cells >= (long double)(uint32_t(~0u)))
+    throw std::length_error("cuph: item too large (at most 2^32 - 1 vertices per item)");
+}
+
+// Pairs of one item as values and flat indices into the item (C order), dims in order.
+struct ItemDiagram {
+  std::vector<int8_t> dim;
+  std::vector<double> birth, death;
+  std::vector<int64_t> birth_index, death_index;
+  int64_t count[5] = {0, 0, 0, 0, 0};
+};
+
+inline ItemDiagram to_diagram(const ItemPairs& res, const Ranking& ranking, const ItemView& item,
+                              int maxdim, bool superlevel, bool keep_diagonal) {
+  ItemDiagram out;
+  const double never = superlevel ? -std::numeric_limits<double>::infinity()
+                                  : std::numeric_limits<double>::infinity();
+  for (int k = 0; k <= maxdim; ++k) {
+    for (const RawPair& p : res.dim[k]) {
+      const int64_t bi = ranking.order[p.birth];
+      const double b = value_at(item, bi);
+      int64_t di = -1;
+      double d = never;
+      if (p.death != kEssential) {
+        di = ranking.order[p.death];
+        d = value_at(item, di);
+        if (!keep_diagonal && d == b) continue;
+      }
+      out.dim.push_back(int8_t(k));
+      out.birth.push_back(b);
+      out.death.push_back(d);
+      out.birth_index.push_back(bi);
+      out.death_index.push_back(di);
+      ++out.count[k];
+    }
+  }
+  return out;
+}
+
+inline ItemDiagram compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
+                                CancelToken& cancel) {
+  check_item_size(item.ndim, item.shape, opt.construction);
+  const Ranking ranking = rank_values(item, opt.superlevel);
+  const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
+  ItemPairs res;
+  auto run = [&](auto d_tag, auto c_tag) {
+    compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(ranking, item.shape, maxdim, res,
+                                                                 cancel);
+  };
+  auto with_c = [&](auto d_tag) {
+    if (opt.construction == Construction::V)
+      run(d_tag, std::integral_constant<Construction, Construction::V>{});
+    else
+      run(d_tag, std::integral_constant<Construction, Construction::T>{});
+  };
+  switch (item.ndim) {
+    case 1: with_c(std::integral_constant<int, 1>{}); break;
+    case 2: with_c(std::integral_constant<int, 2>{}); break;
+    case 3: with_c(std::integral_constant<int, 3>{}); break;
+    case 4: with_c(std::integral_constant<int, 4>{}); break;
+    default: throw std::invalid_argument("cuph: items must have 1 to 4 dimensions");
+  }
+  return to_diagram(res, ranking, item, maxdim, opt.superlevel, keep_diagonal);
+}
+
+}  // namespace cuph
