@@ -28,16 +28,18 @@ template <int D, Construction C> class CoboundaryReducer {
   // Reduces every column of dimension k; `cleared` marks k-cells to skip, `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
+    const auto nbs = g_.neighbours_for({k_});
     for (int64_t r = g_.n_gen - 1; r >= 0; --r) {
       cancel.poll();
-      const Cell gc = g_.gen_cell(g_.order[r]);
+      const int64_t gi = g_.order[r];
+      const Cell gc = g_.gen_cell(gi);
+      const auto before = g_.before_mask(gi, gc, uint64_t(r), nbs);
       const auto& cells = g_.star[k_];
       for (auto e = cells.rbegin(); e != cells.rend(); ++e) {
-        Cell c;
-        if (!g_.star_cell(gc, *e, c)) continue;
-        const Key key = g_.key(c);
-        if ((key >> kCodeBits) != uint64_t(r) || cleared.test(size_t(g_.cell_index(c)))) continue;
-        reduce_column({key, c}, deaths, out, cancel);
+        if (!g_.owns(before, *e)) continue;
+        const Cell c = gc + e->delta;
+        if (cleared.test(size_t(g_.cell_index(c)))) continue;
+        reduce_column({(Key(r) << kCodeBits) | e->code, c}, deaths, out, cancel);
       }
     }
   }

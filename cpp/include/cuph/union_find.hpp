@@ -40,19 +40,21 @@ void persistence_dim0(const Grid<D, C>& g, std::vector<RawPair>& out, Bitset* de
   // Birth rank of each 0-cell; for V it is the vertex's own rank.
   std::vector<uint32_t> vbirth(C == Construction::V ? 0 : size_t(g.n_vertex));
   auto birth = [&](uint32_t v) { return C == Construction::V ? g.rank[v] : vbirth[v]; };
+  const auto nbs = g.neighbours_for({0, 1});
   for (int64_t r = 0; r < g.n_gen; ++r) {
     cancel.poll();
-    const Cell gc = g.gen_cell(g.order[r]);
+    const int64_t gi = g.order[r];
+    const Cell gc = g.gen_cell(gi);
+    const auto before = g.before_mask(gi, gc, uint64_t(r), nbs);
     for (const auto& e : g.star[0]) {
-      Cell c;
-      if (!g.star_cell(gc, e, c) || (g.key(c) >> kCodeBits) != uint64_t(r)) continue;
-      const uint32_t v = uint32_t(g.vertex_index(c));
+      if (!g.owns(before, e)) continue;
+      const uint32_t v = uint32_t(g.vertex_index(gc + e.delta));
       uf.make(v);
       if (C == Construction::T) vbirth[v] = uint32_t(r);
     }
     for (const auto& e : g.star[1]) {
-      Cell c;
-      if (!g.star_cell(gc, e, c) || (g.key(c) >> kCodeBits) != uint64_t(r)) continue;
+      if (!g.owns(before, e)) continue;
+      const Cell c = gc + e.delta;
       int axis = 0;
       while (!Grid<D, C>::odd(c, axis)) ++axis;
       uint32_t a = uf.find(uint32_t(g.vertex_index(c - Grid<D, C>::unit(axis))));
@@ -83,23 +85,23 @@ void persistence_top_dual(const Grid<D, C>& g, std::vector<RawPair>& out, Cancel
     if (x < 0 || x >= g.cshape[axis]) return outside;
     return uint32_t(g.top_index(side > 0 ? c + Grid<D, C>::unit(axis) : c - Grid<D, C>::unit(axis)));
   };
+  const auto nbs = g.neighbours_for({D - 1, D});
   for (int64_t r = g.n_gen - 1; r >= 0; --r) {
     cancel.poll();
-    const Cell gc = g.gen_cell(g.order[r]);
+    const int64_t gi = g.order[r];
+    const Cell gc = g.gen_cell(gi);
+    const auto before = g.before_mask(gi, gc, uint64_t(r), nbs);
     const auto& top = g.star[D];
     for (auto e = top.rbegin(); e != top.rend(); ++e) {
-      Cell c;
-      if (!g.star_cell(gc, *e, c)) continue;
-      const Key k = g.key(c);
-      if ((k >> kCodeBits) != uint64_t(r)) continue;
-      const uint32_t t = uint32_t(g.top_index(c));
+      if (!g.owns(before, *e)) continue;
+      const uint32_t t = uint32_t(g.top_index(gc + e->delta));
       uf.make(t);
-      tkey[t] = k;
+      tkey[t] = (Key(r) << kCodeBits) | e->code;
     }
     const auto& faces = g.star[D - 1];
     for (auto e = faces.rbegin(); e != faces.rend(); ++e) {
-      Cell c;
-      if (!g.star_cell(gc, *e, c) || (g.key(c) >> kCodeBits) != uint64_t(r)) continue;
+      if (!g.owns(before, *e)) continue;
+      const Cell c = gc + e->delta;
       int axis = 0;
       while (Grid<D, C>::odd(c, axis)) ++axis;  // the one axis along which c is flat
       uint32_t a = uf.find(node(c, axis, -1));
