@@ -1,6 +1,10 @@
 // The filtration of one item as ranks: generators (vertices for V, top cells for T) sorted by
 // (value, flat index). Every later comparison of cells is an integer comparison of ranks, so the
 // algorithms never touch the user's dtype again.
+//
+// Ranks live on a padded grid (one layer of border generators around the item, rank
+// kBorderRank) so that neighbour lookups need no bounds checks: a border vertex is never lower
+// than anything (V), a border top cell never owns anything and stands for the outside (T).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -10,53 +14,97 @@
 
 namespace cuph {
 
+constexpr uint32_t kBorderRank = ~0u;
+
 struct Ranking {
-  std::vector<uint32_t> order;  // order[r] = flat index of the generator of rank r
-  std::vector<uint32_t> rank;   // rank[i]  = rank of generator i
+  std::vector<uint32_t> order;  // order[r] = padded index of the generator of rank r
+  std::vector<uint32_t> rank;   // rank[p]  = rank of the generator at padded index p
+  std::vector<uint32_t> flat;   // flat[r]  = C-order flat index in the item of rank r
 };
 
-// Stable LSD radix sort of indices 0..n-1 by keys; ties keep index order, which makes the
-// tie-break (value, index) without comparing indices. Only the digits in which keys differ are
-// sorted, so 8-bit images take one pass and float32 maps at most four.
-inline void radix_argsort(std::vector<uint64_t>& keys, std::vector<uint32_t>& order) {
+// Stable LSD radix sort of (key, payload) by key; ties keep their input order, which makes the
+// tie-break "value, then flat index" free. Only the digits in which keys differ are sorted, so
+// 8-bit images take one pass and float32 maps at most three.
+inline void radix_sort(std::vector<uint64_t>& keys, std::vector<uint64_t>& payload) {
   const size_t n = keys.size();
-  order.resize(n);
-  for (size_t i = 0; i < n; ++i) order[i] = uint32_t(i);
   if (n < 2) return;
   uint64_t lo = keys[0], hi = keys[0];
   for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
   const uint64_t range = hi - lo;
   if (range == 0) return;
   for (uint64_t& k : keys) k -= lo;
-  int bits = 64 - __builtin_clzll(range);
-  constexpr int R = 11;  // digit width: 3 passes cover 33 bits
+  const int bits = 64 - __builtin_clzll(range);
+  const int R = n < (size_t(1) << 16) ? 8 : 11;  // small items: small histograms
   std::vector<uint64_t> tk(n);
-  std::vector<uint32_t> ti(n);
+  std::vector<uint64_t> tp(n);
   std::vector<size_t> count(size_t(1) << R);
+  const uint64_t mask = (uint64_t(1) << R) - 1;
   for (int shift = 0; shift < bits; shift += R) {
     std::fill(count.begin(), count.end(), 0);
-    const uint64_t mask = (uint64_t(1) << R) - 1;
     for (size_t i = 0; i < n; ++i) ++count[(keys[i] >> shift) & mask];
     size_t sum = 0;
     for (auto& c : count) { size_t t = c; c = sum; sum += t; }
     for (size_t i = 0; i < n; ++i) {
-      size_t pos = count[(keys[i] >> shift) & mask]++;
+      const size_t pos = count[(keys[i] >> shift) & mask]++;
       tk[pos] = keys[i];
-      ti[pos] = order[i];
+      tp[pos] = payload[i];
     }
     keys.swap(tk);
-    order.swap(ti);
+    payload.swap(tp);
   }
 }
 
-inline Ranking rank_values(const ItemView& v, bool negate) {
+// The padded grid: item shape + 2 on every axis, C order.
+template <int D> struct PaddedShape {
+  int64_t shape[D], stride[D], size;
+  explicit PaddedShape(const int64_t* item_shape) {
+    size = 1;
+    for (int i = D - 1; i >= 0; --i) {
+      shape[i] = item_shape[i] + 2;
+      stride[i] = size;
+      size *= shape[i];
+    }
+  }
+  // Padded index -> C-order flat index into the item.
+  int64_t unpad(int64_t p) const {
+    int64_t flat = 0, scale = 1;
+    for (int i = D - 1; i >= 0; --i) {
+      flat += (p % shape[i] - 1) * scale;
+      scale *= shape[i] - 2;
+      p /= shape[i];
+    }
+    return flat;
+  }
+};
+
+template <int D> Ranking rank_values(const ItemView& v, bool negate, const PaddedShape<D>& pad) {
   Ranking r;
   {
     std::vector<uint64_t> keys;
     load_keys(v, negate, keys);
-    radix_argsort(keys, r.order);
+    // Payload: flat index << 32 | padded index, the latter walked with an odometer.
+    std::vector<uint64_t> payload(keys.size());
+    int64_t idx[D] = {};
+    for (size_t j = 0; j < keys.size(); ++j) {
+      int64_t p = 0;
+      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * pad.stride[i];
+      payload[j] = (uint64_t(j) << 32) | uint64_t(p);
+      for (int i = D - 1; i >= 0; --i) {
+        if (++idx[i] < v.shape[i]) break;
+        idx[i] = 0;
+      }
+    }
+    keys.shrink_to_fit();
+    radix_sort(keys, payload);
+    keys = std::vector<uint64_t>();
+    r.order.resize(payload.size());
+    r.flat.resize(payload.size());
+    for (size_t i = 0; i < payload.size(); ++i) {
+      r.order[i] = uint32_t(payload[i]);
+      r.flat[i] = uint32_t(payload[i] >> 32);
+    }
   }
-  r.rank.resize(r.order.size());
+  r.rank.assign(size_t(pad.size), kBorderRank);
   for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);
   return r;
 }

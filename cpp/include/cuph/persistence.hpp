@@ -19,21 +19,61 @@ struct Options {
   bool superlevel = false;
 };
 
+// Pairs of one item as values and flat indices into the item (C order), dims in order.
+struct ItemDiagram {
+  std::vector<int8_t> dim;
+  std::vector<double> birth, death;
+  std::vector<int64_t> birth_index, death_index;
+  int64_t count[5] = {0, 0, 0, 0, 0};
+};
+
+inline void to_diagram(const ItemPairs& res, const Ranking& ranking, const ItemView& item,
+                       int maxdim, bool superlevel, bool keep_diagonal, ItemDiagram& out) {
+  const ValueReader value(item);
+  const double never = superlevel ? -std::numeric_limits<double>::infinity()
+                                  : std::numeric_limits<double>::infinity();
+  for (int k = 0; k <= maxdim; ++k) {
+    for (const RawPair& p : res.dim[k]) {
+      if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
+      const int64_t bi = ranking.flat[p.birth];
+      const double b = value(bi);
+      int64_t di = -1;
+      double d = never;
+      if (p.death != kEssential) {
+        di = ranking.flat[p.death];
+        d = value(di);
+        if (!keep_diagonal && d == b) continue;
+      }
+      out.dim.push_back(int8_t(k));
+      out.birth.push_back(b);
+      out.death.push_back(d);
+      out.birth_index.push_back(bi);
+      out.death_index.push_back(di);
+      ++out.count[k];
+    }
+  }
+}
+
 template <int D, Construction C>
-void compute_item(const Ranking& ranking, const int64_t* shape, int maxdim, ItemPairs& res,
-                  CancelToken& cancel) {
-  const Grid<D, C> g(shape, ranking);
+void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_diagonal,
+                  ItemDiagram& out, CancelToken& cancel) {
+  const PaddedShape<D> pad(item.shape);
+  const Ranking ranking = rank_values<D>(item, superlevel, pad);
+  const Grid<D, C> g(item.shape, ranking, pad);
+  ItemPairs res;
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
-  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(size_t(g.n_cell)) : nullptr);
-  persistence_dim0(g, res.dim[0], cleared.get(), cancel);
+  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids()) : nullptr);
+  union_find_pass<false>(g, keep_diagonal, res.dim[0], cleared.get(), cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
-    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(size_t(g.n_cell))
+    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids())
                                                                    : nullptr);
     CoboundaryReducer<D, C>(g, k).run(*cleared, next.get(), res.dim[k], cancel);
     cleared = std::move(next);
   }
-  if (D >= 2 && maxdim >= D - 1) persistence_top_dual(g, res.dim[D - 1], cancel);
+  cleared.reset();
+  if (D >= 2 && maxdim >= D - 1) union_find_pass<true>(g, keep_diagonal, res.dim[D - 1], nullptr, cancel);
+  to_diagram(res, ranking, item, maxdim, superlevel, keep_diagonal, out);
 }
 
 // Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.
@@ -46,56 +86,20 @@ inline void check_item_size(int d, const int64_t* shape, Construction c) {
       throw std::length_error("cuph: axis " + std::to_string(i) + " of length " +
                               std::to_string(shape[i]) + " is too long for a " +
                               std::to_string(d) + "-D item");
-    cells *= (long double)(shape[i] + 1);
+    cells *= (long double)(shape[i] + 2);
   }
   if (cells >= (long double)(uint32_t(~0u)))
-    throw std::length_error("cuph: item too large (at most 2^32 - 1 vertices per item)");
-}
-
-// Pairs of one item as values and flat indices into the item (C order), dims in order.
-struct ItemDiagram {
-  std::vector<int8_t> dim;
-  std::vector<double> birth, death;
-  std::vector<int64_t> birth_index, death_index;
-  int64_t count[5] = {0, 0, 0, 0, 0};
-};
-
-inline ItemDiagram to_diagram(const ItemPairs& res, const Ranking& ranking, const ItemView& item,
-                              int maxdim, bool superlevel, bool keep_diagonal) {
-  ItemDiagram out;
-  const double never = superlevel ? -std::numeric_limits<double>::infinity()
-                                  : std::numeric_limits<double>::infinity();
-  for (int k = 0; k <= maxdim; ++k) {
-    for (const RawPair& p : res.dim[k]) {
-      const int64_t bi = ranking.order[p.birth];
-      const double b = value_at(item, bi);
-      int64_t di = -1;
-      double d = never;
-      if (p.death != kEssential) {
-        di = ranking.order[p.death];
-        d = value_at(item, di);
-        if (!keep_diagonal && d == b) continue;
-      }
-      out.dim.push_back(int8_t(k));
-      out.birth.push_back(b);
-      out.death.push_back(d);
-      out.birth_index.push_back(bi);
-      out.death_index.push_back(di);
-      ++out.count[k];
-    }
-  }
-  return out;
+    throw std::length_error("cuph: item too large (at most 2^32 - 2 generators per item, padding included)");
 }
 
 inline ItemDiagram compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
                                 CancelToken& cancel) {
   check_item_size(item.ndim, item.shape, opt.construction);
-  const Ranking ranking = rank_values(item, opt.superlevel);
   const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
-  ItemPairs res;
+  ItemDiagram res;
   auto run = [&](auto d_tag, auto c_tag) {
-    compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(ranking, item.shape, maxdim, res,
-                                                                 cancel);
+    compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(item, opt.superlevel, maxdim,
+                                                                 keep_diagonal, res, cancel);
   };
   auto with_c = [&](auto d_tag) {
     if (opt.construction == Construction::V)
@@ -110,7 +114,7 @@ inline ItemDiagram compute_item(const ItemView& item, const Options& opt, bool k
     case 4: with_c(std::integral_constant<int, 4>{}); break;
     default: throw std::invalid_argument("cuph: items must have 1 to 4 dimensions");
   }
-  return to_diagram(res, ranking, item, maxdim, opt.superlevel, keep_diagonal);
+  return res;
 }
 
 }  // namespace cuph

@@ -1,9 +1,16 @@
 // Middle dimensions 1 <= k <= D-2 by cohomology: coboundary columns of k-cells in decreasing
 // order, Z/2 reduction with a heap, clearing (k-cells that killed a (k-1)-class are skipped) and
 // apparent pairs (sigma's earliest coface tau has sigma as its latest facet), which are
-// persistence pairs without any reduction; in smooth data nearly every column is one.
+// persistence pairs without any reduction.
+//
+// Apparent pairs are decided locally, so they are found in a sweep in memory order (cache
+// friendly) and never enter the reduction; only the other columns, typically 1% of smooth data
+// and 10-15% of noise, are sorted and reduced in filtration order. Their reduction finds the
+// apparent column of a pivot again by the same local test instead of storing it.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <queue>
 #include <unordered_map>
 #include <vector>
@@ -28,24 +35,51 @@ template <int D, Construction C> class CoboundaryReducer {
   // Reduces every column of dimension k; `cleared` marks k-cells to skip, `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
-    const auto nbs = g_.neighbours_for({k_});
-    for (int64_t r = g_.n_gen - 1; r >= 0; --r) {
+    std::vector<Key> hard = sweep_apparent(cleared, deaths, out, cancel);
+    std::sort(hard.begin(), hard.end(), std::greater<Key>());
+    for (Key key : hard) {
       cancel.poll();
-      const int64_t gi = g_.order[r];
-      const Cell gc = g_.gen_cell(gi);
-      const auto before = g_.before_mask(gi, gc, uint64_t(r), nbs);
-      const auto& cells = g_.star[k_];
-      for (auto e = cells.rbegin(); e != cells.rend(); ++e) {
-        if (!g_.owns(before, *e)) continue;
-        const Cell c = gc + e->delta;
-        if (cleared.test(size_t(g_.cell_index(c)))) continue;
-        reduce_column({(Key(r) << kCodeBits) | e->code, c}, deaths, out, cancel);
-      }
+      reduce_column({key, g_.cell_of(key)}, deaths, out, cancel);
     }
   }
 
  private:
   using Heap = std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>>;
+
+  // Pairs every apparent column; returns the keys of the others.
+  std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
+                                  CancelToken& cancel) {
+    std::vector<Key> hard;
+    const auto nbs = g_.neighbours_for({k_});
+    const auto& cells = g_.star[size_t(k_)];
+    int64_t idx[D] = {};
+    for (int64_t j = 0; j < g_.n_gen; ++j) {
+      cancel.poll();
+      int64_t p = 0;
+      Cell gc = 0;
+      for (int i = 0; i < D; ++i) {
+        p += (idx[i] + 1) * g_.pad.stride[i];
+        gc |= Cell(Grid<D, C>::V ? 2 * idx[i] : 2 * idx[i] + 1) << (i * Grid<D, C>::bits);
+      }
+      for (int i = D - 1; i >= 0; --i) {
+        if (++idx[i] < g_.pad.shape[i] - 2) break;
+        idx[i] = 0;
+      }
+      const uint32_t r = g_.rank[p];
+      const auto before = g_.before_mask(p, r, nbs);
+      for (const auto& e : cells) {
+        if (!g_.owns(before, e)) continue;
+        const Key key = (Key(r) << kCodeBits) | e.code;
+        if (cleared.test(g_.cell_id(key))) continue;
+        Entry tau;
+        if (min_coface(gc + e.delta, tau) && max_facet_key(tau.cell) == key)
+          record(uint32_t(r), tau, deaths, out);
+        else
+          hard.push_back(key);
+      }
+    }
+    return hard;
+  }
 
   // The earliest coface of a k-cell; returns false if it has none.
   bool min_coface(Cell c, Entry& best) const {
@@ -103,6 +137,8 @@ template <int D, Construction C> class CoboundaryReducer {
     return false;
   }
 
+  // A column that is not apparent: an emergent pair if its earliest coface is still free,
+  // otherwise a full reduction.
   void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
     const uint32_t birth = uint32_t(sigma.key >> kCodeBits);
     Entry tau;
@@ -112,9 +148,8 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     Cell other;
     int64_t stored;
-    if (max_facet_key(tau.cell) == sigma.key || !earlier_column(tau, sigma.key, other, stored)) {
-      // Apparent or emergent pair: the unreduced coboundary is already reduced.
-      if (max_facet_key(tau.cell) != sigma.key) pivots_[tau.key] = {sigma.cell, -1};
+    if (!earlier_column(tau, sigma.key, other, stored)) {
+      pivots_[tau.key] = {sigma.cell, -1};
       record(birth, tau, deaths, out);
       return;
     }
@@ -147,7 +182,7 @@ template <int D, Construction C> class CoboundaryReducer {
 
   void record(uint32_t birth, const Entry& tau, Bitset* deaths, std::vector<RawPair>& out) {
     out.push_back({birth, uint32_t(tau.key >> kCodeBits)});
-    if (deaths) deaths->set(size_t(g_.cell_index(tau.cell)));
+    if (deaths) deaths->set(g_.cell_id(tau.key));
   }
 
   struct Column {
