@@ -50,7 +50,8 @@ def _is_gpu_array(x: Any) -> bool:
 def _as_array(x: Any) -> np.ndarray:
     if isinstance(x, np.ndarray):
         arr = x
-    elif x is None or isinstance(x, (str, bytes, dict, set)) or np.isscalar(x):
+    elif (x is None or isinstance(x, (str, bytes, dict, set))
+          or (np.isscalar(x) and not isinstance(x, memoryview))):
         raise TypeError(
             f"x: expected an array (numpy, buffer protocol, __array__ or nested lists), "
             f"got {type(x).__name__}"
@@ -67,6 +68,9 @@ def _as_array(x: Any) -> np.ndarray:
             f"x: unsupported dtype {arr.dtype}; cuph reads float16/32/64, signed and unsigned "
             "integers and bool (convert with x.astype(np.float64))"
         )
+    if isinstance(arr, np.ma.MaskedArray):
+        raise TypeError("x: masked arrays are not supported; fill masked cells first, e.g. "
+                        "x.filled(np.inf) to leave them out of the complex")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
