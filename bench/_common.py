@@ -133,7 +133,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> Tuple[bool, str]:
     """(equal, note): note says how many pairs each side has and, if they differ, how many
     rows of each side have no partner in the other (as multisets), per dimension."""
     if a.shape == b.shape and np.array_equal(a, b):
-        return True, f"{len(a)} pairs"
+        return True, f"{len(a)}"
     from collections import Counter
 
     ca = Counter(map(tuple, a.tolist()))
@@ -160,21 +160,22 @@ def run_gudhi_sklearn_T(x: np.ndarray, dims=(0, 1)) -> np.ndarray:
     from gudhi.sklearn.cubical_persistence import CubicalPersistence
 
     cp = CubicalPersistence(homology_dimensions=list(dims), input_type="top_dimensional_cells",
-                            n_jobs=1)
+                            homology_coeff_field=2, n_jobs=1)
     res = cp.fit_transform(x)
     return pairs_gudhi_intervals(res, list(dims))
 
 
 def run_gudhi_cc(x: np.ndarray, construction: str, maxdim: int) -> np.ndarray:
-    """``gudhi.CubicalComplex(vertices=x)`` or ``(top_dimensional_cells=x)``, default
-    coefficient field, intervals of dims 0..maxdim (extraction included in the time)."""
+    """``gudhi.CubicalComplex(vertices=x)`` or ``(top_dimensional_cells=x)`` over Z/2 (as cuph
+    and CubicalRipser; gudhi's default Z/11 can give other barcodes in 3-D), intervals of
+    dims 0..maxdim."""
     import gudhi
 
     if construction == "V":
         cc = gudhi.CubicalComplex(vertices=x)
     else:
         cc = gudhi.CubicalComplex(top_dimensional_cells=x)
-    cc.compute_persistence()
+    cc.compute_persistence(homology_coeff_field=2)
     dims = list(range(maxdim + 1))
     return pairs_gudhi_intervals([[cc.persistence_intervals_in_dimension(k) for k in dims]], dims)
 
@@ -291,6 +292,13 @@ def write_section(path: Path, section: str, body: str, info: Dict[str, str]) -> 
     for s in order:
         out.append(f"<!-- begin:{s} -->\n{sections[s]}<!-- end:{s} -->\n")
     path.write_text("\n".join(out))
+
+
+def run_stamp() -> str:
+    """One line for a results section: when it ran and how busy the machine was."""
+    la = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    return (f"Run started {_dt.datetime.now():%Y-%m-%d %H:%M}, load average (1/5/15 min) "
+            f"at start {la} on {os.cpu_count()} cores.")
 
 
 def md_table(header: List[str], rows: List[List[str]]) -> str:

@@ -35,10 +35,16 @@ adds its section to the same file.
 
 from __future__ import annotations
 
+import os
+
+# BLAS thread pools (numpy's and scipy's OpenBLAS) spin on a 2-core box; cuph and the peers
+# use no BLAS.  Must be set before numpy is imported.
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
 import argparse
 import fnmatch
 import gc
-import os
 import statistics
 import sys
 import time
@@ -79,7 +85,8 @@ def tool_gudhi_sklearn_T(dims=(0, 1)) -> Tool:
     def run(x):
         # iterates the first axis: one 2-D top-cell image per item -> Persistence_on_rectangle
         cp = CubicalPersistence(homology_dimensions=list(dims),
-                                input_type="top_dimensional_cells", n_jobs=1)
+                                input_type="top_dimensional_cells", homology_coeff_field=2,
+                                n_jobs=1)
         return cp.fit_transform(x)
 
     return Tool("gudhi.sklearn CubicalPersistence (n_jobs=1)", run,
@@ -96,7 +103,7 @@ def tool_gudhi_cc(construction: str, maxdim: int) -> Tool:
             cc = gudhi.CubicalComplex(vertices=x)
         else:
             cc = gudhi.CubicalComplex(top_dimensional_cells=x)
-        cc.compute_persistence()
+        cc.compute_persistence(homology_coeff_field=2)
         return [[cc.persistence_intervals_in_dimension(k) for k in dims]]
 
     kw = "vertices" if construction == "V" else "top_dimensional_cells"
@@ -237,6 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     info = C.machine_info(cuph)
+    stamp = C.run_stamp()
     log("machine: " + "; ".join(f"{k}={v}" for k, v in info.items()))
     nthr = max(1, args.threads)
 
@@ -290,7 +298,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         gc.collect()
     elapsed = time.perf_counter() - t_start
 
-    body = ["## Ratio table (compare_cpu.py)", ""]
+    body = ["## Ratio table (compare_cpu.py)", "", stamp, ""]
     body.append(
         f"Median wall time of {'1 run' if args.quick else 'several runs (5; 3 for 128^3)'} "
         "per tool, peers and cuph interleaved in the same process; ratio = peer / cuph "

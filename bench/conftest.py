@@ -1,8 +1,12 @@
 """pytest configuration for the benchmark suite in bench/ (not collected by the normal test run:
 pyproject's testpaths is ``tests``).  Run with ``pytest bench/ --benchmark-only``."""
 
+import os
 import sys
 from pathlib import Path
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")  # before numpy is imported by the benchmark module
 
 import pytest
 

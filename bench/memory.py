@@ -44,12 +44,18 @@ the table shows both.  Results go to stdout and, as the ``memory`` section, into
 
 from __future__ import annotations
 
+import os
+
+# BLAS thread pools (numpy's and scipy's OpenBLAS) spin on a 2-core box; cuph and the peers
+# use no BLAS.  Must be set before numpy is imported.
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
 import argparse
 import ctypes
 import fnmatch
 import gc
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -207,6 +213,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     cuph = C.import_cuph()
     info = C.machine_info(cuph)
+    stamp = C.run_stamp()
     rows: List[List[str]] = []
     methods = set()
     over_target: List[str] = []
@@ -237,7 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"{name} {tool}: call {call:.1f} B/voxel, incl. input {incl:.1f} "
                       f"({r['method']})", file=sys.stderr, flush=True)
 
-    body = ["## Peak memory (memory.py)", ""]
+    body = ["## Peak memory (memory.py)", "", stamp, ""]
     body.append(
         f"Float64 V volumes, maxdim {args.maxdim}, 1 thread, one fresh subprocess per row; "
         f"method: {', '.join(sorted(methods))} (see the docstring of bench/memory.py). "

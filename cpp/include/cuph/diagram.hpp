@@ -6,11 +6,13 @@
 
 namespace cuph {
 
-constexpr uint32_t kEssential = ~0u;
+constexpr uint64_t kEssential = ~uint64_t(0);
 
+// Generators are named by their filtration key: a rank, or a packed (value, flat index) key
+// (see filtration.hpp); either maps back to the flat index of the input value.
 struct RawPair {
-  uint32_t birth;  // rank of the generator whose value created the class
-  uint32_t death;  // rank of the generator whose value killed it, or kEssential
+  uint64_t birth;  // key of the generator whose value created the class
+  uint64_t death;  // key of the generator whose value killed it, or kEssential
 };
 
 struct ItemPairs {

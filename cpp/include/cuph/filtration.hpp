@@ -77,24 +77,31 @@ template <int D> struct PaddedShape {
   }
 };
 
-template <int D> Ranking rank_values(const ItemView& v, bool negate, const PaddedShape<D>& pad) {
+// Calls f(flat index, padded index) for every generator of the item, in C order.
+template <int D, class F> void for_each_padded(const int64_t* shape, const PaddedShape<D>& pad, F&& f) {
+  int64_t idx[D] = {}, n = 1;
+  for (int i = 0; i < D; ++i) n *= shape[i];
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t p = 0;
+    for (int i = 0; i < D; ++i) p += (idx[i] + 1) * pad.stride[i];
+    f(j, p);
+    for (int i = D - 1; i >= 0; --i) {
+      if (++idx[i] < shape[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+// Ranks from order-preserving keys (consumed).
+template <int D>
+Ranking rank_keys(std::vector<uint64_t>& keys, const int64_t* shape, const PaddedShape<D>& pad) {
   Ranking r;
   {
-    std::vector<uint64_t> keys;
-    load_keys(v, negate, keys);
-    // Payload: flat index << 32 | padded index, the latter walked with an odometer.
+    // Payload: flat index << 32 | padded index.
     std::vector<uint64_t> payload(keys.size());
-    int64_t idx[D] = {};
-    for (size_t j = 0; j < keys.size(); ++j) {
-      int64_t p = 0;
-      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * pad.stride[i];
-      payload[j] = (uint64_t(j) << 32) | uint64_t(p);
-      for (int i = D - 1; i >= 0; --i) {
-        if (++idx[i] < v.shape[i]) break;
-        idx[i] = 0;
-      }
-    }
-    keys.shrink_to_fit();
+    for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) {
+      payload[size_t(j)] = (uint64_t(j) << 32) | uint64_t(p);
+    });
     radix_sort(keys, payload);
     keys = std::vector<uint64_t>();
     r.order.resize(payload.size());
@@ -108,5 +115,23 @@ template <int D> Ranking rank_values(const ItemView& v, bool negate, const Padde
   for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);
   return r;
 }
+
+// Without a sort: when the keys span fewer than 2^32 values (every dtype of at most 32 bits,
+// and wider ones with a small range), (key - min) << 32 | flat index is itself a unique,
+// order-preserving key. Border generators get ~0. Returns false if the range is too wide.
+template <int D>
+bool pack_keys(const std::vector<uint64_t>& keys, const int64_t* shape, const PaddedShape<D>& pad,
+               std::vector<uint64_t>& packed) {
+  if (keys.empty() || keys.size() >= (size_t(1) << 32) - 1) return false;
+  uint64_t lo = keys[0], hi = keys[0];
+  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
+  if (hi - lo > 0xffffffffull) return false;
+  packed.assign(size_t(pad.size), ~uint64_t(0));
+  for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) {
+    packed[size_t(p)] = ((keys[size_t(j)] - lo) << 32) | uint64_t(j);
+  });
+  return true;
+}
+
 
 }  // namespace cuph

@@ -64,8 +64,9 @@ template <int D, Construction C> struct Grid {
   struct GenStep { int64_t step; int code; };
   std::array<std::vector<GenStep>, 16> gen_steps;
 
-  Grid(const int64_t* shape, const Ranking& r, const PaddedShape<D>& p)
-      : pad(p), rank(r.rank.data()), order(r.order.data()) {
+  // `r` may be null when the item is keyed without ranks (no middle dimensions).
+  Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
+      : pad(p), rank(r ? r->rank.data() : nullptr), order(r ? r->order.data() : nullptr) {
     for (int i = 0; i < D; ++i) {
       cshape[i] = V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;
       n_gen *= shape[i];
@@ -149,13 +150,26 @@ template <int D, Construction C> struct Grid {
   // filtration: lower rank for V, higher rank for T. Border generators have the largest rank,
   // so they never precede a vertex and always precede a top cell (a missing top cell owns
   // nothing), which handles the item's boundary without a test.
-  Mask before_mask(int64_t p, uint32_t r, const std::vector<int>& list) const {
+  template <class KeyT>
+  Mask before_mask(const KeyT* keys, int64_t p, KeyT r, const std::vector<int>& list) const {
     Mask m = 0;
     for (int j : list) {  // branch-free: the comparisons are unpredictable on noisy data
-      const uint32_t rk = rank[p + nb_step[size_t(j)]];
+      const KeyT rk = keys[p + nb_step[size_t(j)]];
       m |= Mask(V ? rk < r : rk > r) << j;
     }
     return m;
+  }
+  Mask before_mask(int64_t p, uint32_t r, const std::vector<int>& list) const {
+    return before_mask<uint32_t>(rank, p, r, list);
+  }
+  // Neighbour index of a generator offset (each entry in {-1,0,1}), -1 for the zero offset.
+  int neighbour_of(const int* off) const {
+    for (size_t j = 0; j < nb_off.size(); ++j) {
+      bool same = true;
+      for (int i = 0; i < D; ++i) same &= nb_off[j][i] == off[i];
+      if (same) return int(j);
+    }
+    return -1;
   }
   bool owns(Mask before, const StarEntry<D>& e) const { return (required[e.code] & ~before) == 0; }
 

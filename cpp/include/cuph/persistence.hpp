@@ -27,20 +27,21 @@ struct ItemDiagram {
   int64_t count[5] = {0, 0, 0, 0, 0};
 };
 
-inline void to_diagram(const ItemPairs& res, const Ranking& ranking, const ItemView& item,
-                       int maxdim, bool superlevel, bool keep_diagonal, ItemDiagram& out) {
+template <class FlatOf>
+void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
+                bool superlevel, bool keep_diagonal, ItemDiagram& out) {
   const ValueReader value(item);
   const double never = superlevel ? -std::numeric_limits<double>::infinity()
                                   : std::numeric_limits<double>::infinity();
   for (int k = 0; k <= maxdim; ++k) {
     for (const RawPair& p : res.dim[k]) {
       if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
-      const int64_t bi = ranking.flat[p.birth];
+      const int64_t bi = flat_of(p.birth);
       const double b = value(bi);
       int64_t di = -1;
       double d = never;
       if (p.death != kEssential) {
-        di = ranking.flat[p.death];
+        di = flat_of(p.death);
         d = value(di);
         if (!keep_diagonal && d == b) continue;
       }
@@ -54,17 +55,35 @@ inline void to_diagram(const ItemPairs& res, const Ranking& ranking, const ItemV
   }
 }
 
+// Items without middle dimensions whose values span < 2^32 keys skip the sort entirely: both
+// union-find passes compare packed (value, index) keys. Otherwise values are ranked once and
+// every algorithm compares ranks.
 template <int D, Construction C>
 void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_diagonal,
                   ItemDiagram& out, CancelToken& cancel) {
   const PaddedShape<D> pad(item.shape);
-  const Ranking ranking = rank_values<D>(item, superlevel, pad);
-  const Grid<D, C> g(item.shape, ranking, pad);
+  const bool top = D >= 2 && maxdim >= D - 1;
   ItemPairs res;
+  std::vector<uint64_t> keys;
+  load_keys(item, superlevel, keys);
+  std::vector<uint64_t> packed;
+  if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, item.shape, pad, packed)) {
+    keys = std::vector<uint64_t>();
+    const Grid<D, C> g(item.shape, nullptr, pad);
+    union_find_pass<false>(g, packed.data(), keep_diagonal, res.dim[0], nullptr, cancel);
+    if (top) union_find_pass<true>(g, packed.data(), keep_diagonal, res.dim[D - 1], nullptr, cancel);
+    packed = std::vector<uint64_t>();
+    to_diagram(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim, superlevel,
+               keep_diagonal, out);
+    return;
+  }
+  const Ranking ranking = rank_keys<D>(keys, item.shape, pad);
+  const Grid<D, C> g(item.shape, &ranking, pad);
+  const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
   std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids()) : nullptr);
-  union_find_pass<false>(g, keep_diagonal, res.dim[0], cleared.get(), cancel);
+  union_find_pass<false>(g, rank, keep_diagonal, res.dim[0], cleared.get(), cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
     std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids())
                                                                    : nullptr);
@@ -72,8 +91,9 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     cleared = std::move(next);
   }
   cleared.reset();
-  if (D >= 2 && maxdim >= D - 1) union_find_pass<true>(g, keep_diagonal, res.dim[D - 1], nullptr, cancel);
-  to_diagram(res, ranking, item, maxdim, superlevel, keep_diagonal, out);
+  if (top) union_find_pass<true>(g, rank, keep_diagonal, res.dim[D - 1], nullptr, cancel);
+  to_diagram(res, [&](uint64_t k) { return int64_t(ranking.flat[size_t(k)]); }, item, maxdim,
+             superlevel, keep_diagonal, out);
 }
 
 // Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.

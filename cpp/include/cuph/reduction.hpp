@@ -73,7 +73,7 @@ template <int D, Construction C> class CoboundaryReducer {
         if (cleared.test(g_.cell_id(key))) continue;
         Entry tau;
         if (min_coface(gc + e.delta, tau) && max_facet_key(tau.cell) == key)
-          record(uint32_t(r), tau, deaths, out);
+          record(r, tau, deaths, out);
         else
           hard.push_back(key);
       }
@@ -140,7 +140,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // A column that is not apparent: an emergent pair if its earliest coface is still free,
   // otherwise a full reduction.
   void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
-    const uint32_t birth = uint32_t(sigma.key >> kCodeBits);
+    const uint64_t birth = sigma.key >> kCodeBits;
     Entry tau;
     if (!min_coface(sigma.cell, tau)) {  // no cofaces at all: an essential class
       out.push_back({birth, kEssential});
@@ -180,8 +180,8 @@ template <int D, Construction C> class CoboundaryReducer {
     record(birth, tau, deaths, out);
   }
 
-  void record(uint32_t birth, const Entry& tau, Bitset* deaths, std::vector<RawPair>& out) {
-    out.push_back({birth, uint32_t(tau.key >> kCodeBits)});
+  void record(uint64_t birth, const Entry& tau, Bitset* deaths, std::vector<RawPair>& out) {
+    out.push_back({birth, tau.key >> kCodeBits});
     if (deaths) deaths->set(g_.cell_id(tau.key));
   }
 
