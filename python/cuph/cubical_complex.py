@@ -32,10 +32,13 @@ Conventions are gudhi 3.13's, checked against it:
 
 Departures from gudhi
 ---------------------
-* **Coefficients.**  The engine works over Z/2.  A cubical complex in R^d with d <= 3 has
-  torsion-free (relative) homology, so its persistence diagram is the same over every prime
-  field: results equal gudhi's for any ``homology_coeff_field``.  For 4-D complexes torsion
-  is possible in principle; a field other than 2 gives a ``UserWarning`` and the Z/2 result.
+* **Coefficients.**  The engine works over Z/2.  For 1-D and 2-D complexes every dimension is
+  computed by union-find (dimension 0 and, by duality, the top one), which does not depend on
+  the field: results equal gudhi's for any ``homology_coeff_field``.  In 3-D and 4-D the
+  middle dimensions can differ between fields (pairs of sublevel sets can have torsion in
+  their relative homology; a 64x56x56 noise volume already shows it in H1 between Z/2 and
+  gudhi's default Z/11), so a field other than 2 gives a ``UserWarning`` and the Z/2 result.
+  Pass ``homology_coeff_field=2`` to compare with gudhi.
 * **Ties.**  When several cells share a filtration value, the multiset of
   ``(birth, death)`` values is the same as gudhi's, but the cell reported by
   ``cofaces_of_persistence_pairs`` / ``vertices_of_persistence_pairs`` may be a different
@@ -312,7 +315,7 @@ class CubicalComplex:
         homology_coeff_field : int, default 11
             A prime (at most 46337), checked like gudhi.  The engine computes over Z/2,
             which gives the same diagrams for complexes of dimension <= 3 (see the module
-            notes); for 4-D complexes a field other than 2 warns.
+            notes); for 3-D and 4-D complexes a field other than 2 warns.
         min_persistence : float, default 0
             Keep finite pairs with ``death - birth > min_persistence``; a negative value
             (gudhi's ``-1``) also keeps the zero-length pairs.
@@ -324,12 +327,12 @@ class CubicalComplex:
             raise ValueError(f"Maximum homology_coeff_field allowed value is {_MAX_FIELD}")
         if not _is_prime(p):
             raise ValueError("homology_coeff_field must be a prime number")
-        if p != 2 and self.dimension() >= 4:
+        if p != 2 and self.dimension() >= 3:
             warnings.warn(
                 f"cuph computes persistent homology over Z/2; homology_coeff_field={p} is "
-                "ignored. For complexes of dimension <= 3 the diagrams are the same over every "
-                "field, but a 4-D complex can have torsion, so the Z/2 diagram may differ "
-                f"from the one over Z/{p}",
+                "ignored. In 1-D and 2-D the diagrams are the same over every field, but the "
+                "middle dimensions of a 3-D or 4-D complex can differ, so the Z/2 diagram may "
+                f"differ from the one over Z/{p} (pass homology_coeff_field=2 to silence this)",
                 UserWarning,
                 stacklevel=2,
             )
