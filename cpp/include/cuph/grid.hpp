@@ -53,6 +53,7 @@ template <int D, Construction C> struct Grid {
   const uint32_t* order = nullptr;
   std::array<std::vector<StarEntry<D>>, D + 1> star;  // star[k]: offsets giving k-cells, by code
   std::array<Cell, 81> star_by_code{};                 // packed offset of each code
+  std::array<StarEntry<D>, 81> by_code{};
   // Neighbour j of a generator (bit j of a Mask): its offset and padded index step.
   std::vector<std::array<int8_t, D>> nb_off;
   std::vector<int64_t> nb_step;
@@ -87,6 +88,7 @@ template <int D, Construction C> struct Grid {
       // T: the generator is a top cell, each nonzero offset closes one.
       star[V ? nonzero : D - nonzero].push_back(e);
       star_by_code[size_t(code)] = e.delta;
+      by_code[size_t(code)] = e;
       if (nonzero) {
         nb_off.push_back(e.off);
         nb_step.push_back(step);
@@ -172,6 +174,7 @@ template <int D, Construction C> struct Grid {
     return -1;
   }
   bool owns(Mask before, const StarEntry<D>& e) const { return (required[e.code] & ~before) == 0; }
+  const StarEntry<D>& star_entry(int code) const { return by_code[size_t(code)]; }
 
   // Key of any cell: its owner among its generators (max rank for V, min for T; border top
   // cells have the largest rank and never win).

@@ -70,8 +70,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, item.shape, pad, packed)) {
     keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
-    union_find_pass<false>(g, packed.data(), keep_diagonal, res.dim[0], nullptr, cancel);
-    if (top) union_find_pass<true>(g, packed.data(), keep_diagonal, res.dim[D - 1], nullptr, cancel);
+    union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
+                      nullptr, cancel);
     packed = std::vector<uint64_t>();
     to_diagram(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim, superlevel,
                keep_diagonal, out);
@@ -83,15 +83,17 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
   std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids()) : nullptr);
-  union_find_pass<false>(g, rank, keep_diagonal, res.dim[0], cleared.get(), cancel);
+  // The dual pass shares the sweep unless clearing needs dimension 0 first... it does not:
+  // dimension 0 and D-1 are independent, only the middle dimensions wait for dimension 0.
+  union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
+                    cleared.get(), cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
     std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids())
                                                                    : nullptr);
-    CoboundaryReducer<D, C>(g, k).run(*cleared, next.get(), res.dim[k], cancel);
+    CoboundaryReducer<D, C>(g, k, keep_diagonal).run(*cleared, next.get(), res.dim[k], cancel);
     cleared = std::move(next);
   }
   cleared.reset();
-  if (top) union_find_pass<true>(g, rank, keep_diagonal, res.dim[D - 1], nullptr, cancel);
   to_diagram(res, [&](uint64_t k) { return int64_t(ranking.flat[size_t(k)]); }, item, maxdim,
              superlevel, keep_diagonal, out);
 }

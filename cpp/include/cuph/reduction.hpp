@@ -9,6 +9,8 @@
 // apparent column of a pivot again by the same local test instead of storing it.
 #pragma once
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <functional>
 #include <queue>
@@ -30,7 +32,22 @@ struct Entry {
 
 template <int D, Construction C> class CoboundaryReducer {
  public:
-  CoboundaryReducer(const Grid<D, C>& g, int k) : g_(g), k_(k) {}
+  CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal)
+      : g_(g), k_(k), keep_diagonal_(keep_diagonal) {
+    // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the
+    // facets of each (k+1)-cell, as codes.
+    for (const auto& s : g.star[size_t(k)])
+      for (const auto& t : g.star[size_t(k) + 1]) {
+        int diff = 0, where = -1;
+        for (int i = 0; i < D; ++i)
+          if (s.off[i] != t.off[i]) { ++diff; where = i; }
+        // t = s + (+-1 along one axis where s is a point, i.e. even in doubled coordinates).
+        if (diff != 1 || std::abs(t.off[where] - s.off[where]) != 1) continue;
+        cofaces_[s.code].push_back(t.code);
+        facets_[t.code].push_back(s.code);
+      }
+    for (auto& v : cofaces_) std::sort(v.begin(), v.end());
+  }
 
   // Reduces every column of dimension k; `cleared` marks k-cells to skip, `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
@@ -50,17 +67,13 @@ template <int D, Construction C> class CoboundaryReducer {
   std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
                                   CancelToken& cancel) {
     std::vector<Key> hard;
-    const auto nbs = g_.neighbours_for({k_});
+    const auto nbs = g_.neighbours_for({k_, k_ + 1});
     const auto& cells = g_.star[size_t(k_)];
     int64_t idx[D] = {};
     for (int64_t j = 0; j < g_.n_gen; ++j) {
       cancel.poll();
       int64_t p = 0;
-      Cell gc = 0;
-      for (int i = 0; i < D; ++i) {
-        p += (idx[i] + 1) * g_.pad.stride[i];
-        gc |= Cell(Grid<D, C>::V ? 2 * idx[i] : 2 * idx[i] + 1) << (i * Grid<D, C>::bits);
-      }
+      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * g_.pad.stride[i];
       for (int i = D - 1; i >= 0; --i) {
         if (++idx[i] < g_.pad.shape[i] - 2) break;
         idx[i] = 0;
@@ -70,12 +83,28 @@ template <int D, Construction C> class CoboundaryReducer {
       for (const auto& e : cells) {
         if (!g_.owns(before, e)) continue;
         const Key key = (Key(r) << kCodeBits) | e.code;
-        if (cleared.test(g_.cell_id(key))) continue;
-        Entry tau;
-        if (min_coface(gc + e.delta, tau) && max_facet_key(tau.cell) == key)
-          record(r, tau, deaths, out);
-        else
+        if (cleared.test(size_t(p) * Grid<D, C>::n_codes + e.code)) continue;
+        // The earliest coface, if g owns one, is g's coface of smallest code (any coface owned
+        // elsewhere has a larger rank), and its latest facet is its g-owned facet of largest
+        // code (the others have smaller ranks): both are read off the neighbour mask. For T,
+        // every coface of sigma inside g's top cell is owned by g.
+        int tau = -1;
+        for (uint8_t c : cofaces_[e.code])
+          if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+        if (tau < 0) {
+          // V only: every coface has a later vertex, which owns a later facet: not apparent.
           hard.push_back(key);
+          continue;
+        }
+        int latest = -1;
+        for (uint8_t f : facets_[size_t(tau)])
+          if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
+        if (latest == int(e.code)) {
+          if (keep_diagonal_) out.push_back({r, r});  // same generator: zero length
+          if (deaths) deaths->set(size_t(p) * Grid<D, C>::n_codes + size_t(tau));
+        } else {
+          hard.push_back(key);
+        }
       }
     }
     return hard;
@@ -191,6 +220,8 @@ template <int D, Construction C> class CoboundaryReducer {
   };
   const Grid<D, C>& g_;
   int k_;
+  bool keep_diagonal_;
+  std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
   Heap heap_;
   std::unordered_map<Key, Column> pivots_;  // non-apparent pivots only
   std::vector<Entry> pool_;

@@ -2,18 +2,22 @@
 // and, by Alexander duality, for the top dimension D-1 (top cells joined by (D-1)-cells in
 // decreasing order, with the outside of the box as one extra, oldest node).
 //
-// Both passes are one algorithm over the padded generator grid. Most joins are decided locally,
-// in a sweep in memory order without any sort (the idea of gudhi's Persistence_on_rectangle and
-// of Flash Cubical, here for any dimension and both constructions): at each generator g, the
-// node cells it owns are new, the other nodes around it are old, and old nodes that are joined
-// by cells already present near g are in the same component. A join that touches a group of
-// new nodes is a zero-length pair (pre-linked into the forest); a join inside one group creates
-// a cycle; only joins of two different old groups are "critical". Critical joins are then sorted
-// and replayed in filtration order on the pre-linked forest. Nodes are named by a nearby
-// generator's padded index, so no coordinates are ever decoded.
+// Most joins are decided locally, in one sweep in memory order without any sort (the idea of
+// gudhi's Persistence_on_rectangle and of Flash Cubical, here for any dimension and both
+// constructions). At each generator g, the node cells it owns are new, the other nodes around
+// it are old, and old nodes joined by cells already present near g are in one group. A join
+// that touches a group of new nodes is a zero-length pair (pre-linked into the forest); a join
+// inside one group closes a cycle; only joins of two different old groups are "critical".
+// Critical joins are sorted and replayed in filtration order on the pre-linked forest.
+//
+// What happens at g depends only on its neighbour mask (which neighbours come before it), so
+// the local decisions are compiled into a small "program" per mask: a table for 1-D and 2-D
+// (at most 256 masks), computed on the fly beyond. Both passes share one sweep and one mask.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "bitset.hpp"
@@ -31,118 +35,279 @@ inline uint32_t find_root(std::vector<uint32_t>& parent, uint32_t x) {
   return x;
 }
 
+// The local decisions at one generator, for one neighbour mask.
+template <int D> struct LocalProgram {
+  static constexpr int kMaxSlots = 2 * (1 << D) + 2 * D + 2;
+  static constexpr int kMaxActs = D * (1 << D) + 2 * D;
+  struct Act {
+    uint8_t critical;  // 0: zero-length join of a new group into another group; 1: critical
+    uint8_t join;      // index of the join cell
+    uint8_t src, dst;  // zero-length: the new group's root slot and a slot of the other group
+  };
+  uint8_t n_create = 0, n_act = 0, n_root = 0;
+  std::array<uint8_t, kMaxSlots> create{}, root{};
+  std::array<Act, kMaxActs> act{};
+};
+
 // Dual == false: dimension 0 (nodes = vertices, joins = edges, increasing order).
 // Dual == true: dimension D-1 (nodes = top cells, joins = (D-1)-cells, decreasing order).
-// `keys` is the padded generator key array (ranks or packed keys; border = max).
-// `death_edges` (dimension 0 only, may be null) receives the cell ids of edges that kill a class:
-// cohomology in dimension 1 clears exactly those columns.
-template <bool Dual, int D, Construction C, class KeyT>
-void union_find_pass(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
-                     std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
-  constexpr bool V = C == Construction::V;
-  constexpr KeyT kMax = ~KeyT(0);
-  // Old nodes around g are joined through cells of g's star (T vertices, V cubes) or, for
-  // V vertices and T top cells, through the diagonal neighbour of two axis neighbours.
-  constexpr bool star_case = (C == Construction::T) != Dual;
-  const int node_dim = Dual ? D : 0, join_dim = Dual ? D - 1 : 1;
-  const uint32_t outside = uint32_t(g.pad.size);
+template <bool Dual, int D, Construction C> class UnionFindPass {
+ public:
+  using G = Grid<D, C>;
+  using Mask = typename G::Mask;
+  using Program = LocalProgram<D>;
+  static constexpr bool V = C == Construction::V;
+  // Old nodes around g are joined through cells of g's star (T vertices, V cubes) or, for V
+  // vertices and T top cells, through the diagonal neighbour of two axis neighbours.
+  static constexpr bool kStarCase = (C == Construction::T) != Dual;
 
-  // A node at doubled offset q from the generator: its id step, and the generator that must be
-  // real for it to exist (dual nodes only: the far corner of a V cube, the T top cell itself).
-  struct NodeRef { int64_t step, witness; int slot; };
-  std::vector<int64_t> slot_steps, witness_of;  // the distinct nodes around a generator
-  auto node_ref = [&](const int* q) {
-    NodeRef r{0, 0, 0};
-    for (int i = 0; i < D; ++i) {
-      const int h = (q[i] % 2 == 0) ? q[i] / 2 : V ? (q[i] - 1) / 2 : (q[i] + 1) / 2;
-      r.step += h * g.pad.stride[i];
-      r.witness += (q[i] % 2 == 0 ? q[i] / 2 : q[i]) * g.pad.stride[i];
+  explicit UnionFindPass(const G& g) : g_(g) {
+    const int node_dim = Dual ? D : 0, join_dim = Dual ? D - 1 : 1;
+    for (const auto& e : g.star[size_t(node_dim)]) {
+      int q[D];
+      for (int i = 0; i < D; ++i) q[i] = e.off[i];
+      creates_.push_back({e.code, slot_of(q)});
     }
-    auto it = std::find(slot_steps.begin(), slot_steps.end(), r.step);
-    r.slot = int(it - slot_steps.begin());
-    if (it == slot_steps.end()) {
-      slot_steps.push_back(r.step);
-      witness_of.push_back(r.witness);
+    for (const auto& e : g.star[size_t(join_dim)]) {
+      int axis = 0;  // the axis joining the two nodes: where the join is odd (0) / even (dual)
+      while (((e.off[axis] != 0) == V) != !Dual) ++axis;
+      int qa[D], qb[D];
+      for (int i = 0; i < D; ++i) qa[i] = qb[i] = e.off[i];
+      --qa[axis];
+      ++qb[axis];
+      Join j{e.code, slot_of(qa), slot_of(qb), 0, {}};
+      for (int i = 0; i < D; ++i) j.off[i] = e.off[i];
+      // Block case: the join's node other than g itself (an axis neighbour).
+      j.far = slot_off_[size_t(j.a)] == std::array<int, D>{} ? j.b : j.a;
+      joins_.push_back(j);
     }
-    return r;
-  };
-  struct Create { StarEntry<D> e; NodeRef n; };
-  struct Join { StarEntry<D> e; NodeRef a, b; int64_t witness; int far_slot; };
-  std::vector<Create> creates;
-  std::vector<Join> joins;
-  for (const auto& e : g.star[size_t(node_dim)]) {
-    int q[D];
-    for (int i = 0; i < D; ++i) q[i] = e.off[i];
-    creates.push_back({e, node_ref(q)});
-  }
-  for (const auto& e : g.star[size_t(join_dim)]) {
-    int axis = 0;  // the axis joining the two nodes: where the join cell is odd (0) / even (dual)
-    while (((e.off[axis] != 0) == V) != !Dual) ++axis;
-    int qa[D], qb[D], far[D];
-    for (int i = 0; i < D; ++i) qa[i] = qb[i] = far[i] = e.off[i];
-    --qa[axis];
-    ++qb[axis];
-    const NodeRef na = node_ref(qa), nb = node_ref(qb);
-    // Block case: the join's node other than the generator itself (an axis neighbour).
-    joins.push_back({e, na, nb, node_ref(far).witness, na.step ? na.slot : nb.slot});
-  }
-  if (Dual) {  // visit each generator's joins in decreasing (key, code) order
-    std::reverse(joins.begin(), joins.end());
-  }
-  // Block case: for two joins towards axis neighbours along different axes, the neighbour
-  // index of their diagonal generator.
-  std::vector<int> diagonal(joins.size() * joins.size(), -1);
-  std::vector<int> needed;
-  {
+    if (Dual) std::reverse(joins_.begin(), joins_.end());  // decreasing (key, code) order
     std::vector<int> list = g.neighbours_for({node_dim, join_dim});
-    if (!star_case) {
-      for (size_t x = 0; x < joins.size(); ++x)
-        for (size_t y = 0; y < joins.size(); ++y) {
+    diagonal_.assign(joins_.size() * joins_.size(), -1);
+    if (!kStarCase) {
+      for (size_t x = 0; x < joins_.size(); ++x)
+        for (size_t y = 0; y < joins_.size(); ++y) {
           int off[D];
           bool ok = true;
           for (int i = 0; i < D; ++i) {
-            const int a = joins[x].e.off[i], b = joins[y].e.off[i];
-            ok &= !(a && b);
-            off[i] = a + b;
+            ok &= !(joins_[x].off[i] && joins_[y].off[i]);
+            off[i] = joins_[x].off[i] + joins_[y].off[i];
           }
           if (!ok) continue;
-          diagonal[x * joins.size() + y] = g.neighbour_of(off);
-          list.push_back(diagonal[x * joins.size() + y]);
+          diagonal_[x * joins_.size() + y] = g.neighbour_of(off);
+          list.push_back(diagonal_[x * joins_.size() + y]);
         }
     }
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
-    needed = list;
+    needed_ = list;
+    for (size_t s = 0; s < slot_off_.size(); ++s) {
+      int64_t step = 0, witness = 0;
+      for (int i = 0; i < D; ++i) {
+        step += slot_off_[s][i] * g.pad.stride[i];
+        witness += slot_witness_[s][i] * g.pad.stride[i];
+      }
+      slot_step_.push_back(step);
+      slot_wit_.push_back(witness);
+    }
   }
 
-  std::vector<uint32_t> parent(size_t(g.pad.size) + 1);
-  std::vector<KeyT> age(size_t(g.pad.size) + 1);
-  parent[outside] = outside;
-  age[outside] = kMax;
+  const std::vector<int>& needed() const { return needed_; }
+  size_t n_joins() const { return joins_.size(); }
+  uint8_t join_code(size_t j) const { return joins_[j].code; }
+
+  const Program& program(Mask before, Program& scratch) const {
+    if (D <= 2) return table()[size_t(before)];
+    scratch = compile(before);
+    return scratch;
+  }
+
+  // The node of slot s around generator p (the outside for a missing dual node).
+  template <class KeyT> uint32_t node(const KeyT* keys, int64_t p, int s) const {
+    if (Dual && keys[p + slot_wit_[size_t(s)]] == ~KeyT(0)) return uint32_t(g_.pad.size);
+    return uint32_t(p + slot_step_[size_t(s)]);
+  }
+  int64_t step(int s) const { return slot_step_[size_t(s)]; }
+
+ private:
+  struct Join {
+    uint8_t code;
+    int a, b, far;
+    std::array<int, D> off;
+  };
+  struct Create {
+    uint8_t code;
+    int slot;
+  };
+
+  // The slot of the node at doubled offset q from the generator (named by a generator offset).
+  int slot_of(const int* q) {
+    std::array<int, D> h{}, w{};
+    for (int i = 0; i < D; ++i) {
+      h[i] = (q[i] % 2 == 0) ? q[i] / 2 : V ? (q[i] - 1) / 2 : (q[i] + 1) / 2;
+      // A dual node exists iff this generator is real: a V cube's far corner, a T top cell.
+      w[i] = (q[i] % 2 == 0) ? q[i] / 2 : q[i];
+    }
+    for (size_t s = 0; s < slot_off_.size(); ++s)
+      if (slot_off_[s] == h) return int(s);
+    slot_off_.push_back(h);
+    slot_witness_.push_back(w);
+    return int(slot_off_.size()) - 1;
+  }
+
+  bool owns(Mask before, uint8_t code) const { return (g_.required[code] & ~before) == 0; }
+
+  // Programs depend on the star's structure only, not on the item, so the table of every mask
+  // (1-D and 2-D: at most 2^8) is built once per process.
+  const std::vector<Program>& table() const {
+    static const std::vector<Program> t = [this] {
+      std::vector<Program> all(size_t(1) << g_.nb_step.size());
+      for (size_t m = 0; m < all.size(); ++m) all[m] = compile(Mask(m));
+      return all;
+    }();
+    return t;
+  }
+
+  // The local decisions at a generator with neighbour mask `before`.
+  Program compile(Mask before) const {
+    Program prog;
+    const int n = int(slot_off_.size());
+    int parent[Program::kMaxSlots];
+    bool fresh[Program::kMaxSlots];
+    for (int s = 0; s < n; ++s) { parent[s] = s; fresh[s] = false; }
+    auto root = [&](int s) {
+      while (parent[s] != s) s = parent[s];
+      return s;
+    };
+    for (const auto& c : creates_)
+      if (owns(before, c.code)) {
+        fresh[c.slot] = true;
+        prog.create[prog.n_create++] = uint8_t(c.slot);
+      }
+    // Old nodes already joined near g. (Two slots may both stand for the outside; keeping
+    // them apart locally only makes a join critical, never wrong.)
+    if (kStarCase) {
+      for (const auto& j : joins_) {
+        if (owns(before, j.code)) continue;  // not owned: owned earlier in the pass, present
+        const int a = root(j.a), b = root(j.b);
+        if (a != b) parent[a] = b;
+      }
+    } else {
+      for (size_t x = 0; x < joins_.size(); ++x) {
+        if (!owns(before, joins_[x].code)) continue;
+        for (size_t y = x + 1; y < joins_.size(); ++y) {
+          const int d = diagonal_[x * joins_.size() + y];
+          if (d < 0 || !owns(before, joins_[y].code) || !((before >> d) & 1)) continue;
+          const int a = root(joins_[x].far), b = root(joins_[y].far);
+          if (a != b) parent[a] = b;
+        }
+      }
+    }
+    for (size_t k = 0; k < joins_.size(); ++k) {
+      const auto& j = joins_[k];
+      if (!owns(before, j.code)) continue;
+      int a = root(j.a), b = root(j.b);
+      if (a == b) continue;  // a cycle: not a death
+      if (fresh[a] || fresh[b]) {
+        if (!fresh[a]) std::swap(a, b);  // a: a group of new nodes, born and dead at g
+        prog.act[prog.n_act++] = {0, uint8_t(k), uint8_t(a), uint8_t(b)};
+      } else {
+        prog.act[prog.n_act++] = {1, uint8_t(k), uint8_t(j.a), uint8_t(j.b)};
+      }
+      parent[a] = b;
+    }
+    // New groups that never met an old one: components born at g.
+    for (int s = 0; s < n; ++s)
+      if (fresh[s] && parent[s] == s) prog.root[prog.n_root++] = uint8_t(s);
+    return prog;
+  }
+
+  const G& g_;
+  std::vector<Create> creates_;
+  std::vector<Join> joins_;
+  std::vector<int> diagonal_, needed_;
+  std::vector<std::array<int, D>> slot_off_, slot_witness_;
+  std::vector<int64_t> slot_step_, slot_wit_;
+};
+
+// The mutable side of one pass over one item.
+template <class KeyT> struct PassState {
   struct Critical { KeyT key; uint8_t code; uint32_t owner, a, b; };
+  std::vector<uint32_t> parent;
+  std::vector<KeyT> age;
   std::vector<Critical> critical;
-  KeyT min_key = kMax;
+  explicit PassState(size_t nodes) : parent(nodes + 1), age(nodes + 1) {
+    parent[nodes] = uint32_t(nodes);  // the outside
+    age[nodes] = ~KeyT(0);
+  }
+};
 
-  // Local union-find over the fixed set of nodes around a generator (two slots may both stand
-  // for the outside; keeping them apart locally only makes a join critical, never wrong).
-  const int n_slots = int(slot_steps.size());
-  std::vector<int> slot_parent(static_cast<size_t>(n_slots));
-  std::vector<char> slot_new(static_cast<size_t>(n_slots));
-  std::vector<uint32_t> slot_node(static_cast<size_t>(n_slots));
-  auto slot_root = [&](int s) {
-    while (slot_parent[s] != s) s = slot_parent[s];
-    return s;
-  };
-  auto node_at = [&](int64_t p, const NodeRef& n) -> uint32_t {
-    if (Dual && keys[p + n.witness] == kMax) return outside;
-    return uint32_t(p + n.step);
-  };
-  // A node of the local group with root slot b (any member names the same global component).
-  auto node_of_group = [&](int b, int64_t p) -> uint32_t {
-    if (slot_new[size_t(b)]) return slot_node[size_t(b)];
-    return node_at(p, NodeRef{slot_steps[size_t(b)], witness_of[size_t(b)], b});
-  };
+template <bool Dual, int D, Construction C, class KeyT>
+inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
+                  const KeyT* keys, int64_t p, KeyT r, PassState<KeyT>& st, bool keep_diagonal,
+                  std::vector<RawPair>& out, Bitset* death_edges) {
+  for (int i = 0; i < prog.n_create; ++i) {
+    const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
+    st.parent[n] = n;
+  }
+  for (int i = 0; i < prog.n_act; ++i) {
+    const auto& a = prog.act[size_t(i)];
+    if (a.critical) {
+      st.critical.push_back({r, pass.join_code(a.join), uint32_t(p), pass.node(keys, p, a.src),
+                             pass.node(keys, p, a.dst)});
+      continue;
+    }
+    st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
+    if (keep_diagonal) out.push_back({uint64_t(r), uint64_t(r)});
+    if (death_edges) death_edges->set(size_t(p) * Grid<D, C>::n_codes + pass.join_code(a.join));
+  }
+  for (int i = 0; i < prog.n_root; ++i) st.age[size_t(p + pass.step(prog.root[size_t(i)]))] = r;
+}
 
+// Replays the critical joins in filtration order on the pre-linked forest.
+template <bool Dual, int D, Construction C, class KeyT>
+void replay(PassState<KeyT>& st, bool keep_diagonal, std::vector<RawPair>& out,
+            Bitset* death_edges, CancelToken& cancel) {
+  using Critical = typename PassState<KeyT>::Critical;
+  std::sort(st.critical.begin(), st.critical.end(), [](const Critical& x, const Critical& y) {
+    return Dual ? (x.key > y.key || (x.key == y.key && x.code > y.code))
+                : (x.key < y.key || (x.key == y.key && x.code < y.code));
+  });
+  for (const Critical& c : st.critical) {
+    cancel.poll();
+    uint32_t a = find_root(st.parent, c.a), b = find_root(st.parent, c.b);
+    if (a == b) continue;
+    // The younger root dies: born later in the direction of the pass.
+    if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
+    if (keep_diagonal || st.age[a] != c.key)
+      out.push_back(Dual ? RawPair{uint64_t(c.key), uint64_t(st.age[a])}
+                         : RawPair{uint64_t(st.age[a]), uint64_t(c.key)});
+    st.parent[a] = b;
+    if (death_edges) death_edges->set(size_t(c.owner) * Grid<D, C>::n_codes + c.code);
+  }
+}
+
+// Dimension 0 into `dim0` (if non-null) and dimension D-1 into `top` (if non-null), in one
+// sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
+// `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
+// dimension 1 clears exactly those columns.
+template <int D, Construction C, class KeyT>
+void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
+                       std::vector<RawPair>* dim0, std::vector<RawPair>* top, Bitset* death_edges,
+                       CancelToken& cancel) {
+  using Mask = typename Grid<D, C>::Mask;
+  const UnionFindPass<false, D, C> primal(g);
+  std::unique_ptr<UnionFindPass<true, D, C>> dual(top ? new UnionFindPass<true, D, C>(g) : nullptr);
+  std::vector<int> needed = primal.needed();
+  if (dual) needed.insert(needed.end(), dual->needed().begin(), dual->needed().end());
+  std::sort(needed.begin(), needed.end());
+  needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
+
+  const size_t nodes = size_t(g.pad.size);
+  PassState<KeyT> s0(dim0 ? nodes : 0);
+  std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
+  LocalProgram<D> p0, p1;
+  KeyT min_key = ~KeyT(0);
   int64_t idx[D] = {};
   for (int64_t j = 0; j < g.n_gen; ++j) {
     cancel.poll();
@@ -153,81 +318,17 @@ void union_find_pass(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
       idx[i] = 0;
     }
     const KeyT r = keys[p];
-    if (!Dual) min_key = std::min(min_key, r);
-    const auto before = g.before_mask(keys, p, r, needed);
-    for (int s = 0; s < n_slots; ++s) {
-      slot_parent[size_t(s)] = s;
-      slot_new[size_t(s)] = 0;
-    }
-    // New nodes.
-    for (const auto& c : creates) {
-      if (!g.owns(before, c.e)) continue;
-      const uint32_t n = uint32_t(p + c.n.step);
-      parent[n] = n;
-      slot_new[size_t(c.n.slot)] = 1;
-      slot_node[size_t(c.n.slot)] = n;
-    }
-    // Old nodes already joined near g.
-    if (star_case) {
-      for (const auto& jn : joins) {
-        if (g.owns(before, jn.e)) continue;
-        if (Dual && keys[p + jn.witness] == kMax) continue;  // the face is outside the item
-        const int a = slot_root(jn.a.slot), b = slot_root(jn.b.slot);
-        if (a != b) slot_parent[size_t(a)] = b;
-      }
-    } else {
-      for (size_t x = 0; x < joins.size(); ++x) {
-        if (!g.owns(before, joins[x].e)) continue;
-        for (size_t y = x + 1; y < joins.size(); ++y) {
-          const int d = diagonal[x * joins.size() + y];
-          if (d < 0 || !g.owns(before, joins[y].e) || !((before >> d) & 1)) continue;
-          const int a = slot_root(joins[x].far_slot), b = slot_root(joins[y].far_slot);
-          if (a != b) slot_parent[size_t(a)] = b;
-        }
-      }
-    }
-    // The joins g owns, in filtration order.
-    for (const auto& jn : joins) {
-      if (!g.owns(before, jn.e)) continue;
-      int a = slot_root(jn.a.slot), b = slot_root(jn.b.slot);
-      if (a == b) continue;  // a cycle: not a death
-      const uint32_t na = node_at(p, jn.a), nb = node_at(p, jn.b);
-      if (!slot_new[size_t(jn.a.slot)]) slot_node[size_t(jn.a.slot)] = na;
-      if (!slot_new[size_t(jn.b.slot)]) slot_node[size_t(jn.b.slot)] = nb;
-      if (slot_new[size_t(a)] || slot_new[size_t(b)]) {
-        if (!slot_new[size_t(a)]) std::swap(a, b);  // a: a group of new nodes, born and dead at g
-        parent[slot_node[size_t(a)]] = node_of_group(b, p);
-        slot_parent[size_t(a)] = b;
-        if (keep_diagonal) out.push_back({uint64_t(r), uint64_t(r)});
-        if (death_edges) death_edges->set(size_t(p) * Grid<D, C>::n_codes + jn.e.code);
-      } else {
-        critical.push_back({r, jn.e.code, uint32_t(p), na, nb});
-        slot_parent[size_t(a)] = b;
-      }
-    }
-    // New groups that never met an old one: components born at g.
-    for (int s = 0; s < n_slots; ++s)
-      if (slot_new[size_t(s)] && slot_parent[size_t(s)] == s) age[slot_node[size_t(s)]] = r;
+    min_key = std::min(min_key, r);
+    const Mask before = g.before_mask(keys, p, r, needed);
+    if (dim0)
+      visit(primal, primal.program(before, p0), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
+    if (top) visit(*dual, dual->program(before, p1), keys, p, r, *s1, keep_diagonal, *top, nullptr);
   }
-
-  std::sort(critical.begin(), critical.end(), [](const Critical& x, const Critical& y) {
-    const bool less = x.key < y.key || (x.key == y.key && x.code < y.code);
-    return Dual ? !less && (x.key != y.key || x.code != y.code) : less;
-  });
-  for (const Critical& c : critical) {
-    cancel.poll();
-    uint32_t a = find_root(parent, c.a), b = find_root(parent, c.b);
-    if (a == b) continue;
-    // The younger root dies: born later in the direction of the pass.
-    if (Dual ? age[a] > age[b] : age[a] < age[b]) std::swap(a, b);
-    if (keep_diagonal || age[a] != c.key)
-      out.push_back(Dual ? RawPair{uint64_t(c.key), uint64_t(age[a])}
-                         : RawPair{uint64_t(age[a]), uint64_t(c.key)});
-    parent[a] = b;
-    if (death_edges) death_edges->set(size_t(c.owner) * Grid<D, C>::n_codes + c.code);
+  if (dim0) {
+    replay<false, D, C>(s0, keep_diagonal, *dim0, death_edges, cancel);
+    dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
   }
-  // The box is connected: one essential class, born at the global minimum.
-  if (!Dual) out.push_back({uint64_t(min_key), kEssential});
+  if (top) replay<true, D, C>(*s1, keep_diagonal, *top, nullptr, cancel);
 }
 
 }  // namespace cuph
