@@ -1,5 +1,5 @@
 // Middle dimensions 1 <= k <= D-2 by cohomology: coboundary columns of k-cells in decreasing
-// order, Z/2 reduction with a heap, clearing (k-cells that killed a (k-1)-class are skipped) and
+// order, Z/2 reduction of sorted columns, clearing (k-cells that killed a (k-1)-class are skipped) and
 // apparent pairs (sigma's earliest coface tau has sigma as its latest facet), which are
 // persistence pairs without any reduction.
 //
@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstdint>
 #include <functional>
-#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -61,7 +60,6 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
  private:
-  using Heap = std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>>;
 
   // Pairs every apparent column; returns the keys of the others.
   std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
@@ -149,64 +147,63 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     return false;
   }
-  void push_coboundary(Cell c) {
-    g_.for_each_coface(c, [&](Cell f) { heap_.push({g_.key(f), f}); });
+  // The coboundary of c, sorted by key.
+  void coboundary(Cell c, std::vector<Entry>& col) const {
+    col.clear();
+    g_.for_each_coface(c, [&](Cell f) { col.push_back({g_.key(f), f}); });
+    std::sort(col.begin(), col.end(), [](const Entry& x, const Entry& y) { return x.key < y.key; });
   }
-  // Pops the smallest entry that survives Z/2 cancellation.
-  bool pop_pivot(Entry& p) {
-    while (!heap_.empty()) {
-      p = heap_.top();
-      heap_.pop();
-      if (!heap_.empty() && heap_.top().key == p.key) {
-        heap_.pop();
-        continue;
-      }
-      return true;
+  // work += col over Z/2, both sorted: a merge that drops the entries present in both.
+  void add_column(const Entry* col, size_t n) {
+    merged_.clear();
+    size_t i = 0, j = 0;
+    while (i < work_.size() && j < n) {
+      if (work_[i].key < col[j].key) merged_.push_back(work_[i++]);
+      else if (col[j].key < work_[i].key) merged_.push_back(col[j++]);
+      else { ++i; ++j; }
     }
-    return false;
+    merged_.insert(merged_.end(), work_.begin() + std::ptrdiff_t(i), work_.end());
+    merged_.insert(merged_.end(), col + j, col + n);
+    work_.swap(merged_);
   }
 
   // A column that is not apparent: an emergent pair if its earliest coface is still free,
-  // otherwise a full reduction.
+  // otherwise a full reduction. Columns are sorted vectors added by merging, which beats a heap
+  // here because stored columns are kept reduced (every entry of an added column is needed).
   void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
     const uint64_t birth = sigma.key >> kCodeBits;
-    Entry tau;
-    if (!min_coface(sigma.cell, tau)) {  // no cofaces at all: an essential class
+    coboundary(sigma.cell, work_);
+    if (work_.empty()) {  // no cofaces at all: an essential class
       out.push_back({birth, kEssential});
       return;
     }
     Cell other;
     int64_t stored;
-    if (!earlier_column(tau, sigma.key, other, stored)) {
-      pivots_[tau.key] = {sigma.cell, -1};
-      record(birth, tau, deaths, out);
+    if (!earlier_column(work_[0], sigma.key, other, stored)) {
+      pivots_[work_[0].key] = {sigma.cell, -1};
+      record(birth, work_[0], deaths, out);
       return;
     }
-    heap_ = Heap();
-    push_coboundary(sigma.cell);
-    while (true) {
+    do {
       cancel.poll();
-      if (!pop_pivot(tau)) {
+      if (stored < 0) {
+        coboundary(other, raw_);
+        add_column(raw_.data(), raw_.size());
+      } else {
+        const int64_t lo = offsets_[size_t(stored)], hi = offsets_[size_t(stored) + 1];
+        add_column(pool_.data() + lo, size_t(hi - lo));
+      }
+      if (work_.empty()) {
         out.push_back({birth, kEssential});
         return;
       }
-      if (!earlier_column(tau, sigma.key, other, stored)) break;
-      heap_.push(tau);  // keep the column whole; the added column cancels tau
-      if (stored < 0) {
-        push_coboundary(other);
-      } else {
-        for (int64_t i = offsets_[size_t(stored)]; i < offsets_[size_t(stored) + 1]; ++i)
-          heap_.push(pool_[size_t(i)]);
-      }
-    }
-    // Store the reduced column (pivot first) so later columns can add it.
+    } while (earlier_column(work_[0], sigma.key, other, stored));
+    // Store the reduced column so later columns can add it.
     const int64_t id = int64_t(offsets_.size()) - 1;
-    pool_.push_back(tau);
-    Entry e;
-    while (pop_pivot(e)) pool_.push_back(e);
+    pool_.insert(pool_.end(), work_.begin(), work_.end());
     offsets_.push_back(int64_t(pool_.size()));
-    pivots_[tau.key] = {sigma.cell, id};
-    record(birth, tau, deaths, out);
+    pivots_[work_[0].key] = {sigma.cell, id};
+    record(birth, work_[0], deaths, out);
   }
 
   void record(uint64_t birth, const Entry& tau, Bitset* deaths, std::vector<RawPair>& out) {
@@ -222,7 +219,7 @@ template <int D, Construction C> class CoboundaryReducer {
   int k_;
   bool keep_diagonal_;
   std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
-  Heap heap_;
+  std::vector<Entry> work_, merged_, raw_;
   std::unordered_map<Key, Column> pivots_;  // non-apparent pivots only
   std::vector<Entry> pool_;
   std::vector<int64_t> offsets_{0};
