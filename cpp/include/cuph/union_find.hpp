@@ -116,10 +116,17 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   size_t n_joins() const { return joins_.size(); }
   uint8_t join_code(size_t j) const { return joins_[j].code; }
 
-  const Program& program(Mask before, Program& scratch) const {
+  // The program for a mask: from the full table (1-D, 2-D), else from a per-thread cache
+  // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
+  const Program& program(Mask before) const {
     if (D <= 2) return table()[size_t(before)];
-    scratch = compile(before);
-    return scratch;
+    struct Slot { Mask mask; bool valid; Program prog; };
+    thread_local std::vector<Slot> cache(size_t(1) << 12);
+    uint64_t h = uint64_t(before) ^ uint64_t(before >> (D <= 3 ? 0 : 64));
+    h *= 0x9E3779B97F4A7C15ull;
+    Slot& slot = cache[size_t(h >> 52)];
+    if (!slot.valid || slot.mask != before) slot = {before, true, compile(before)};
+    return slot.prog;
   }
 
   // The node of slot s around generator p (the outside for a missing dual node).
@@ -306,7 +313,6 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   const size_t nodes = size_t(g.pad.size);
   PassState<KeyT> s0(dim0 ? nodes : 0);
   std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
-  LocalProgram<D> p0, p1;
   KeyT min_key = ~KeyT(0);
   int64_t idx[D] = {};
   for (int64_t j = 0; j < g.n_gen; ++j) {
@@ -321,8 +327,8 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     min_key = std::min(min_key, r);
     const Mask before = g.before_mask(keys, p, r, needed);
     if (dim0)
-      visit(primal, primal.program(before, p0), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
-    if (top) visit(*dual, dual->program(before, p1), keys, p, r, *s1, keep_diagonal, *top, nullptr);
+      visit(primal, primal.program(before), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
+    if (top) visit(*dual, dual->program(before), keys, p, r, *s1, keep_diagonal, *top, nullptr);
   }
   if (dim0) {
     replay<false, D, C>(s0, keep_diagonal, *dim0, death_edges, cancel);
