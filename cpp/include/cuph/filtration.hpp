@@ -19,24 +19,24 @@ constexpr uint32_t kBorderRank = ~0u;
 struct Ranking {
   std::vector<uint32_t> order;  // order[r] = padded index of the generator of rank r
   std::vector<uint32_t> rank;   // rank[p]  = rank of the generator at padded index p
-  std::vector<uint32_t> flat;   // flat[r]  = C-order flat index in the item of rank r
 };
 
 // Stable LSD radix sort of (key, payload) by key; ties keep their input order, which makes the
 // tie-break "value, then flat index" free. Only the digits in which keys differ are sorted, so
 // 8-bit images take one pass and float32 maps at most three.
-inline void radix_sort(std::vector<uint64_t>& keys, std::vector<uint64_t>& payload) {
+template <class K>
+void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload) {
   const size_t n = keys.size();
   if (n < 2) return;
-  uint64_t lo = keys[0], hi = keys[0];
-  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
-  const uint64_t range = hi - lo;
+  K lo = keys[0], hi = keys[0];
+  for (K k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
+  const uint64_t range = uint64_t(hi - lo);
   if (range == 0) return;
-  for (uint64_t& k : keys) k -= lo;
+  for (K& k : keys) k -= lo;
   const int bits = 64 - __builtin_clzll(range);
   const int R = n < (size_t(1) << 16) ? 8 : 11;  // small items: small histograms
-  std::vector<uint64_t> tk(n);
-  std::vector<uint64_t> tp(n);
+  std::vector<K> tk(n);
+  std::vector<uint32_t> tp(n);
   std::vector<size_t> count(size_t(1) << R);
   const uint64_t mask = (uint64_t(1) << R) - 1;
   for (int shift = 0; shift < bits; shift += R) {
@@ -92,24 +92,23 @@ template <int D, class F> void for_each_padded(const int64_t* shape, const Padde
   }
 }
 
-// Ranks from order-preserving keys (consumed).
+// Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices
+// and their buffers, 24 bytes per generator, or 16 when the keys span < 2^32 values.
 template <int D>
 Ranking rank_keys(std::vector<uint64_t>& keys, const int64_t* shape, const PaddedShape<D>& pad) {
   Ranking r;
-  {
-    // Payload: flat index << 32 | padded index.
-    std::vector<uint64_t> payload(keys.size());
-    for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) {
-      payload[size_t(j)] = (uint64_t(j) << 32) | uint64_t(p);
-    });
-    radix_sort(keys, payload);
+  r.order.resize(keys.size());
+  for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
+  uint64_t lo = ~uint64_t(0), hi = 0;
+  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
+  if (!keys.empty() && hi - lo <= 0xffffffffull) {
+    std::vector<uint32_t> narrow(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) narrow[i] = uint32_t(keys[i] - lo);
     keys = std::vector<uint64_t>();
-    r.order.resize(payload.size());
-    r.flat.resize(payload.size());
-    for (size_t i = 0; i < payload.size(); ++i) {
-      r.order[i] = uint32_t(payload[i]);
-      r.flat[i] = uint32_t(payload[i] >> 32);
-    }
+    radix_sort(narrow, r.order);
+  } else {
+    radix_sort(keys, r.order);
+    keys = std::vector<uint64_t>();
   }
   r.rank.assign(size_t(pad.size), kBorderRank);
   for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);

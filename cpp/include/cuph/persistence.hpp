@@ -94,7 +94,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     cleared = std::move(next);
   }
   cleared.reset();
-  to_diagram(res, [&](uint64_t k) { return int64_t(ranking.flat[size_t(k)]); }, item, maxdim,
+  to_diagram(res, [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); }, item, maxdim,
              superlevel, keep_diagonal, out);
 }
 
