@@ -146,5 +146,4 @@ PYBIND11_MODULE(_core, m) {
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
-  m.def("hardware_threads", [] { return int(std::max(1u, std::thread::hardware_concurrency())); });
 }

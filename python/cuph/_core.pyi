@@ -16,6 +16,3 @@ def compute(
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """Persistence pairs of every item of ``x`` as a dict of arrays: dim (int8), birth, death
     (float64), birth_index, death_index, item, offsets (int64)."""
-
-def hardware_threads() -> int:
-    """Number of hardware threads (``std::thread::hardware_concurrency``)."""

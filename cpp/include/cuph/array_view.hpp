@@ -115,14 +115,6 @@ template <class T> inline T load(const char* p) {
   return v;
 }
 
-inline double value_at(const ItemView& v, int64_t flat) {
-  const char* p = v.base + v.offset_of(flat);
-  return dispatch_dtype(v.dtype, [&](auto tag) -> double {
-    using T = decltype(tag);
-    return to_double(load<T>(p));
-  });
-}
-
 // Reads values by C-order flat index; contiguous items (the common case) skip the index
 // arithmetic of offset_of.
 class ValueReader {

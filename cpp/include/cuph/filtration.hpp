@@ -56,13 +56,28 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload) {
 
 // The padded grid: item shape + 2 on every axis, C order.
 template <int D> struct PaddedShape {
-  int64_t shape[D], stride[D], size;
+  int64_t shape[D], stride[D], size, n_items;
   explicit PaddedShape(const int64_t* item_shape) {
     size = 1;
+    n_items = 1;
     for (int i = D - 1; i >= 0; --i) {
       shape[i] = item_shape[i] + 2;
       stride[i] = size;
       size *= shape[i];
+      n_items *= item_shape[i];
+    }
+  }
+  // Calls f(flat index, padded index) for every generator of the item, in C order.
+  template <class F> void for_each(F&& f) const {
+    int64_t idx[D] = {};
+    for (int64_t j = 0; j < n_items; ++j) {
+      int64_t p = 0;
+      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * stride[i];
+      f(j, p);
+      for (int i = D - 1; i >= 0; --i) {
+        if (++idx[i] < shape[i] - 2) break;
+        idx[i] = 0;
+      }
     }
   }
   // Padded index -> C-order flat index into the item.
@@ -77,28 +92,13 @@ template <int D> struct PaddedShape {
   }
 };
 
-// Calls f(flat index, padded index) for every generator of the item, in C order.
-template <int D, class F> void for_each_padded(const int64_t* shape, const PaddedShape<D>& pad, F&& f) {
-  int64_t idx[D] = {}, n = 1;
-  for (int i = 0; i < D; ++i) n *= shape[i];
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t p = 0;
-    for (int i = 0; i < D; ++i) p += (idx[i] + 1) * pad.stride[i];
-    f(j, p);
-    for (int i = D - 1; i >= 0; --i) {
-      if (++idx[i] < shape[i]) break;
-      idx[i] = 0;
-    }
-  }
-}
-
 // Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices
 // and their buffers, 24 bytes per generator, or 16 when the keys span < 2^32 values.
 template <int D>
-Ranking rank_keys(std::vector<uint64_t>& keys, const int64_t* shape, const PaddedShape<D>& pad) {
+Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad) {
   Ranking r;
   r.order.resize(keys.size());
-  for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
+  pad.for_each([&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
   uint64_t lo = ~uint64_t(0), hi = 0;
   for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
   if (!keys.empty() && hi - lo <= 0xffffffffull) {
@@ -119,14 +119,14 @@ Ranking rank_keys(std::vector<uint64_t>& keys, const int64_t* shape, const Padde
 // and wider ones with a small range), (key - min) << 32 | flat index is itself a unique,
 // order-preserving key. Border generators get ~0. Returns false if the range is too wide.
 template <int D>
-bool pack_keys(const std::vector<uint64_t>& keys, const int64_t* shape, const PaddedShape<D>& pad,
+bool pack_keys(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad,
                std::vector<uint64_t>& packed) {
   if (keys.empty() || keys.size() >= (size_t(1) << 32) - 1) return false;
   uint64_t lo = keys[0], hi = keys[0];
   for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
   if (hi - lo > 0xffffffffull) return false;
   packed.assign(size_t(pad.size), ~uint64_t(0));
-  for_each_padded<D>(shape, pad, [&](int64_t j, int64_t p) {
+  pad.for_each([&](int64_t j, int64_t p) {
     packed[size_t(p)] = ((keys[size_t(j)] - lo) << 32) | uint64_t(j);
   });
   return true;

@@ -67,7 +67,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t> keys;
   load_keys(item, superlevel, keys);
   std::vector<uint64_t> packed;
-  if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, item.shape, pad, packed)) {
+  if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, pad, packed)) {
     keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
@@ -77,7 +77,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
                keep_diagonal, out);
     return;
   }
-  const Ranking ranking = rank_keys<D>(keys, item.shape, pad);
+  const Ranking ranking = rank_keys<D>(keys, pad);
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.

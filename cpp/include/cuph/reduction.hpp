@@ -67,15 +67,8 @@ template <int D, Construction C> class CoboundaryReducer {
     std::vector<Key> hard;
     const auto nbs = g_.neighbours_for({k_, k_ + 1});
     const auto& cells = g_.star[size_t(k_)];
-    int64_t idx[D] = {};
-    for (int64_t j = 0; j < g_.n_gen; ++j) {
+    g_.pad.for_each([&](int64_t, int64_t p) {
       cancel.poll();
-      int64_t p = 0;
-      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * g_.pad.stride[i];
-      for (int i = D - 1; i >= 0; --i) {
-        if (++idx[i] < g_.pad.shape[i] - 2) break;
-        idx[i] = 0;
-      }
       const uint32_t r = g_.rank[p];
       const auto before = g_.before_mask(p, r, nbs);
       for (const auto& e : cells) {
@@ -104,7 +97,7 @@ template <int D, Construction C> class CoboundaryReducer {
           hard.push_back(key);
         }
       }
-    }
+    });
     return hard;
   }
 

@@ -314,22 +314,15 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   PassState<KeyT> s0(dim0 ? nodes : 0);
   std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
   KeyT min_key = ~KeyT(0);
-  int64_t idx[D] = {};
-  for (int64_t j = 0; j < g.n_gen; ++j) {
+  g.pad.for_each([&](int64_t, int64_t p) {
     cancel.poll();
-    int64_t p = 0;
-    for (int i = 0; i < D; ++i) p += (idx[i] + 1) * g.pad.stride[i];
-    for (int i = D - 1; i >= 0; --i) {
-      if (++idx[i] < g.pad.shape[i] - 2) break;
-      idx[i] = 0;
-    }
     const KeyT r = keys[p];
     min_key = std::min(min_key, r);
     const Mask before = g.before_mask(keys, p, r, needed);
     if (dim0)
       visit(primal, primal.program(before), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
     if (top) visit(*dual, dual->program(before), keys, p, r, *s1, keep_diagonal, *top, nullptr);
-  }
+  });
   if (dim0) {
     replay<false, D, C>(s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
