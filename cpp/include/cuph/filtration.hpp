@@ -69,15 +69,18 @@ template <int D> struct PaddedShape {
   }
   // Calls f(flat index, padded index) for every generator of the item, in C order.
   template <class F> void for_each(F&& f) const {
-    int64_t idx[D] = {};
-    for (int64_t j = 0; j < n_items; ++j) {
-      int64_t p = 0;
-      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * stride[i];
-      f(j, p);
-      for (int i = D - 1; i >= 0; --i) {
+    int64_t idx[D] = {}, p = 0;
+    for (int i = 0; i < D; ++i) p += stride[i];
+    const int64_t row = shape[D - 1] - 2;
+    for (int64_t j = 0; j < n_items;) {
+      for (int64_t x = 0; x < row; ++x, ++j) f(j, p + x);  // one row: consecutive indices
+      for (int i = D - 2; i >= 0; --i) {
         if (++idx[i] < shape[i] - 2) break;
         idx[i] = 0;
       }
+      p = 0;
+      for (int i = 0; i < D - 1; ++i) p += (idx[i] + 1) * stride[i];
+      p += 1;
     }
   }
   // Padded index -> C-order flat index into the item.

@@ -152,6 +152,37 @@ template <int D, Construction C> struct Grid {
   // filtration: lower rank for V, higher rank for T. Border generators have the largest rank,
   // so they never precede a vertex and always precede a top cell (a missing top cell owns
   // nothing), which handles the item's boundary without a test.
+  // The padded-index steps of a list of neighbours, in list order (bit j of the mask is
+  // neighbour list[j]'s bit, as in before_mask).
+  struct Probe {
+    std::vector<int64_t> step;
+    std::vector<int> bit;
+  };
+  Probe neighbour_probe(const std::vector<int>& list) const {
+    Probe pr;
+    for (int j : list) {
+      pr.step.push_back(nb_step[size_t(j)]);
+      pr.bit.push_back(j);
+    }
+    return pr;
+  }
+  template <class KeyT> Mask before_mask(const KeyT* keys, int64_t p, KeyT r, const Probe& pr) const {
+    Mask m = 0;
+    const KeyT* at = keys + p;
+    if (D <= 2) {  // all 3^D - 1 neighbours, a loop the compiler unrolls
+      constexpr int n = D == 1 ? 2 : 8;
+      for (int j = 0; j < n; ++j) {
+        const KeyT rk = at[nb_step[size_t(j)]];
+        m |= Mask(V ? rk < r : rk > r) << j;
+      }
+      return m;
+    }
+    for (size_t j = 0; j < pr.step.size(); ++j) {
+      const KeyT rk = at[pr.step[j]];
+      m |= Mask(V ? rk < r : rk > r) << pr.bit[j];
+    }
+    return m;
+  }
   template <class KeyT>
   Mask before_mask(const KeyT* keys, int64_t p, KeyT r, const std::vector<int>& list) const {
     Mask m = 0;

@@ -110,6 +110,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
       slot_step_.push_back(step);
       slot_wit_.push_back(witness);
     }
+    if (D <= 2) table_ = table().data();
   }
 
   const std::vector<int>& needed() const { return needed_; }
@@ -119,7 +120,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   // The program for a mask: from the full table (1-D, 2-D), else from a per-thread cache
   // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
   const Program& program(Mask before) const {
-    if (D <= 2) return table()[size_t(before)];
+    if (D <= 2) return table_[size_t(before)];
     struct Slot { Mask mask; bool valid; Program prog; };
     thread_local std::vector<Slot> cache(size_t(1) << 12);
     uint64_t h = uint64_t(before) ^ uint64_t(before >> (D <= 3 ? 0 : 64));
@@ -235,6 +236,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   std::vector<int> diagonal_, needed_;
   std::vector<std::array<int, D>> slot_off_, slot_witness_;
   std::vector<int64_t> slot_step_, slot_wit_;
+  const Program* table_ = nullptr;
 };
 
 // The mutable side of one pass over one item.
@@ -310,6 +312,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   std::sort(needed.begin(), needed.end());
   needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
 
+  const auto probe = g.neighbour_probe(needed);
   const size_t nodes = size_t(g.pad.size);
   PassState<KeyT> s0(dim0 ? nodes : 0);
   std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
@@ -318,7 +321,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     cancel.poll();
     const KeyT r = keys[p];
     min_key = std::min(min_key, r);
-    const Mask before = g.before_mask(keys, p, r, needed);
+    const Mask before = g.before_mask(keys, p, r, probe);
     if (dim0)
       visit(primal, primal.program(before), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
     if (top) visit(*dual, dual->program(before), keys, p, r, *s1, keep_diagonal, *top, nullptr);
