@@ -42,6 +42,7 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload) {
   for (int shift = 0; shift < bits; shift += R) {
     std::fill(count.begin(), count.end(), 0);
     for (size_t i = 0; i < n; ++i) ++count[(keys[i] >> shift) & mask];
+    if (count[(keys[0] >> shift) & mask] == n) continue;  // one digit everywhere: no pass
     size_t sum = 0;
     for (auto& c : count) { size_t t = c; c = sum; sum += t; }
     for (size_t i = 0; i < n; ++i) {

@@ -277,12 +277,17 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 template <bool Dual, int D, Construction C, class KeyT>
 void replay(PassState<KeyT>& st, bool keep_diagonal, std::vector<RawPair>& out,
             Bitset* death_edges, CancelToken& cancel) {
-  using Critical = typename PassState<KeyT>::Critical;
-  std::sort(st.critical.begin(), st.critical.end(), [](const Critical& x, const Critical& y) {
-    return Dual ? (x.key > y.key || (x.key == y.key && x.code > y.code))
-                : (x.key < y.key || (x.key == y.key && x.code < y.code));
-  });
-  for (const Critical& c : st.critical) {
+  // Filtration order of the pass by a stable radix sort on the key: equal keys come from one
+  // generator and were recorded in the pass's code order, which stability keeps.
+  std::vector<uint64_t> sort_key(st.critical.size());
+  std::vector<uint32_t> order(st.critical.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    sort_key[i] = Dual ? ~uint64_t(st.critical[i].key) : uint64_t(st.critical[i].key);
+    order[i] = uint32_t(i);
+  }
+  radix_sort(sort_key, order);
+  for (uint32_t i : order) {
+    const auto& c = st.critical[i];
     cancel.poll();
     uint32_t a = find_root(st.parent, c.a), b = find_root(st.parent, c.b);
     if (a == b) continue;
