@@ -31,6 +31,13 @@ template <class FlatOf>
 void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
                 bool superlevel, bool keep_diagonal, ItemDiagram& out) {
   const ValueReader value(item);
+  size_t raw = 0;
+  for (int k = 0; k <= maxdim; ++k) raw += res.dim[k].size();
+  out.dim.reserve(raw);
+  out.birth.reserve(raw);
+  out.death.reserve(raw);
+  out.birth_index.reserve(raw);
+  out.death_index.reserve(raw);
   const double never = superlevel ? -std::numeric_limits<double>::infinity()
                                   : std::numeric_limits<double>::infinity();
   for (int k = 0; k <= maxdim; ++k) {
