@@ -54,6 +54,8 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
   std::vector<ItemError> errors;
   std::mutex errors_mutex;
 
+  // Fewer items than threads: the spare threads split the items' sweeps.
+  const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
   auto worker = [&]() {
     CancelToken cancel(cancel_flag);
     while (!failed.load(std::memory_order_relaxed)) {
@@ -61,7 +63,7 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
       if (i >= n) break;
       try {
         cancel.check();
-        items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel);
+        items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
       } catch (...) {
         std::lock_guard<std::mutex> lock(errors_mutex);
         errors.push_back({i, std::current_exception()});

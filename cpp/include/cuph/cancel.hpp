@@ -16,6 +16,8 @@ class CancelToken {
   void poll() {
     if (flag_ && (++tick_ & 0x3fff) == 0 && flag_->load(std::memory_order_relaxed)) throw Cancelled();
   }
+  // A token for another thread (the tick counter is per thread).
+  CancelToken fork() const { return CancelToken(flag_); }
   void check() const {
     if (flag_ && flag_->load(std::memory_order_relaxed)) throw Cancelled();
   }

@@ -69,19 +69,26 @@ template <int D> struct PaddedShape {
     }
   }
   // Calls f(flat index, padded index) for every generator of the item, in C order.
-  template <class F> void for_each(F&& f) const {
-    int64_t idx[D] = {}, p = 0;
-    for (int i = 0; i < D; ++i) p += stride[i];
+  template <class F> void for_each(F&& f) const { for_each(0, n_items, f); }
+  // The same for the generators with flat index in [begin, end).
+  template <class F> void for_each(int64_t begin, int64_t end, F&& f) const {
+    if (begin >= end) return;
+    int64_t idx[D] = {};
+    for (int64_t i = D - 1, rest = begin; i >= 0; --i) {
+      idx[i] = rest % (shape[i] - 2);
+      rest /= shape[i] - 2;
+    }
     const int64_t row = shape[D - 1] - 2;
-    for (int64_t j = 0; j < n_items;) {
-      for (int64_t x = 0; x < row; ++x, ++j) f(j, p + x);  // one row: consecutive indices
+    for (int64_t j = begin; j < end;) {
+      int64_t p = 0;
+      for (int i = 0; i < D; ++i) p += (idx[i] + 1) * stride[i];
+      const int64_t stop = std::min(end - j, row - idx[D - 1]);
+      for (int64_t x = 0; x < stop; ++x, ++j) f(j, p + x);  // along a row: consecutive indices
+      idx[D - 1] = 0;
       for (int i = D - 2; i >= 0; --i) {
         if (++idx[i] < shape[i] - 2) break;
         idx[i] = 0;
       }
-      p = 0;
-      for (int i = 0; i < D - 1; ++i) p += (idx[i] + 1) * stride[i];
-      p += 1;
     }
   }
   // Padded index -> C-order flat index into the item.

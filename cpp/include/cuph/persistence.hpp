@@ -67,7 +67,7 @@ void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int 
 // every algorithm compares ranks.
 template <int D, Construction C>
 void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_diagonal,
-                  ItemDiagram& out, CancelToken& cancel) {
+                  int threads, ItemDiagram& out, CancelToken& cancel) {
   const PaddedShape<D> pad(item.shape);
   const bool top = D >= 2 && maxdim >= D - 1;
   ItemPairs res;
@@ -78,7 +78,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                      nullptr, cancel);
+                      nullptr, threads, cancel);
     packed = std::vector<uint64_t>();
     to_diagram(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim, superlevel,
                keep_diagonal, out);
@@ -93,11 +93,12 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   // The dual pass shares the sweep unless clearing needs dimension 0 first... it does not:
   // dimension 0 and D-1 are independent, only the middle dimensions wait for dimension 0.
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                    cleared.get(), cancel);
+                    cleared.get(), threads, cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
     std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids())
                                                                    : nullptr);
-    CoboundaryReducer<D, C>(g, k, keep_diagonal).run(*cleared, next.get(), res.dim[k], cancel);
+    CoboundaryReducer<D, C>(g, k, keep_diagonal).run(*cleared, next.get(), res.dim[k], threads,
+                                                       cancel);
     cleared = std::move(next);
   }
   cleared.reset();
@@ -121,14 +122,15 @@ inline void check_item_size(int d, const int64_t* shape, Construction c) {
     throw std::length_error("cuph: item too large (at most 2^32 - 2 generators per item, padding included)");
 }
 
+// `threads` > 1 splits the item's sweeps (large single items); batches use one per item.
 inline ItemDiagram compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
-                                CancelToken& cancel) {
+                                CancelToken& cancel, int threads = 1) {
   check_item_size(item.ndim, item.shape, opt.construction);
   const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
   ItemDiagram res;
   auto run = [&](auto d_tag, auto c_tag) {
     compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(item, opt.superlevel, maxdim,
-                                                                 keep_diagonal, res, cancel);
+                                                                 keep_diagonal, threads, res, cancel);
   };
   auto with_c = [&](auto d_tag) {
     if (opt.construction == Construction::V)

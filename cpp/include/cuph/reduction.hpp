@@ -20,6 +20,7 @@
 #include "cancel.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
+#include "parallel.hpp"
 
 namespace cuph {
 
@@ -50,8 +51,9 @@ template <int D, Construction C> class CoboundaryReducer {
 
   // Reduces every column of dimension k; `cleared` marks k-cells to skip, `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
-  void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
-    std::vector<Key> hard = sweep_apparent(cleared, deaths, out, cancel);
+  void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
+           CancelToken& cancel) {
+    std::vector<Key> hard = sweep_apparent(cleared, deaths, out, threads, cancel);
     std::sort(hard.begin(), hard.end(), std::greater<Key>());
     for (Key key : hard) {
       cancel.poll();
@@ -60,44 +62,63 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
  private:
-
-  // Pairs every apparent column; returns the keys of the others.
+  // Pairs every apparent column; returns the keys of the others. Ranges of generators run on
+  // `threads` threads; each writes its own lists, concatenated in order.
   std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
-                                  CancelToken& cancel) {
-    std::vector<Key> hard;
+                                  int threads, CancelToken& cancel) {
     const auto nbs = g_.neighbours_for({k_, k_ + 1});
     const auto& cells = g_.star[size_t(k_)];
-    g_.pad.for_each([&](int64_t, int64_t p) {
-      cancel.poll();
-      const uint32_t r = g_.rank[p];
-      const auto before = g_.before_mask(p, r, nbs);
-      for (const auto& e : cells) {
-        if (!g_.owns(before, e)) continue;
-        const Key key = (Key(r) << kCodeBits) | e.code;
-        if (cleared.test(size_t(p) * Grid<D, C>::n_codes + e.code)) continue;
-        // The earliest coface, if g owns one, is g's coface of smallest code (any coface owned
-        // elsewhere has a larger rank), and its latest facet is its g-owned facet of largest
-        // code (the others have smaller ranks): both are read off the neighbour mask. For T,
-        // every coface of sigma inside g's top cell is owned by g.
-        int tau = -1;
-        for (uint8_t c : cofaces_[e.code])
-          if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
-        if (tau < 0) {
-          // V only: every coface has a later vertex, which owns a later facet: not apparent.
-          hard.push_back(key);
-          continue;
+    struct Part {
+      std::vector<Key> hard;
+      std::vector<RawPair> out;
+    };
+    std::vector<Part> parts(size_t(ranges_for(g_.n_gen, threads)));
+    const bool shared = parts.size() > 1;
+    parallel_ranges(g_.n_gen, threads, [&](int64_t begin, int64_t end, int t) {
+      CancelToken tc = cancel.fork();
+      Part& part = parts[size_t(t)];
+      g_.pad.for_each(begin, end, [&](int64_t, int64_t p) {
+        tc.poll();
+        const uint32_t r = g_.rank[p];
+        const auto before = g_.before_mask(p, r, nbs);
+        for (const auto& e : cells) {
+          if (!g_.owns(before, e)) continue;
+          const Key key = (Key(r) << kCodeBits) | e.code;
+          if (cleared.test(size_t(p) * Grid<D, C>::n_codes + e.code)) continue;
+          // The earliest coface, if g owns one, is g's coface of smallest code (any coface
+          // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
+          // largest code (the others have smaller ranks): both are read off the neighbour mask.
+          // For T, every coface of sigma inside g's top cell is owned by g.
+          int tau = -1;
+          for (uint8_t c : cofaces_[e.code])
+            if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+          if (tau < 0) {
+            // V only: every coface has a later vertex, which owns a later facet: not apparent.
+            part.hard.push_back(key);
+            continue;
+          }
+          int latest = -1;
+          for (uint8_t f : facets_[size_t(tau)])
+            if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
+          if (latest != int(e.code)) {
+            part.hard.push_back(key);
+            continue;
+          }
+          if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
+          if (deaths) {
+            const size_t id = size_t(p) * Grid<D, C>::n_codes + size_t(tau);
+            if (shared) deaths->set_shared(id);
+            else deaths->set(id);
+          }
         }
-        int latest = -1;
-        for (uint8_t f : facets_[size_t(tau)])
-          if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
-        if (latest == int(e.code)) {
-          if (keep_diagonal_) out.push_back({r, r});  // same generator: zero length
-          if (deaths) deaths->set(size_t(p) * Grid<D, C>::n_codes + size_t(tau));
-        } else {
-          hard.push_back(key);
-        }
-      }
+      });
     });
+    std::vector<Key> hard;
+    for (Part& part : parts) {
+      hard.insert(hard.end(), part.hard.begin(), part.hard.end());
+      out.insert(out.end(), part.out.begin(), part.out.end());
+      part = Part();
+    }
     return hard;
   }
 

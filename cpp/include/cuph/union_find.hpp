@@ -24,6 +24,7 @@
 #include "cancel.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
+#include "parallel.hpp"
 
 namespace cuph {
 
@@ -253,8 +254,9 @@ template <class KeyT> struct PassState {
 
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
-                  const KeyT* keys, int64_t p, KeyT r, PassState<KeyT>& st, bool keep_diagonal,
-                  std::vector<RawPair>& out, Bitset* death_edges) {
+                  const KeyT* keys, int64_t p, KeyT r, PassState<KeyT>& st,
+                  std::vector<typename PassState<KeyT>::Critical>& critical, bool keep_diagonal,
+                  std::vector<RawPair>& out, Bitset* death_edges, bool shared) {
   for (int i = 0; i < prog.n_create; ++i) {
     const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
     st.parent[n] = n;
@@ -262,13 +264,17 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
   for (int i = 0; i < prog.n_act; ++i) {
     const auto& a = prog.act[size_t(i)];
     if (a.critical) {
-      st.critical.push_back({r, pass.join_code(a.join), uint32_t(p), pass.node(keys, p, a.src),
-                             pass.node(keys, p, a.dst)});
+      critical.push_back({r, pass.join_code(a.join), uint32_t(p), pass.node(keys, p, a.src),
+                          pass.node(keys, p, a.dst)});
       continue;
     }
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
     if (keep_diagonal) out.push_back({uint64_t(r), uint64_t(r)});
-    if (death_edges) death_edges->set(size_t(p) * Grid<D, C>::n_codes + pass.join_code(a.join));
+    if (death_edges) {
+      const size_t id = size_t(p) * Grid<D, C>::n_codes + pass.join_code(a.join);
+      if (shared) death_edges->set_shared(id);
+      else death_edges->set(id);
+    }
   }
   for (int i = 0; i < prog.n_root; ++i) st.age[size_t(p + pass.step(prog.root[size_t(i)]))] = r;
 }
@@ -308,7 +314,7 @@ void replay(PassState<KeyT>& st, bool keep_diagonal, std::vector<RawPair>& out,
 template <int D, Construction C, class KeyT>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
                        std::vector<RawPair>* dim0, std::vector<RawPair>* top, Bitset* death_edges,
-                       CancelToken& cancel) {
+                       int threads, CancelToken& cancel) {
   using Mask = typename Grid<D, C>::Mask;
   const UnionFindPass<false, D, C> primal(g);
   std::unique_ptr<UnionFindPass<true, D, C>> dual(top ? new UnionFindPass<true, D, C>(g) : nullptr);
@@ -321,16 +327,42 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   const size_t nodes = size_t(g.pad.size);
   PassState<KeyT> s0(dim0 ? nodes : 0);
   std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
-  KeyT min_key = ~KeyT(0);
-  g.pad.for_each([&](int64_t, int64_t p) {
-    cancel.poll();
-    const KeyT r = keys[p];
-    min_key = std::min(min_key, r);
-    const Mask before = g.before_mask(keys, p, r, probe);
-    if (dim0)
-      visit(primal, primal.program(before), keys, p, r, s0, keep_diagonal, *dim0, death_edges);
-    if (top) visit(*dual, dual->program(before), keys, p, r, *s1, keep_diagonal, *top, nullptr);
+  // Each range of generators writes only the nodes its generators own; criticals, zero-length
+  // pairs (keep_diagonal) and the minimum are gathered per range and concatenated in order.
+  struct Part {
+    std::vector<typename PassState<KeyT>::Critical> crit0, crit1;
+    std::vector<RawPair> out0, out1;
+    KeyT min_key = ~KeyT(0);
+  };
+  std::vector<Part> parts(size_t(ranges_for(g.n_gen, threads)));
+  const bool shared = parts.size() > 1;
+  parallel_ranges(g.n_gen, threads, [&](int64_t begin, int64_t end, int t) {
+    CancelToken tc = cancel.fork();
+    Part& part = parts[size_t(t)];
+    g.pad.for_each(begin, end, [&](int64_t, int64_t p) {
+      tc.poll();
+      const KeyT r = keys[p];
+      part.min_key = std::min(part.min_key, r);
+      const Mask before = g.before_mask(keys, p, r, probe);
+      if (dim0)
+        visit(primal, primal.program(before), keys, p, r, s0, part.crit0, keep_diagonal, part.out0,
+              death_edges, shared);
+      if (top)
+        visit(*dual, dual->program(before), keys, p, r, *s1, part.crit1, keep_diagonal, part.out1,
+              nullptr, shared);
+    });
   });
+  KeyT min_key = ~KeyT(0);
+  for (Part& part : parts) {
+    min_key = std::min(min_key, part.min_key);
+    s0.critical.insert(s0.critical.end(), part.crit0.begin(), part.crit0.end());
+    if (dim0) dim0->insert(dim0->end(), part.out0.begin(), part.out0.end());
+    if (top) {
+      s1->critical.insert(s1->critical.end(), part.crit1.begin(), part.crit1.end());
+      top->insert(top->end(), part.out1.begin(), part.out1.end());
+    }
+    part = Part();
+  }
   if (dim0) {
     replay<false, D, C>(s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
