@@ -139,8 +139,8 @@ template <int D, Construction C> class CoboundaryReducer {
   // The column whose pivot is tau among those reduced so far: a stored one, or an apparent one.
   // Any facet sigma' of tau already processed has a larger key than the current column, so the
   // apparent partner found here is always an earlier column.
-  bool earlier_column(const Entry& tau, Key current, Cell& sigma, int64_t& stored) const {
-    auto it = pivots_.find(tau.key);
+  bool earlier_column(Key tau, Key current, Cell& sigma, int64_t& stored) const {
+    auto it = pivots_.find(tau);
     if (it != pivots_.end()) {
       sigma = it->second.sigma;
       stored = it->second.stored;
@@ -148,13 +148,13 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     Key best = 0;
     Cell best_cell = 0;
-    g_.for_each_facet(tau.cell, [&](Cell f) {
+    g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
       const Key k = g_.key(f);
       if (k > best) { best = k; best_cell = f; }
     });
     if (best == current) return false;
     Entry m;
-    if (min_coface(best_cell, m) && m.key == tau.key) {
+    if (min_coface(best_cell, m) && m.key == tau) {
       sigma = best_cell;
       stored = -1;
       return true;
@@ -162,18 +162,18 @@ template <int D, Construction C> class CoboundaryReducer {
     return false;
   }
   // The coboundary of c, sorted by key.
-  void coboundary(Cell c, std::vector<Entry>& col) const {
+  void coboundary(Cell c, std::vector<Key>& col) const {
     col.clear();
-    g_.for_each_coface(c, [&](Cell f) { col.push_back({g_.key(f), f}); });
-    std::sort(col.begin(), col.end(), [](const Entry& x, const Entry& y) { return x.key < y.key; });
+    g_.for_each_coface(c, [&](Cell f) { col.push_back(g_.key(f)); });
+    std::sort(col.begin(), col.end());
   }
   // work += col over Z/2, both sorted: a merge that drops the entries present in both.
-  void add_column(const Entry* col, size_t n) {
+  void add_column(const Key* col, size_t n) {
     merged_.clear();
     size_t i = 0, j = 0;
     while (i < work_.size() && j < n) {
-      if (work_[i].key < col[j].key) merged_.push_back(work_[i++]);
-      else if (col[j].key < work_[i].key) merged_.push_back(col[j++]);
+      if (work_[i] < col[j]) merged_.push_back(work_[i++]);
+      else if (col[j] < work_[i]) merged_.push_back(col[j++]);
       else { ++i; ++j; }
     }
     merged_.insert(merged_.end(), work_.begin() + std::ptrdiff_t(i), work_.end());
@@ -194,7 +194,7 @@ template <int D, Construction C> class CoboundaryReducer {
     Cell other;
     int64_t stored;
     if (!earlier_column(work_[0], sigma.key, other, stored)) {
-      pivots_[work_[0].key] = {sigma.cell, -1};
+      pivots_[work_[0]] = {sigma.cell, -1};
       record(birth, work_[0], deaths, out);
       return;
     }
@@ -216,13 +216,13 @@ template <int D, Construction C> class CoboundaryReducer {
     const int64_t id = int64_t(offsets_.size()) - 1;
     pool_.insert(pool_.end(), work_.begin(), work_.end());
     offsets_.push_back(int64_t(pool_.size()));
-    pivots_[work_[0].key] = {sigma.cell, id};
+    pivots_[work_[0]] = {sigma.cell, id};
     record(birth, work_[0], deaths, out);
   }
 
-  void record(uint64_t birth, const Entry& tau, Bitset* deaths, std::vector<RawPair>& out) {
-    out.push_back({birth, tau.key >> kCodeBits});
-    if (deaths) deaths->set(g_.cell_id(tau.key));
+  void record(uint64_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
+    out.push_back({birth, tau >> kCodeBits});
+    if (deaths) deaths->set(g_.cell_id(tau));
   }
 
   struct Column {
@@ -233,9 +233,10 @@ template <int D, Construction C> class CoboundaryReducer {
   int k_;
   bool keep_diagonal_;
   std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
-  std::vector<Entry> work_, merged_, raw_;
+  // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
+  std::vector<Key> work_, merged_, raw_;
   std::unordered_map<Key, Column> pivots_;  // non-apparent pivots only
-  std::vector<Entry> pool_;
+  std::vector<Key> pool_;
   std::vector<int64_t> offsets_{0};
 };
 
