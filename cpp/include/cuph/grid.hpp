@@ -54,6 +54,7 @@ template <int D, Construction C> struct Grid {
   std::array<std::vector<StarEntry<D>>, D + 1> star;  // star[k]: offsets giving k-cells, by code
   std::array<Cell, 81> star_by_code{};                 // packed offset of each code
   std::array<StarEntry<D>, 81> by_code{};
+  std::array<uint8_t, 81> star_dim{}, star_place{};  // a code's dimension and index in star[dim]
   // Neighbour j of a generator (bit j of a Mask): its offset and padded index step.
   std::vector<std::array<int8_t, D>> nb_off;
   std::vector<int64_t> nb_step;
@@ -86,7 +87,10 @@ template <int D, Construction C> struct Grid {
       }
       // V: the generator is a vertex, each nonzero offset opens an interval.
       // T: the generator is a top cell, each nonzero offset closes one.
-      star[V ? nonzero : D - nonzero].push_back(e);
+      const int k = V ? nonzero : D - nonzero;
+      star_dim[size_t(code)] = uint8_t(k);
+      star_place[size_t(code)] = uint8_t(star[size_t(k)].size());
+      star[size_t(k)].push_back(e);
       star_by_code[size_t(code)] = e.delta;
       by_code[size_t(code)] = e;
       if (nonzero) {
@@ -238,11 +242,17 @@ template <int D, Construction C> struct Grid {
     const auto& e = star_by_code[size_t(k & ((1u << kCodeBits) - 1))];
     return gen_cell(order[k >> kCodeBits]) + e;
   }
-  // Index of a cell (given by its key) in the clearing bitsets: owner index * n_codes + code.
-  size_t cell_id(Key k) const {
-    return size_t(order[k >> kCodeBits]) * n_codes + size_t(k & ((1u << kCodeBits) - 1));
+  // Index of a k-cell in the clearing bitsets of dimension k: its owner's padded index times the
+  // number of k-cells in a star, plus the cell's place among them (3-D edges: 6 per generator,
+  // not 27, so a bitset costs 6 bits per voxel).
+  size_t cell_id(int64_t owner, int code) const {
+    const int k = star_dim[size_t(code)];
+    return size_t(owner) * star[size_t(k)].size() + size_t(star_place[size_t(code)]);
   }
-  size_t n_cell_ids() const { return size_t(pad.size) * n_codes; }
+  size_t cell_id(Key key) const {
+    return cell_id(order[key >> kCodeBits], int(key & ((1u << kCodeBits) - 1)));
+  }
+  size_t n_cell_ids(int k) const { return size_t(pad.size) * star[size_t(k)].size(); }
 
   template <class F> void for_each_facet(Cell c, F&& f) const {
     for (int i = 0; i < D; ++i)

@@ -89,13 +89,13 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
-  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids()) : nullptr);
+  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids(1)) : nullptr);
   // The dual pass shares the sweep unless clearing needs dimension 0 first... it does not:
   // dimension 0 and D-1 are independent, only the middle dimensions wait for dimension 0.
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                     cleared.get(), threads, cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
-    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids())
+    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1))
                                                                    : nullptr);
     CoboundaryReducer<D, C>(g, k, keep_diagonal).run(*cleared, next.get(), res.dim[k], threads,
                                                        cancel);

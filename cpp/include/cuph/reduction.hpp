@@ -84,7 +84,7 @@ template <int D, Construction C> class CoboundaryReducer {
         for (const auto& e : cells) {
           if (!g_.owns(before, e)) continue;
           const Key key = (Key(r) << kCodeBits) | e.code;
-          if (cleared.test(size_t(p) * Grid<D, C>::n_codes + e.code)) continue;
+          if (cleared.test(g_.cell_id(p, e.code))) continue;
           // The earliest coface, if g owns one, is g's coface of smallest code (any coface
           // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
           // largest code (the others have smaller ranks): both are read off the neighbour mask.
@@ -106,7 +106,7 @@ template <int D, Construction C> class CoboundaryReducer {
           }
           if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
           if (deaths) {
-            const size_t id = size_t(p) * Grid<D, C>::n_codes + size_t(tau);
+            const size_t id = g_.cell_id(p, tau);
             if (shared) deaths->set_shared(id);
             else deaths->set(id);
           }

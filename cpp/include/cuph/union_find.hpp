@@ -137,6 +137,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return uint32_t(p + slot_step_[size_t(s)]);
   }
   int64_t step(int s) const { return slot_step_[size_t(s)]; }
+  const G& grid() const { return g_; }
 
  private:
   struct Join {
@@ -271,7 +272,7 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
     if (keep_diagonal) out.push_back({uint64_t(r), uint64_t(r)});
     if (death_edges) {
-      const size_t id = size_t(p) * Grid<D, C>::n_codes + pass.join_code(a.join);
+      const size_t id = pass.grid().cell_id(p, pass.join_code(a.join));
       if (shared) death_edges->set_shared(id);
       else death_edges->set(id);
     }
@@ -281,8 +282,8 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 
 // Replays the critical joins in filtration order on the pre-linked forest.
 template <bool Dual, int D, Construction C, class KeyT>
-void replay(PassState<KeyT>& st, bool keep_diagonal, std::vector<RawPair>& out,
-            Bitset* death_edges, CancelToken& cancel) {
+void replay(const Grid<D, C>& g, PassState<KeyT>& st, bool keep_diagonal,
+            std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on the key: equal keys come from one
   // generator and were recorded in the pass's code order, which stability keeps.
   std::vector<uint64_t> sort_key(st.critical.size());
@@ -303,7 +304,7 @@ void replay(PassState<KeyT>& st, bool keep_diagonal, std::vector<RawPair>& out,
       out.push_back(Dual ? RawPair{uint64_t(c.key), uint64_t(st.age[a])}
                          : RawPair{uint64_t(st.age[a]), uint64_t(c.key)});
     st.parent[a] = b;
-    if (death_edges) death_edges->set(size_t(c.owner) * Grid<D, C>::n_codes + c.code);
+    if (death_edges) death_edges->set(g.cell_id(c.owner, c.code));
   }
 }
 
@@ -364,10 +365,10 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     part = Part();
   }
   if (dim0) {
-    replay<false, D, C>(s0, keep_diagonal, *dim0, death_edges, cancel);
+    replay<false>(g, s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
   }
-  if (top) replay<true, D, C>(*s1, keep_diagonal, *top, nullptr, cancel);
+  if (top) replay<true>(g, *s1, keep_diagonal, *top, nullptr, cancel);
 }
 
 }  // namespace cuph
