@@ -169,6 +169,14 @@ template <int D, Construction C> class CoboundaryReducer {
   }
   // work += col over Z/2, both sorted: a merge that drops the entries present in both.
   void add_column(const Key* col, size_t n) {
+    if (n * 32 < work_.size()) {  // a short column into a long one: edit in place
+      for (size_t j = 0; j < n; ++j) {
+        auto it = std::lower_bound(work_.begin(), work_.end(), col[j]);
+        if (it != work_.end() && *it == col[j]) work_.erase(it);
+        else work_.insert(it, col[j]);
+      }
+      return;
+    }
     merged_.clear();
     size_t i = 0, j = 0;
     while (i < work_.size() && j < n) {
