@@ -27,7 +27,6 @@ namespace cuph {
 struct Entry {
   Key key;
   Cell cell;
-  bool operator>(const Entry& o) const { return key > o.key; }
 };
 
 template <int D, Construction C> class CoboundaryReducer {

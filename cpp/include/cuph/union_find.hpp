@@ -115,7 +115,6 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   }
 
   const std::vector<int>& needed() const { return needed_; }
-  size_t n_joins() const { return joins_.size(); }
   uint8_t join_code(size_t j) const { return joins_[j].code; }
 
   // The program for a mask: from the full table (1-D, 2-D), else from a per-thread cache
