@@ -102,6 +102,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     needed_ = list;
+    for (int j : list) relevant_ |= Mask(1) << j;
     for (size_t s = 0; s < slot_off_.size(); ++s) {
       int64_t step = 0, witness = 0;
       for (int i = 0; i < D; ++i) {
@@ -121,11 +122,13 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
   const Program& program(Mask before) const {
     if (D <= 2) return table_[size_t(before)];
+    before &= relevant_;  // bits only the other pass reads would split the cache for nothing
     struct Slot { Mask mask; bool valid; Program prog; };
-    thread_local std::vector<Slot> cache(size_t(1) << 12);
+    constexpr int kBits = 13;
+    thread_local std::vector<Slot> cache(size_t(1) << kBits);
     uint64_t h = uint64_t(before) ^ uint64_t(before >> (D <= 3 ? 0 : 64));
     h *= 0x9E3779B97F4A7C15ull;
-    Slot& slot = cache[size_t(h >> 52)];
+    Slot& slot = cache[size_t(h >> (64 - kBits))];
     if (!slot.valid || slot.mask != before) slot = {before, true, compile(before)};
     return slot.prog;
   }
@@ -238,6 +241,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   std::vector<std::array<int, D>> slot_off_, slot_witness_;
   std::vector<int64_t> slot_step_, slot_wit_;
   const Program* table_ = nullptr;
+  Mask relevant_ = 0;  // the neighbours this pass reads
 };
 
 // The mutable side of one pass over one item.
