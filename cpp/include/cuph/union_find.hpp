@@ -97,12 +97,12 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
           if (!ok) continue;
           diagonal_[x * joins_.size() + y] = g.neighbour_of(off);
           list.push_back(diagonal_[x * joins_.size() + y]);
+          if (x < y) diagonals_.push_back({int(x), int(y), diagonal_[x * joins_.size() + y]});
         }
     }
     std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     needed_ = list;
-    for (int j : list) relevant_ |= Mask(1) << j;
     for (size_t s = 0; s < slot_off_.size(); ++s) {
       int64_t step = 0, witness = 0;
       for (int i = 0; i < D; ++i) {
@@ -120,17 +120,29 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
 
   // The program for a mask: from the full table (1-D, 2-D), else from a per-thread cache
   // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
+  // Beyond 2-D the cache is keyed by what compile() actually reads: which cells g owns and, for
+  // the block case, which diagonal neighbours come first (far fewer values than masks).
   const Program& program(Mask before) const {
     if (D <= 2) return table_[size_t(before)];
-    before &= relevant_;  // bits only the other pass reads would split the cache for nothing
-    struct Slot { Mask mask; bool valid; Program prog; };
-    constexpr int kBits = 13;
+    const uint64_t sig = signature(before);
+    struct Slot { uint64_t sig; bool valid; Program prog; };
+    constexpr int kBits = 12;
     thread_local std::vector<Slot> cache(size_t(1) << kBits);
-    uint64_t h = uint64_t(before) ^ uint64_t(before >> (D <= 3 ? 0 : 64));
-    h *= 0x9E3779B97F4A7C15ull;
-    Slot& slot = cache[size_t(h >> (64 - kBits))];
-    if (!slot.valid || slot.mask != before) slot = {before, true, compile(before)};
+    Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kBits))];
+    if (!slot.valid || slot.sig != sig) slot = {sig, true, compile(before)};
     return slot.prog;
+  }
+  uint64_t signature(Mask before) const {
+    uint64_t sig = 0, owned = 0;
+    int b = 0;
+    for (const auto& c : creates_) sig |= uint64_t(owns(before, c.code)) << b++;
+    for (size_t j = 0; j < joins_.size(); ++j) owned |= uint64_t(owns(before, joins_[j].code)) << j;
+    sig |= owned << b;
+    b += int(joins_.size());
+    if (!kStarCase)  // a diagonal matters only between two owned joins
+      for (const auto& d : diagonals_)
+        sig |= uint64_t((owned >> d.x) & (owned >> d.y) & uint64_t((before >> d.nb) & 1)) << b++;
+    return sig;
   }
 
   // The node of slot s around generator p (the outside for a missing dual node).
@@ -241,7 +253,8 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   std::vector<std::array<int, D>> slot_off_, slot_witness_;
   std::vector<int64_t> slot_step_, slot_wit_;
   const Program* table_ = nullptr;
-  Mask relevant_ = 0;  // the neighbours this pass reads
+  struct Diagonal { int x, y, nb; };  // block case: joins x < y and their diagonal neighbour
+  std::vector<Diagonal> diagonals_;
 };
 
 // The mutable side of one pass over one item.
