@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include "cancel.hpp"
+#include "filtration.hpp"
+
 namespace cuph {
 
 // Calls fn(begin, end, t) for `threads` contiguous ranges covering [0, n); range 0 runs on the
@@ -37,6 +40,25 @@ template <class F> void parallel_ranges(int64_t n, int threads, F&& fn) {
   for (auto& th : pool) th.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+// Visits every generator of an item (padded index p) on up to `threads` threads:
+// visit(part, p, shared), where each range owns a default-constructed Part (returned in range
+// order) and `shared` says whether other ranges run at the same time.
+template <class Part, int D, class F>
+std::vector<Part> sweep_generators(const PaddedShape<D>& pad, int threads, CancelToken& cancel,
+                                   F&& visit) {
+  std::vector<Part> parts(size_t(ranges_for(pad.n_items, threads)));
+  const bool shared = parts.size() > 1;
+  parallel_ranges(pad.n_items, threads, [&](int64_t begin, int64_t end, int t) {
+    CancelToken tc = cancel.fork();
+    Part& part = parts[size_t(t)];
+    pad.for_each(begin, end, [&](int64_t, int64_t p) {
+      tc.poll();
+      visit(part, p, shared);
+    });
+  });
+  return parts;
 }
 
 }  // namespace cuph

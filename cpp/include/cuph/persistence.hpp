@@ -90,8 +90,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
   std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids(1)) : nullptr);
-  // The dual pass shares the sweep unless clearing needs dimension 0 first... it does not:
-  // dimension 0 and D-1 are independent, only the middle dimensions wait for dimension 0.
+  // Dimensions 0 and D-1 share one sweep; the middle dimensions wait for dimension 0's deaths.
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                     cleared.get(), threads, cancel);
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {

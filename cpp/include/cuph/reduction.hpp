@@ -71,46 +71,40 @@ template <int D, Construction C> class CoboundaryReducer {
       std::vector<Key> hard;
       std::vector<RawPair> out;
     };
-    std::vector<Part> parts(size_t(ranges_for(g_.n_gen, threads)));
-    const bool shared = parts.size() > 1;
-    parallel_ranges(g_.n_gen, threads, [&](int64_t begin, int64_t end, int t) {
-      CancelToken tc = cancel.fork();
-      Part& part = parts[size_t(t)];
-      g_.pad.for_each(begin, end, [&](int64_t, int64_t p) {
-        tc.poll();
-        const uint32_t r = g_.rank[p];
-        const auto before = g_.before_mask(p, r, nbs);
-        for (const auto& e : cells) {
-          if (!g_.owns(before, e)) continue;
-          const Key key = (Key(r) << kCodeBits) | e.code;
-          if (cleared.test(g_.cell_id(p, e.code))) continue;
-          // The earliest coface, if g owns one, is g's coface of smallest code (any coface
-          // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
-          // largest code (the others have smaller ranks): both are read off the neighbour mask.
-          // For T, every coface of sigma inside g's top cell is owned by g.
-          int tau = -1;
-          for (uint8_t c : cofaces_[e.code])
-            if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
-          if (tau < 0) {
-            // V only: every coface has a later vertex, which owns a later facet: not apparent.
-            part.hard.push_back(key);
-            continue;
-          }
-          int latest = -1;
-          for (uint8_t f : facets_[size_t(tau)])
-            if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
-          if (latest != int(e.code)) {
-            part.hard.push_back(key);
-            continue;
-          }
-          if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-          if (deaths) {
-            const size_t id = g_.cell_id(p, tau);
-            if (shared) deaths->set_shared(id);
-            else deaths->set(id);
-          }
+    auto parts = sweep_generators<Part>(g_.pad, threads, cancel, [&](Part& part, int64_t p,
+                                                                      bool shared) {
+      const uint32_t r = g_.rank[p];
+      const auto before = g_.before_mask(p, r, nbs);
+      for (const auto& e : cells) {
+        if (!g_.owns(before, e)) continue;
+        const Key key = (Key(r) << kCodeBits) | e.code;
+        if (cleared.test(g_.cell_id(p, e.code))) continue;
+        // The earliest coface, if g owns one, is g's coface of smallest code (any coface
+        // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
+        // largest code (the others have smaller ranks): both are read off the neighbour mask.
+        // For T, every coface of sigma inside g's top cell is owned by g.
+        int tau = -1;
+        for (uint8_t c : cofaces_[e.code])
+          if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+        if (tau < 0) {
+          // V only: every coface has a later vertex, which owns a later facet: not apparent.
+          part.hard.push_back(key);
+          continue;
         }
-      });
+        int latest = -1;
+        for (uint8_t f : facets_[size_t(tau)])
+          if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
+        if (latest != int(e.code)) {
+          part.hard.push_back(key);
+          continue;
+        }
+        if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
+        if (deaths) {
+          const size_t id = g_.cell_id(p, tau);
+          if (shared) deaths->set_shared(id);
+          else deaths->set(id);
+        }
+      }
     });
     std::vector<Key> hard;
     for (Part& part : parts) {

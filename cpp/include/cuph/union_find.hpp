@@ -351,23 +351,17 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     std::vector<RawPair> out0, out1;
     KeyT min_key = ~KeyT(0);
   };
-  std::vector<Part> parts(size_t(ranges_for(g.n_gen, threads)));
-  const bool shared = parts.size() > 1;
-  parallel_ranges(g.n_gen, threads, [&](int64_t begin, int64_t end, int t) {
-    CancelToken tc = cancel.fork();
-    Part& part = parts[size_t(t)];
-    g.pad.for_each(begin, end, [&](int64_t, int64_t p) {
-      tc.poll();
-      const KeyT r = keys[p];
-      part.min_key = std::min(part.min_key, r);
-      const Mask before = g.before_mask(keys, p, r, probe);
-      if (dim0)
-        visit(primal, primal.program(before), keys, p, r, s0, part.crit0, keep_diagonal, part.out0,
-              death_edges, shared);
-      if (top)
-        visit(*dual, dual->program(before), keys, p, r, *s1, part.crit1, keep_diagonal, part.out1,
-              nullptr, shared);
-    });
+  auto parts = sweep_generators<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p,
+                                                                 bool shared) {
+    const KeyT r = keys[p];
+    part.min_key = std::min(part.min_key, r);
+    const Mask before = g.before_mask(keys, p, r, probe);
+    if (dim0)
+      visit(primal, primal.program(before), keys, p, r, s0, part.crit0, keep_diagonal, part.out0,
+            death_edges, shared);
+    if (top)
+      visit(*dual, dual->program(before), keys, p, r, *s1, part.crit1, keep_diagonal, part.out1,
+            nullptr, shared);
   });
   KeyT min_key = ~KeyT(0);
   for (Part& part : parts) {
