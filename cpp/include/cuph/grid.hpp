@@ -52,8 +52,7 @@ template <int D, Construction C> struct Grid {
   const uint32_t* rank = nullptr;
   const uint32_t* order = nullptr;
   std::array<std::vector<StarEntry<D>>, D + 1> star;  // star[k]: offsets giving k-cells, by code
-  std::array<Cell, 81> star_by_code{};                 // packed offset of each code
-  std::array<StarEntry<D>, 81> by_code{};
+  std::array<StarEntry<D>, 81> by_code{};             // the star entry of each code
   std::array<uint8_t, 81> star_dim{}, star_place{};  // a code's dimension and index in star[dim]
   // Neighbour j of a generator (bit j of a Mask): its offset and padded index step.
   std::vector<std::array<int8_t, D>> nb_off;
@@ -91,7 +90,6 @@ template <int D, Construction C> struct Grid {
       star_dim[size_t(code)] = uint8_t(k);
       star_place[size_t(code)] = uint8_t(star[size_t(k)].size());
       star[size_t(k)].push_back(e);
-      star_by_code[size_t(code)] = e.delta;
       by_code[size_t(code)] = e;
       if (nonzero) {
         nb_off.push_back(e.off);
@@ -152,12 +150,7 @@ template <int D, Construction C> struct Grid {
       if ((need >> j) & 1) list.push_back(int(j));
     return list;
   }
-  // The neighbours (among `list`) of generator p (rank r) that come before it in the
-  // filtration: lower rank for V, higher rank for T. Border generators have the largest rank,
-  // so they never precede a vertex and always precede a top cell (a missing top cell owns
-  // nothing), which handles the item's boundary without a test.
-  // The padded-index steps of a list of neighbours, in list order (bit j of the mask is
-  // neighbour list[j]'s bit, as in before_mask).
+  // The padded-index steps of a list of neighbours and their bits in a Mask.
   struct Probe {
     std::vector<int64_t> step;
     std::vector<int> bit;
@@ -170,6 +163,11 @@ template <int D, Construction C> struct Grid {
     }
     return pr;
   }
+  // The neighbours of generator p (key r) that come before it in the filtration, among those
+  // of the probe (in 1-D and 2-D: all of them): lower key for V, higher key for T. Border
+  // generators have the largest key, so they never precede a vertex and always precede a top
+  // cell (a missing top cell owns nothing), which handles the item's boundary without a test.
+  // Branch-free: the comparisons are unpredictable on noisy data.
   template <class KeyT> Mask before_mask(const KeyT* keys, int64_t p, KeyT r, const Probe& pr) const {
     Mask m = 0;
     const KeyT* at = keys + p;
@@ -186,18 +184,6 @@ template <int D, Construction C> struct Grid {
       m |= Mask(V ? rk < r : rk > r) << pr.bit[j];
     }
     return m;
-  }
-  template <class KeyT>
-  Mask before_mask(const KeyT* keys, int64_t p, KeyT r, const std::vector<int>& list) const {
-    Mask m = 0;
-    for (int j : list) {  // branch-free: the comparisons are unpredictable on noisy data
-      const KeyT rk = keys[p + nb_step[size_t(j)]];
-      m |= Mask(V ? rk < r : rk > r) << j;
-    }
-    return m;
-  }
-  Mask before_mask(int64_t p, uint32_t r, const std::vector<int>& list) const {
-    return before_mask<uint32_t>(rank, p, r, list);
   }
   // Neighbour index of a generator offset (each entry in {-1,0,1}), -1 for the zero offset.
   int neighbour_of(const int* off) const {
@@ -239,8 +225,7 @@ template <int D, Construction C> struct Grid {
   }
   // The cell with a given key (inverse of key()).
   Cell cell_of(Key k) const {
-    const auto& e = star_by_code[size_t(k & ((1u << kCodeBits) - 1))];
-    return gen_cell(order[k >> kCodeBits]) + e;
+    return gen_cell(order[k >> kCodeBits]) + by_code[size_t(k & ((1u << kCodeBits) - 1))].delta;
   }
   // Index of a k-cell in the clearing bitsets of dimension k: its owner's padded index times the
   // number of k-cells in a star, plus the cell's place among them (3-D edges: 6 per generator,

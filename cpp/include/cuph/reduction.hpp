@@ -65,7 +65,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // `threads` threads; each writes its own lists, concatenated in order.
   std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
                                   int threads, CancelToken& cancel) {
-    const auto nbs = g_.neighbours_for({k_, k_ + 1});
+    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
     const auto& cells = g_.star[size_t(k_)];
     struct Part {
       std::vector<Key> hard;
@@ -74,7 +74,7 @@ template <int D, Construction C> class CoboundaryReducer {
     auto parts = sweep_generators<Part>(g_.pad, threads, cancel, [&](Part& part, int64_t p,
                                                                       bool shared) {
       const uint32_t r = g_.rank[p];
-      const auto before = g_.before_mask(p, r, nbs);
+      const auto before = g_.before_mask(g_.rank, p, r, probe);
       for (const auto& e : cells) {
         if (!g_.owns(before, e)) continue;
         const Key key = (Key(r) << kCodeBits) | e.code;
