@@ -28,7 +28,7 @@
 
 namespace cuph {
 
-inline uint32_t find_root(std::vector<uint32_t>& parent, uint32_t x) {
+inline uint32_t find_root(uint32_t* parent, uint32_t x) {
   while (parent[x] != x) {
     parent[x] = parent[parent[x]];  // path halving
     x = parent[x];
@@ -257,13 +257,15 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   std::vector<Diagonal> diagonals_;
 };
 
-// The mutable side of one pass over one item.
+// The mutable side of one pass over one item. The arrays are left uninitialised on purpose:
+// a node's entries are written when its owner creates it, before anything reads them, and
+// zeroing two arrays per pass costs as much as the sweep on large smooth images.
 template <class KeyT> struct PassState {
   struct Critical { KeyT key; uint8_t code; uint32_t owner, a, b; };
-  std::vector<uint32_t> parent;
-  std::vector<KeyT> age;
+  std::unique_ptr<uint32_t[]> parent;
+  std::unique_ptr<KeyT[]> age;
   std::vector<Critical> critical;
-  explicit PassState(size_t nodes) : parent(nodes + 1), age(nodes + 1) {
+  explicit PassState(size_t nodes) : parent(new uint32_t[nodes + 1]), age(new KeyT[nodes + 1]) {
     parent[nodes] = uint32_t(nodes);  // the outside
     age[nodes] = ~KeyT(0);
   }
@@ -312,7 +314,7 @@ void replay(const Grid<D, C>& g, PassState<KeyT>& st, bool keep_diagonal,
   for (uint32_t i : order) {
     const auto& c = st.critical[i];
     cancel.poll();
-    uint32_t a = find_root(st.parent, c.a), b = find_root(st.parent, c.b);
+    uint32_t a = find_root(st.parent.get(), c.a), b = find_root(st.parent.get(), c.b);
     if (a == b) continue;
     // The younger root dies: born later in the direction of the pass.
     if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
