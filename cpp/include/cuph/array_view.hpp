@@ -115,33 +115,24 @@ template <class T> inline T load(const char* p) {
   return v;
 }
 
-// Reads values by C-order flat index; contiguous items (the common case) skip the index
-// arithmetic of offset_of.
-class ValueReader {
+// Reads values of type T by C-order flat index; contiguous items (the common case) skip the
+// index arithmetic of offset_of.
+template <class T> class ValueReader {
  public:
-  explicit ValueReader(const ItemView& v) : v_(v), itemsize_(itemsize(v.dtype)) {
-    int64_t expect = itemsize_;
-    contiguous_ = true;
+  explicit ValueReader(const ItemView& v) : v_(v) {
+    int64_t expect = int64_t(sizeof(T));
     for (int i = v.ndim - 1; i >= 0; --i) {
       if (v.shape[i] != 1 && v.strides[i] != expect) contiguous_ = false;
       expect *= v.shape[i];
     }
   }
   double operator()(int64_t flat) const {
-    const char* p = v_.base + (contiguous_ ? flat * itemsize_ : v_.offset_of(flat));
-    return dispatch_dtype(v_.dtype, [&](auto tag) -> double {
-      using T = decltype(tag);
-      return to_double(load<T>(p));
-    });
-  }
-  static int64_t itemsize(DType t) {
-    return dispatch_dtype(t, [](auto tag) -> int64_t { return sizeof(decltype(tag)); });
+    return to_double(load<T>(v_.base + (contiguous_ ? flat * int64_t(sizeof(T)) : v_.offset_of(flat))));
   }
 
  private:
   const ItemView& v_;
-  int64_t itemsize_;
-  bool contiguous_;
+  bool contiguous_ = true;
 };
 
 // Thrown when the input holds a NaN; `position` is the C-order flat index inside the item.

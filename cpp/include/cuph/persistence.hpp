@@ -30,7 +30,6 @@ struct ItemDiagram {
 template <class FlatOf>
 void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
                 bool superlevel, bool keep_diagonal, ItemDiagram& out) {
-  const ValueReader value(item);
   size_t raw = 0;
   for (int k = 0; k <= maxdim; ++k) raw += res.dim[k].size();
   out.dim.reserve(raw);
@@ -40,26 +39,29 @@ void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int 
   out.death_index.reserve(raw);
   const double never = superlevel ? -std::numeric_limits<double>::infinity()
                                   : std::numeric_limits<double>::infinity();
-  for (int k = 0; k <= maxdim; ++k) {
-    for (const RawPair& p : res.dim[k]) {
-      if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
-      const int64_t bi = flat_of(p.birth);
-      const double b = value(bi);
-      int64_t di = -1;
-      double d = never;
-      if (p.death != kEssential) {
-        di = flat_of(p.death);
-        d = value(di);
-        if (!keep_diagonal && d == b) continue;
+  dispatch_dtype(item.dtype, [&](auto tag) {
+    const ValueReader<decltype(tag)> value(item);
+    for (int k = 0; k <= maxdim; ++k) {
+      for (const RawPair& p : res.dim[k]) {
+        if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
+        const int64_t bi = flat_of(p.birth);
+        const double b = value(bi);
+        int64_t di = -1;
+        double d = never;
+        if (p.death != kEssential) {
+          di = flat_of(p.death);
+          d = value(di);
+          if (!keep_diagonal && d == b) continue;
+        }
+        out.dim.push_back(int8_t(k));
+        out.birth.push_back(b);
+        out.death.push_back(d);
+        out.birth_index.push_back(bi);
+        out.death_index.push_back(di);
+        ++out.count[k];
       }
-      out.dim.push_back(int8_t(k));
-      out.birth.push_back(b);
-      out.death.push_back(d);
-      out.birth_index.push_back(bi);
-      out.death_index.push_back(di);
-      ++out.count[k];
     }
-  }
+  });
 }
 
 // Items without middle dimensions whose values span < 2^32 keys skip the sort entirely: both
