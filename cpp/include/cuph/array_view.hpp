@@ -35,8 +35,16 @@ inline float half_to_float(uint16_t h) {
   return f;
 }
 
+struct Half { uint16_t bits; };
+
 // Maps a value to an unsigned integer with the same order; NaN is reported by the caller.
 template <class T> struct Sortable;
+template <> struct Sortable<Half> {
+  static uint64_t key(Half v) {
+    return (v.bits & 0x8000u) ? uint64_t(uint16_t(~v.bits)) : uint64_t(v.bits | 0x8000u);
+  }
+  static bool is_nan(Half v) { return (v.bits & 0x7c00u) == 0x7c00u && (v.bits & 0x3ffu); }
+};
 template <> struct Sortable<float> {
   static uint64_t key(float v) {
     uint32_t b; std::memcpy(&b, &v, 4);
@@ -60,8 +68,6 @@ template <class T> struct Sortable {  // integers and bool
   }
   static bool is_nan(T) { return false; }
 };
-
-struct Half { uint16_t bits; };
 
 template <class T> inline double to_double(T v) { return double(v); }
 template <> inline double to_double<Half>(Half v) { return double(half_to_float(v.bits)); }
@@ -157,16 +163,9 @@ inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& key
       const char* row = v.base;
       for (int i = 0; i < d - 1; ++i) row += idx[i] * v.strides[i];
       for (int64_t k = 0; k < inner; ++k, ++j) {
-        T x = load<T>(row + k * inner_stride);
-        uint64_t key;
-        if constexpr (std::is_same<T, Half>::value) {
-          uint16_t b = x.bits;
-          if ((b & 0x7c00u) == 0x7c00u && (b & 0x3ffu)) throw NanError(j);
-          key = (b & 0x8000u) ? uint64_t(uint16_t(~b)) : uint64_t(b | 0x8000u);
-        } else {
-          if (Sortable<T>::is_nan(x)) throw NanError(j);
-          key = Sortable<T>::key(x);
-        }
+        const T x = load<T>(row + k * inner_stride);
+        if (Sortable<T>::is_nan(x)) throw NanError(j);
+        const uint64_t key = Sortable<T>::key(x);
         keys[size_t(j)] = negate ? ~key : key;
       }
       for (int i = d - 2; i >= 0; --i) {

@@ -124,11 +124,6 @@ template <int D, Construction C> class CoboundaryReducer {
     });
     return found;
   }
-  Key max_facet_key(Cell c) const {
-    Key best = 0;
-    g_.for_each_facet(c, [&](Cell f) { best = std::max(best, g_.key(f)); });
-    return best;
-  }
   // The column whose pivot is tau among those reduced so far: a stored one, or an apparent one.
   // Any facet sigma' of tau already processed has a larger key than the current column, so the
   // apparent partner found here is always an earlier column.
