@@ -35,6 +35,20 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Diagrams", "DBL_MAX"]
 
+
+def _optional_import(module: str, needed_by: str, extra: str) -> Any:
+    """Import an optional dependency, or raise an ImportError saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:  # pragma: no cover - depends on environment
+        package = module.split(".")[0]
+        raise ImportError(
+            f"{needed_by} needs {package}, which is not installed: pip install {package} "
+            f"(or pip install 'cuph[{extra}]')"
+        ) from e
+
 #: The value CubicalRipser writes for an infinite death (C's ``DBL_MAX``).
 DBL_MAX: float = float(np.finfo(np.float64).max)
 
@@ -731,13 +745,7 @@ class Diagrams:
         ImportError
             If PyTorch is not installed.
         """
-        try:
-            import torch
-        except ImportError as e:  # pragma: no cover - depends on environment
-            raise ImportError(
-                "Diagrams.to_torch() needs PyTorch, which is not installed: "
-                "pip install torch (or pip install 'cuph[torch]')"
-            ) from e
+        torch = _optional_import("torch", "Diagrams.to_torch()", "torch")
         out: Dict[str, Any] = {}
         for name in _ARRAY_FIELDS:
             t = torch.from_numpy(np.ascontiguousarray(np.asarray(getattr(self, name))))
@@ -846,13 +854,7 @@ class Diagrams:
         -------
         matplotlib.axes.Axes
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as e:  # pragma: no cover - depends on environment
-            raise ImportError(
-                "Diagrams.plot() needs matplotlib: pip install matplotlib "
-                "(or pip install 'cuph[plot]')"
-            ) from e
+        plt = _optional_import("matplotlib.pyplot", "Diagrams.plot()", "plot")
         d = self if item is None else self[item]
         if ax is None:
             _, ax = plt.subplots(figsize=(4.5, 4.5))
