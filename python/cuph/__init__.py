@@ -14,4 +14,17 @@ from .engine import cuda_available, output_dtype, persistence
 
 __version__ = "0.1.0"
 
+# Submodules with heavy optional dependencies (torch, torchvision, scikit-learn) load on
+# first use, so that ``import cuph`` stays fast and needs numpy only.
+_LAZY_SUBMODULES = ("torch", "nn", "metrics")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'cuph' has no attribute {name!r}")
+
+
 __all__ = ["persistence", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "__version__"]
