@@ -1,4 +1,4 @@
-"""The ``cuph`` command line: ``cuph persistence`` and ``cuph demo``.
+"""The ``cuph`` command line: ``cuph persistence``, ``cuph demo``, ``cuph profile``, ``cuph rank``.
 
 Examples
 --------
@@ -394,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=_positive_int, default=None,
                    help="worker threads (default: all cores)")
     d.set_defaults(func=_cmd_demo)
+
+    from . import cli_nn  # torch is imported only when these commands run
+
+    cli_nn.add_parsers(sub, _positive_int)
     return parser
 
 
@@ -408,6 +412,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except (ValueError, TypeError, MemoryError, OSError) as e:
         print(f"cuph {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except ImportError as e:
+        print(f"cuph {args.command}: error: {e} (pip install 'cuph[nn]' for the model commands)",
+              file=sys.stderr)
         return 1
 
 

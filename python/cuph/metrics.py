@@ -403,18 +403,32 @@ def betti_profile(
 
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device: must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    bar = None
+    fn: Callable[[str, Any], np.ndarray] = per_layer
+    bar = layer_bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=limit, unit="img", desc=f"profile {name or type(model).__name__}")
+        n_data = _n_samples(data)
+        total = limit if n_data is None else (n_data if limit is None else min(limit, n_data))
+        bar = tqdm(total=total, unit="img", desc=f"profile {name or type(model).__name__}")
+        layer_bar = tqdm(total=len(ext.layer_names), unit="layer", desc="layers", leave=False)
+
+        def fn(layer: str, act: Any) -> np.ndarray:
+            if layer == ext.layer_names[0]:
+                layer_bar.reset()
+            layer_bar.set_postfix_str(layer, refresh=False)
+            out = per_layer(layer, act)
+            layer_bar.update()
+            return out
+
     t_all = time.perf_counter()
     try:
-        res = ext.map(data, per_layer, batch_size=batch_size, limit=limit,
+        res = ext.map(data, fn, batch_size=batch_size, limit=limit,
                       on_batch=None if bar is None else bar.update)
     finally:
-        if bar is not None:
-            bar.close()
+        for b in (layer_bar, bar):
+            if b is not None:
+                b.close()
     betti = np.stack([np.concatenate(res[n], axis=0) for n in ext.layer_names])
     return BettiProfile(
         layers=list(ext.layer_names), betti=betti, layer_shapes=[shapes[n] for n in ext.layer_names],
@@ -422,6 +436,18 @@ def betti_profile(
         name=name or type(model).__name__,
         timings={"total": time.perf_counter() - t_all, "persistence": t_persistence[0]},
     )
+
+
+def _n_samples(data: Any) -> Optional[int]:
+    """Number of samples when cheaply known (arrays, tensors, DataLoaders over datasets)."""
+    shape = getattr(data, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    dataset = getattr(data, "dataset", None)
+    try:
+        return int(len(dataset)) if dataset is not None else None
+    except TypeError:
+        return None
 
 
 # ----------------------------------------------------------------------------- ranking

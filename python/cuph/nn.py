@@ -11,8 +11,9 @@ time: this is how :func:`cuph.metrics.betti_profile` keeps memory flat.
 * torchvision **ResNet** (any depth): the stem outputs ``conv1``, ``bn1``, ``relu``, then the
   output of every residual block ``layer{i}.{j}`` (Suresh et al.'s choice): 11 layers for
   ResNet-18, 19 for ResNet-34 and ResNet-50, 36 for ResNet-101, 53 for ResNet-152.
-* **VGG**: the output of every conv (+BN) + ReLU stage, i.e. each ``ReLU`` that follows a
-  convolution in ``features`` (13 for VGG-16, 16 for VGG-19).
+* **VGG** (a ``features`` made only of conv, BN, ReLU and pooling layers): the output of
+  every conv (+BN) + ReLU stage, i.e. each ``ReLU`` that follows a convolution in
+  ``features`` (13 for VGG-16, 16 for VGG-19).
 * **DenseNet**: the stem ``features.conv0``, ``features.norm0``, ``features.relu0``, then
   every dense block and transition output (``features.denseblock{i}``,
   ``features.transition{i}``): 10 layers for every DenseNet.
@@ -70,7 +71,8 @@ def block_layers(model: nn.Module) -> List[str]:
             ]
         if any(_kind(m) == "InvertedResidual" for m in fk.values()):  # MobileNet V2/V3
             return [f"features.{n}" for n in fk]
-        if any(isinstance(m, nn.Conv2d) for m in fk.values()):  # VGG-style conv stages
+        plain = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.MaxPool2d, nn.AvgPool2d)
+        if fk and all(isinstance(m, plain) for m in fk.values()):  # VGG-style conv stages
             names, after_conv = [], False
             for n, m in fk.items():
                 if isinstance(m, nn.Conv2d):
