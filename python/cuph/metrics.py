@@ -43,7 +43,7 @@ __all__ = [
     "topological_transferability",
 ]
 
-Threshold = Union[float, str, Callable[[np.ndarray], np.ndarray]]
+Threshold = Union[float, str, np.ndarray, Callable[[np.ndarray], np.ndarray]]
 _THRESHOLD_RULES = ("mean", "median")
 
 
@@ -64,6 +64,13 @@ def _item_thresholds(x: np.ndarray, threshold: Threshold, batch_dims: int) -> np
             )
     elif callable(threshold):
         eta = np.asarray([threshold(row) for row in flat], dtype=np.float64)
+    elif np.ndim(threshold) > 0:
+        eta = np.asarray(threshold, dtype=np.float64).reshape(-1)
+        if eta.shape[0] != n_items:
+            raise ValueError(f"threshold: an array of thresholds needs one per item "
+                             f"({n_items}), got {eta.shape[0]}")
+        if np.isnan(eta).any():
+            raise ValueError("threshold: must not contain NaN")
     else:
         try:
             value = float(threshold)
@@ -93,9 +100,10 @@ def betti_at(
     ----------
     x : array_like
         ``batch_dims`` batch axes followed by a 1- to 4-D item.
-    threshold : float, "mean", "median" or callable
-        eta: one number for all items, a per-item rule (the item's mean or median value),
-        or a function of the item's flat values returning its eta.
+    threshold : float, array, "mean", "median" or callable
+        eta: one number for all items, one per item (an array of ``batch_shape``), a
+        per-item rule (the item's mean or median value), or a function of the item's flat
+        values returning its eta.
     batch_dims, maxdim, construction, n_threads
         As in :func:`cuph.persistence` (``maxdim`` is capped at ``d - 1``).
 
