@@ -7,6 +7,10 @@ images, the 11 "blocks" layers)::
 
     cuph profile
 
+On a Dask cluster (``--workers N`` starts a local one; each worker builds the model once)::
+
+    cuph profile --images 2000 --scheduler tcp://scheduler-host:8786
+
 A pretrained model from a local weights file, on a folder of images::
 
     cuph profile --model resnet50 --weights resnet50.pth --data ./images --images 500 --out r50
@@ -42,8 +46,10 @@ def _error(msg: str) -> Exception:
     return CLIError(msg)
 
 
-def load_model(name: str, weights: Optional[str] = None) -> Any:
+def load_model(name: str, weights: Optional[str] = None, seed: int = 0) -> Any:
     """A torchvision model by name, randomly initialised or with weights from a local file.
+
+    A random initialisation is seeded (``seed``), so the same command gives the same model.
 
     ``weights`` is a path to a ``state_dict`` saved with ``torch.save`` (a dict holding it
     under "state_dict" or "model" is fine too), or the name of a torchvision weights enum
@@ -58,7 +64,9 @@ def load_model(name: str, weights: Optional[str] = None) -> Any:
         known = ", ".join(sorted(torchvision.models.list_models(torchvision.models))[:60])
         raise _error(f"--model: unknown torchvision model {name!r}; known: {known}, ...") from None
     if weights is None:
-        return builder(weights=None).eval()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return builder(weights=None).eval()
     if os.path.isfile(weights):
         model = builder(weights=None)
         try:
@@ -148,20 +156,65 @@ def _layers_arg(s: str) -> Any:
     return "blocks" if s == "blocks" else [p for p in s.split(",") if p]
 
 
-def _profile(args: argparse.Namespace, name: str, model: Any, images: Any) -> Any:
+def _client(args: argparse.Namespace) -> Any:
+    """A Dask client when --scheduler or --workers asks for one (created once per command)."""
+    if args.scheduler is None and args.workers is None:
+        return None
+    if getattr(args, "_client", None) is None:
+        from .dask import connect
+
+        try:
+            args._client = connect(args.scheduler, args.workers)
+        except ConnectionError as e:
+            raise _error(str(e)) from None
+    return args._client
+
+
+def _close_client(args: argparse.Namespace) -> None:
+    client = getattr(args, "_client", None)
+    if client is not None:
+        cluster = client.cluster if args.scheduler is None else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+        args._client = None
+
+
+def _profile(args: argparse.Namespace, name: str, model: Any, images: Any,
+             spec: Any = None) -> Any:
     from .metrics import betti_profile
 
+    client = _client(args)
     return betti_profile(
-        model, images, layers=args.layers, threshold=args.threshold, maxdim=args.maxdim,
-        construction=args.construction, batch_size=args.batch_size, per_channel=args.per_channel,
-        n_threads=args.threads, eval_mode=True, progress=not args.no_progress, name=name,
+        spec if client is not None and spec is not None else model, images, layers=args.layers,
+        threshold=args.threshold, maxdim=args.maxdim, construction=args.construction,
+        batch_size=args.batch_size, per_channel=args.per_channel, n_threads=args.threads,
+        eval_mode=True, progress=not args.no_progress, name=name, client=client,
     )
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    model = load_model(args.model, args.weights)
+    try:
+        return _run_profile(args)
+    finally:
+        _close_client(args)
+
+
+def _run_profile(args: argparse.Namespace) -> int:
+    from .dask import ModelSpec
+
+    model = load_model(args.model, args.weights, args.seed)
     images = load_images(args.data, args.images, args.size, args.seed)
-    prof = _profile(args, args.model, model, images)
+    if _client(args) is not None and args.weights is None:
+        # Workers build the model themselves; a random init must be the same everywhere.
+        import tempfile
+
+        import torch
+
+        args._tmp = tempfile.TemporaryDirectory()
+        args.weights = os.path.join(args._tmp.name, f"{args.model}.pth")
+        torch.save(model.state_dict(), args.weights)
+    prof = _profile(args, args.model, model, images, ModelSpec(args.model, args.weights))
     paths = prof.save(args.out)
     s = prof.summary()
     w = max(len(n) for n in prof.layers)
@@ -202,6 +255,13 @@ def _read_table(path: str) -> Tuple[Dict[str, float], Dict[str, float]]:
 
 
 def _cmd_rank(args: argparse.Namespace) -> int:
+    try:
+        return _run_rank(args)
+    finally:
+        _close_client(args)
+
+
+def _run_rank(args: argparse.Namespace) -> int:
     from .metrics import rank_models
 
     theta, acc = _read_table(args.accuracies) if args.accuracies else ({}, None)
@@ -209,11 +269,11 @@ def _cmd_rank(args: argparse.Namespace) -> int:
     if args.models:
         for spec in args.models:
             name, _, weights = spec.partition("=")
-            models[name] = load_model(name, weights or None)
+            models[name] = load_model(name, weights or None, args.seed)
         images = load_images(args.data, args.images, args.size, args.seed)
         if acc is not None:
             acc = {k: v for k, v in acc.items() if k in models}
-        profiles = {n: _profile(args, n, m, images) for n, m in models.items()}
+        profiles = {n: _profile(args, n, m, images) for n, m in models.items()}  # scattered once
         ranking = rank_models(profiles, accuracies=acc)
         os.makedirs(args.out, exist_ok=True)
         for n, p in profiles.items():
@@ -249,8 +309,13 @@ def _common(p: argparse.ArgumentParser, positive_int: Any) -> None:
     p.add_argument("--per-channel", action="store_true", help="each channel as its own 2-D map")
     p.add_argument("--batch-size", type=positive_int, default=100, help="images per forward pass")
     p.add_argument("--threads", type=positive_int, default=None, help="engine threads (default: all cores)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --data random")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of --data random and of random model initialisation (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="run on a Dask LocalCluster of N worker processes")
+    p.add_argument("--scheduler", default=None,
+                   help="run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786)")
 
 
 def add_parsers(sub: Any, positive_int: Any) -> None:

@@ -346,6 +346,8 @@ def betti_profile(
     limit: Optional[int] = None,
     progress: bool = True,
     name: str = "",
+    client: Any = None,
+    shard_size: int = 128,
 ) -> BettiProfile:
     """Betti numbers of each layer's activation of each image (Suresh et al.'s profile).
 
@@ -375,7 +377,11 @@ def betti_profile(
         (instead of one 3-D complex C x H x W).
     n_threads, eval_mode, limit, progress
         Engine threads; train-mode handling (see ActivationExtractor); use only the first
-        ``limit`` samples; show a tqdm progress bar over images.
+        ``limit`` samples; show tqdm progress bars (images, and layers within a batch).
+    client, shard_size
+        A ``distributed.Client``: run on its workers (:func:`cuph.dask.profile`) in shards
+        of ``shard_size`` images; ``model`` may then be a :class:`cuph.dask.ModelSpec` that
+        each worker builds once, and ``data`` must be an array or tensor.
 
     Returns
     -------
@@ -386,6 +392,18 @@ def betti_profile(
     import torch
 
     from .nn import ActivationExtractor
+
+    if client is not None:
+        from .dask import profile as _dask_profile
+
+        if limit is not None:
+            data = data[:limit]
+        return _dask_profile(
+            model, data, client, shard_size=shard_size, name=name, progress=progress,
+            layers=layers, threshold=threshold, maxdim=maxdim, construction=construction,
+            device=device, batch_size=batch_size, per_channel=per_channel,
+            eval_mode=eval_mode, **({} if n_threads is None else {"n_threads": n_threads}),
+        )
 
     ext = ActivationExtractor(model, layers=layers, eval_mode=eval_mode)
     shapes: Dict[str, Tuple[int, ...]] = {}

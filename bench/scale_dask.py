@@ -1,0 +1,98 @@
+#!/usr/bin/env python
+"""cuph.dask vs the threaded single-process engine: throughput and overhead per task.
+
+Usage::
+
+    PYTHONPATH=python python bench/scale_dask.py                 # 4096 x 56 x 56
+    PYTHONPATH=python python bench/scale_dask.py --items 1024 --quick
+
+Method
+------
+* Input: ``--items`` smooth random 56x56 float32 maps (Gaussian-filtered noise, sigma 2),
+  T construction, all dimensions; built once and held by the client (numpy), wrapped in a
+  dask array with ``--block`` items per chunk.
+* threaded: ``cuph.persistence(x, batch_dims=1)`` with all cores, in this process.
+* dask, k processes: a ``LocalCluster(n_workers=k, threads_per_worker=1)`` started before
+  timing (start-up and the workers' first import of cuph are excluded: a warm-up call runs
+  first); timed: ``cuph.dask.persistence(da.from_array(x, chunks=block)).compute()`` including
+  shipping the blocks to the workers and the diagrams back.
+* overhead per task: (dask time - threaded time * (cores / k)) / number of blocks, a rough
+  figure for what each task costs beyond its share of the compute.
+* Best of ``--repeats``; the results are checked equal to the threaded engine's.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import _common as C
+
+cuph = C.import_cuph()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=4096)
+    ap.add_argument("--block", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    import dask.array as da
+    import distributed
+
+    import cuph.dask as cd
+
+    x = C.make_input((args.items, 56, 56), "smooth", np.float32, seed=7, sigma=2.0, batch_dims=1)
+    cores = os.cpu_count() or 1
+    best = {}
+    ref = cuph.persistence(x, batch_dims=1, construction="T")
+    t = float("inf")
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        cuph.persistence(x, batch_dims=1, construction="T")
+        t = min(t, time.perf_counter() - t0)
+    best["threaded"] = t
+    rows = [["threaded engine", f"{cores} threads", C.fmt_s(t), f"{args.items / t:.0f}", "1.00", "-", "yes"]]
+    n_blocks = -(-args.items // args.block)
+    for k in (1, 2):
+        with distributed.LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            cd.persistence(da.from_array(x[: args.block], chunks=args.block), construction="T")
+            t = float("inf")
+            dg = None
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                dg = cd.persistence(da.from_array(x, chunks=(args.block, 56, 56)), construction="T")
+                t = min(t, time.perf_counter() - t0)
+        agree = dg is not None and np.array_equal(dg.birth, ref.birth) and np.array_equal(dg.death, ref.death) \
+            and np.array_equal(dg.item, ref.item)
+        overhead = (t - best["threaded"] * cores / k) / n_blocks
+        rows.append([f"dask, {k} process{'es' if k > 1 else ''}", f"{n_blocks} tasks", C.fmt_s(t),
+                     f"{args.items / t:.0f}", f"{best['threaded'] / t:.2f}",
+                     f"{overhead * 1e3:.1f} ms", "yes" if agree else "NO"])
+    table = C.md_table(["run", "parallelism", "time [s]", "items/s", "throughput vs threaded",
+                        "overhead/task", "same pairs"], rows)
+    print(table)
+    body = (f"### Dask scaling: {args.items} x 56 x 56 float32 smooth maps, T, all dims, "
+            f"blocks of {args.block}\n\nBest of {args.repeats}; cluster start-up excluded. "
+            f"{C.run_stamp()}\n\n{table}\n")
+    path = C.results_path(quick=args.quick) if args.out is None else C.Path(args.out)
+    C.write_section(path, "scale-dask", body, C.machine_info(cuph))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
