@@ -71,15 +71,51 @@ inline uint32_t find(uint32_t* parent, uint32_t x) {
   return x;
 }
 
-// Union by index (the smaller root wins); returns whether two components merged.
-inline int unite(uint32_t* parent, uint32_t a, uint32_t b) {
-  a = find(parent, a);
-  b = find(parent, b);
-  if (a == b) return 0;
-  if (a < b) parent[b] = a;
-  else parent[a] = b;
-  return 1;
-}
+// The lexicographically positive half of the 3^D - 1 neighbour offsets, and for every set of
+// them (bit j: offset j) one representative per cluster of mutually adjacent offsets.
+template <int D> struct FullHalf {
+  static constexpr int n = ((D == 1 ? 3 : D == 2 ? 9 : 27) - 1) / 2;
+  std::array<std::array<int, D>, n> delta{};
+  std::vector<uint16_t> representatives;
+
+  static const FullHalf& get() {
+    static const FullHalf h;
+    return h;
+  }
+
+ private:
+  FullHalf() : representatives(size_t(1) << n) {
+    int j = 0;
+    for (int code = 0; code < (D == 1 ? 3 : D == 2 ? 9 : 27); ++code) {
+      std::array<int, D> d{};
+      for (int i = D - 1, c = code; i >= 0; --i, c /= 3) d[size_t(i)] = c % 3 - 1;
+      int first = 0;  // the sign of the outermost non-zero component
+      for (int i = 0; i < D && !first; ++i) first = d[size_t(i)];
+      if (first > 0) delta[size_t(j++)] = d;
+    }
+    for (size_t m = 0; m < representatives.size(); ++m) {
+      int comp[n];
+      for (int a = 0; a < n; ++a) comp[a] = a;
+      for (int a = 0; a < n; ++a)
+        for (int b = a + 1; b < n; ++b) {
+          if (!((m >> a) & 1) || !((m >> b) & 1) || !adjacent(delta[size_t(a)], delta[size_t(b)])) continue;
+          int ra = a, rb = b;
+          while (comp[ra] != ra) ra = comp[ra];
+          while (comp[rb] != rb) rb = comp[rb];
+          if (ra != rb) comp[std::max(ra, rb)] = std::min(ra, rb);
+        }
+      uint16_t keep = 0;
+      for (int a = 0; a < n; ++a)
+        if (((m >> a) & 1) && comp[a] == a) keep = uint16_t(keep | (1u << a));
+      representatives[m] = keep;
+    }
+  }
+  static bool adjacent(const std::array<int, D>& a, const std::array<int, D>& b) {
+    for (int i = 0; i < D; ++i)
+      if (a[size_t(i)] - b[size_t(i)] > 1 || b[size_t(i)] - a[size_t(i)] > 1) return false;
+    return true;
+  }
+};
 
 }  // namespace betti_detail
 
@@ -100,13 +136,13 @@ template <int D, Construction C> class BettiKernel {
       ps[i] = padded;
       padded *= n[i] + 2;
     }
-    if (padded + 1 > int64_t(UINT32_MAX))
+    if (padded > int64_t(UINT32_MAX))
       throw std::length_error("cuph: item too large (at most 2^32 - 2 cells, padding included)");
     lab_.assign(size_t(padded), 0);
-    parent_.resize(size_t(padded) + 1);
+    parent_.resize(size_t(padded));
     uint8_t* lab = lab_.data();
     uint32_t* parent = parent_.data();
-    const uint32_t outside = uint32_t(padded);
+    const uint32_t outside = 0;  // a padding cell, the smallest index: roots gather there
     parent[outside] = outside;
 
     const int64_t total = v.size();
@@ -118,36 +154,55 @@ template <int D, Construction C> class BettiKernel {
       return;
     }
 
-    // Forward halves of the two adjacencies, as padded offsets: each pair is visited once.
+    // One half of each adjacency, as positive padded offsets, scanned backwards: p joins the
+    // groups of its earlier neighbours. Two earlier neighbours adjacent to each other were
+    // joined when the later one was visited, so the table keeps one of each such cluster.
+    const auto& half = betti_detail::FullHalf<D>::get();
     int64_t face[kFace], full[kFull];
     for (int i = 0; i < D; ++i) face[i] = ps[i];
-    int nf = 0;
-    for (int code = 0; code < pow3(); ++code) {
-      int64_t off = 0;
-      for (int i = 0, c = code; i < D; ++i, c /= 3) off += (c % 3 - 1) * ps[i];
-      if (off > 0) full[nf++] = off;
+    for (int j = 0; j < kFull; ++j) {
+      full[j] = 0;
+      for (int i = 0; i < D; ++i) full[j] += half.delta[size_t(j)][size_t(i)] * ps[i];
     }
-    const int64_t* adj_in = V ? face : full;
-    const int64_t* adj_out = V ? full : face;
-    const int n_adj_in = V ? kFace : kFull, n_adj_out = V ? kFull : kFace;
+    const uint16_t* clusters = half.representatives.data();
 
-    int64_t merged_in = 0, merged_out = 0;
+    int64_t merged[3] = {0, 0, 0};  // by label: 1 in S, 2 not in S
     for_rows(n, ps, 1, [&](int64_t row, bool row_on_boundary) {
       cancel.poll();
       const int64_t len = n[D - 1];
       for (int64_t k = 0; k < len; ++k) {
         const uint32_t p = uint32_t(row + k);
-        if (lab[p] == 1) {
-          for (int j = 0; j < n_adj_in; ++j)
-            if (lab[p + adj_in[j]] == 1) merged_in += betti_detail::unite(parent, p, uint32_t(p + adj_in[j]));
-        } else if (D >= 2) {
-          for (int j = 0; j < n_adj_out; ++j)
-            if (lab[p + adj_out[j]] == 2) merged_out += betti_detail::unite(parent, p, uint32_t(p + adj_out[j]));
-          if (row_on_boundary || k == 0 || k == len - 1)
-            merged_out += betti_detail::unite(parent, p, outside);
+        const uint8_t cls = lab[p];
+        if (D == 1 && cls == 2) continue;  // 1-D: no beta_{D-1} beyond beta_0
+        unsigned bits = 0;
+        const int64_t* adj;
+        if ((cls == 1) == V) {  // face adjacency: no two earlier face neighbours touch
+          for (int j = 0; j < kFace; ++j) bits |= unsigned(lab[p - face[j]] == cls) << j;
+          adj = face;
+        } else {
+          for (int j = 0; j < kFull; ++j) bits |= unsigned(lab[p - full[j]] == cls) << j;
+          bits = clusters[bits];
+          adj = full;
         }
+        uint32_t root = p;  // nothing earlier has been joined to p yet
+        int64_t joins = 0;
+        auto join = [&](uint32_t q) {
+          const uint32_t r = betti_detail::find(parent, q);
+          if (r == root) return;
+          ++joins;
+          if (r < root) {  // union by index
+            parent[root] = r;
+            root = r;
+          } else {
+            parent[r] = root;
+          }
+        };
+        for (; bits; bits &= bits - 1) join(uint32_t(p - adj[__builtin_ctz(bits)]));
+        if (cls == 2 && (row_on_boundary || k == 0 || k == len - 1)) join(outside);
+        merged[cls] += joins;
       }
     });
+    const int64_t merged_in = merged[1], merged_out = merged[2];
     out[0] = n_in - merged_in;
     if (D == 1) return;
     const int64_t regions = (total - n_in + 1) - merged_out;  // the outside included
@@ -237,7 +292,7 @@ template <int D, Construction C> class BettiKernel {
   }
 
   std::vector<uint8_t> lab_;     // padded grid: 0 padding, 1 in S, 2 not in S
-  std::vector<uint32_t> parent_;  // one forest for S and its complement; last node: outside
+  std::vector<uint32_t> parent_;  // one forest for S and its complement; node 0: outside
 };
 
 namespace betti_detail {
