@@ -93,6 +93,12 @@ template <int D> struct FullHalf {
       for (int i = 0; i < D && !first; ++i) first = d[size_t(i)];
       if (first > 0) delta[size_t(j++)] = d;
     }
+    // The previous cell on the row first: it then always represents its cluster, and the
+    // kernel knows its root without a find.
+    std::array<int, D> prev{};
+    prev[size_t(D - 1)] = 1;
+    for (int a = 0; a < n; ++a)
+      if (delta[size_t(a)] == prev) std::swap(delta[size_t(a)], delta[0]);
     for (size_t m = 0; m < representatives.size(); ++m) {
       int comp[n];
       for (int a = 0; a < n; ++a) comp[a] = a;
@@ -114,6 +120,45 @@ template <int D> struct FullHalf {
     for (int i = 0; i < D; ++i)
       if (a[size_t(i)] - b[size_t(i)] > 1 || b[size_t(i)] - a[size_t(i)] > 1) return false;
     return true;
+  }
+};
+
+// For the D earlier face neighbours (j: one step back along axis D-1-j) and the diagonals
+// between two of them (pair t, in the order of FaceHalf::pairs), the face neighbours to join for
+// each mask (bits 0..D-1: face neighbours in the class, bits D..: diagonals in the class). Two
+// face neighbours whose diagonal is in the class were both joined to it earlier, so they are
+// already connected and one join covers both: in smooth regions no find is needed at all.
+template <int D> struct FaceHalf {
+  static constexpr int n_pairs = D * (D - 1) / 2;
+  std::array<std::array<int, 2>, (n_pairs > 0 ? n_pairs : 1)> pairs{};
+  std::vector<uint8_t> representatives;
+
+  static const FaceHalf& get() {
+    static const FaceHalf h;
+    return h;
+  }
+
+ private:
+  FaceHalf() : representatives(size_t(1) << (D + n_pairs)) {
+    int t = 0;
+    for (int a = 0; a < D; ++a)
+      for (int b = a + 1; b < D; ++b) pairs[size_t(t++)] = {a, b};
+    for (size_t m = 0; m < representatives.size(); ++m) {
+      int comp[D];
+      for (int a = 0; a < D; ++a) comp[a] = a;
+      for (int u = 0; u < n_pairs; ++u) {
+        const int a = pairs[size_t(u)][0], b = pairs[size_t(u)][1];
+        if (!((m >> a) & 1) || !((m >> b) & 1) || !((m >> (D + u)) & 1)) continue;
+        int ra = a, rb = b;
+        while (comp[ra] != ra) ra = comp[ra];
+        while (comp[rb] != rb) rb = comp[rb];
+        if (ra != rb) comp[std::max(ra, rb)] = std::min(ra, rb);
+      }
+      uint8_t keep = 0;
+      for (int a = 0; a < D; ++a)
+        if (((m >> a) & 1) && comp[a] == a) keep = uint8_t(keep | (1u << a));
+      representatives[m] = keep;
+    }
   }
 };
 
@@ -159,25 +204,34 @@ template <int D, Construction C> class BettiKernel {
     // joined when the later one was visited, so the table keeps one of each such cluster.
     const auto& half = betti_detail::FullHalf<D>::get();
     int64_t face[kFace], full[kFull];
-    for (int i = 0; i < D; ++i) face[i] = ps[i];
+    for (int i = 0; i < D; ++i) face[i] = ps[D - 1 - i];  // the previous cell on the row first
     for (int j = 0; j < kFull; ++j) {
       full[j] = 0;
       for (int i = 0; i < D; ++i) full[j] += half.delta[size_t(j)][size_t(i)] * ps[i];
     }
     const uint16_t* clusters = half.representatives.data();
+    const auto& face_half = betti_detail::FaceHalf<D>::get();
+    constexpr int kPairs = betti_detail::FaceHalf<D>::n_pairs;
+    int64_t diag[kPairs > 0 ? kPairs : 1];
+    for (int t = 0; t < kPairs; ++t)
+      diag[t] = face[face_half.pairs[size_t(t)][0]] + face[face_half.pairs[size_t(t)][1]];
+    const uint8_t* face_clusters = face_half.representatives.data();
 
     int64_t merged[3] = {0, 0, 0};  // by label: 1 in S, 2 not in S
     for_rows(n, ps, 1, [&](int64_t row, bool row_on_boundary) {
       cancel.poll();
       const int64_t len = n[D - 1];
+      uint32_t prev_root = 0;  // the root of the previous cell on the row, when it was visited
       for (int64_t k = 0; k < len; ++k) {
         const uint32_t p = uint32_t(row + k);
         const uint8_t cls = lab[p];
         if (D == 1 && cls == 2) continue;  // 1-D: no beta_{D-1} beyond beta_0
         unsigned bits = 0;
         const int64_t* adj;
-        if ((cls == 1) == V) {  // face adjacency: no two earlier face neighbours touch
+        if ((cls == 1) == V) {
           for (int j = 0; j < kFace; ++j) bits |= unsigned(lab[p - face[j]] == cls) << j;
+          for (int t = 0; t < kPairs; ++t) bits |= unsigned(lab[p - diag[t]] == cls) << (kFace + t);
+          bits = face_clusters[bits];
           adj = face;
         } else {
           for (int j = 0; j < kFull; ++j) bits |= unsigned(lab[p - full[j]] == cls) << j;
@@ -186,6 +240,11 @@ template <int D, Construction C> class BettiKernel {
         }
         uint32_t root = p;  // nothing earlier has been joined to p yet
         int64_t joins = 0;
+        if (bits & 1) {  // the previous cell (bit 0, never dropped): its root is still prev_root
+          root = parent[p] = prev_root;
+          joins = 1;
+          bits &= bits - 1;
+        }
         auto join = [&](uint32_t q) {
           const uint32_t r = betti_detail::find(parent, q);
           if (r == root) return;
@@ -200,6 +259,7 @@ template <int D, Construction C> class BettiKernel {
         for (; bits; bits &= bits - 1) join(uint32_t(p - adj[__builtin_ctz(bits)]));
         if (cls == 2 && (row_on_boundary || k == 0 || k == len - 1)) join(outside);
         merged[cls] += joins;
+        prev_root = root;
       }
     });
     const int64_t merged_in = merged[1], merged_out = merged[2];
