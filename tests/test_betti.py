@@ -230,6 +230,8 @@ BAD = {
                       {"batch_dims": 1}, ValueError, [r"\bx\b", r"nan", r"1,\s*1,\s*1"]),
     "nan_x_float16": (lambda: np.where(np.eye(3) > 0, np.nan, 0).astype(np.float16), 0.0, {},
                       ValueError, [r"\bx\b", r"nan", r"0,\s*0"]),
+    "nan_x_unit_axes": (lambda: np.where(np.arange(8).reshape(2, 1, 4, 1) == 6, np.nan, 0.0), 0.0,
+                        {"batch_dims": 1}, ValueError, [r"\bx\b", r"nan", r"1,\s*0,\s*2,\s*0"]),
     "nan_threshold": (lambda: np.zeros((3, 4, 4)), [0.0, np.nan, 1.0], {"batch_dims": 1},
                       ValueError, [r"threshold", r"nan", r"\b1\b"]),
     "nan_threshold_scalar": (lambda: np.zeros((4, 4)), float("nan"), {}, ValueError,

@@ -361,7 +361,7 @@ namespace betti_detail {
 // index is rethrown as an ItemError (as compute_batch does), so messages are deterministic.
 template <int D, Construction C>
 void run_items(const BatchView& batch, const double* eta, int n_threads,
-               const std::atomic<bool>* cancel_flag, int64_t* out) {
+               const std::atomic<bool>* cancel_flag, int64_t* out, int out_stride) {
   const int64_t n = batch.n_items();
   std::atomic<int64_t> next{0};
   std::atomic<bool> failed{false};
@@ -375,7 +375,7 @@ void run_items(const BatchView& batch, const double* eta, int n_threads,
       if (i >= n) break;
       try {
         cancel.check();
-        kernel(batch.at(i), eta[i], out + i * D, cancel);
+        kernel(batch.at(i), eta[i], out + i * out_stride, cancel);
       } catch (...) {
         std::lock_guard<std::mutex> lock(errors_mutex);
         errors.push_back({i, std::current_exception()});
@@ -405,19 +405,35 @@ void run_items(const BatchView& batch, const double* eta, int n_threads,
 // order) into out[item * d + k], d = batch.item.ndim in 1..3.
 inline void betti_batch(const BatchView& batch, const double* eta, Construction construction,
                         int n_threads, const std::atomic<bool>* cancel_flag, int64_t* out) {
-  const bool v = construction == Construction::V;
-  switch (batch.item.ndim) {
-    case 1:
-      return v ? betti_detail::run_items<1, Construction::V>(batch, eta, n_threads, cancel_flag, out)
-               : betti_detail::run_items<1, Construction::T>(batch, eta, n_threads, cancel_flag, out);
-    case 2:
-      return v ? betti_detail::run_items<2, Construction::V>(batch, eta, n_threads, cancel_flag, out)
-               : betti_detail::run_items<2, Construction::T>(batch, eta, n_threads, cancel_flag, out);
-    case 3:
-      return v ? betti_detail::run_items<3, Construction::V>(batch, eta, n_threads, cancel_flag, out)
-               : betti_detail::run_items<3, Construction::T>(batch, eta, n_threads, cancel_flag, out);
+  const int d = batch.item.ndim;
+  if (d < 1 || d > 3) throw std::invalid_argument("cuph: Betti numbers at a threshold need 1- to 3-D items");
+  // An axis of length 1 changes nothing (V: no cell spans it; T: K is K' x [0, 1]), and items
+  // like 512x1x1 are common: the kernel runs on the other axes, the higher Betti numbers are 0.
+  // C-order flat indices (NaN positions) are the same without those axes.
+  BatchView b = batch;
+  int nd = 0;
+  for (int i = 0; i < d; ++i)
+    if (batch.item.shape[i] != 1) {
+      b.item.shape[nd] = batch.item.shape[i];
+      b.item.strides[nd++] = batch.item.strides[i];
+    }
+  if (nd == 0) {
+    b.item.shape[0] = 1;
+    b.item.strides[0] = 0;
+    nd = 1;
   }
-  throw std::invalid_argument("cuph: Betti numbers at a threshold need 1- to 3-D items");
+  b.item.ndim = nd;
+  std::fill(out, out + b.n_items() * d, int64_t(0));
+  const bool v = construction == Construction::V;
+  using betti_detail::run_items;
+  if (nd == 1)
+    return v ? run_items<1, Construction::V>(b, eta, n_threads, cancel_flag, out, d)
+             : run_items<1, Construction::T>(b, eta, n_threads, cancel_flag, out, d);
+  if (nd == 2)
+    return v ? run_items<2, Construction::V>(b, eta, n_threads, cancel_flag, out, d)
+             : run_items<2, Construction::T>(b, eta, n_threads, cancel_flag, out, d);
+  return v ? run_items<3, Construction::V>(b, eta, n_threads, cancel_flag, out, d)
+           : run_items<3, Construction::T>(b, eta, n_threads, cancel_flag, out, d);
 }
 
 }  // namespace cuph
