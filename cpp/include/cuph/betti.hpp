@@ -1,7 +1,7 @@
 // Betti numbers of the sublevel complex K_eta = {cells with value <= eta} at one threshold per
 // item, without computing a persistence diagram. Profiling networks asks for exactly this for
 // thousands of small activation tensors, and the full diagram (sort, reduction, pairs) costs
-// several times more than the three linear sweeps below.
+// about 20 times more than the three linear sweeps below (bench/betti_threshold.py).
 //
 // With S = {generators with value <= eta}:
 //  * beta_0: components of S, adjacent along axes (V: vertices share an edge) or through a
@@ -21,7 +21,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
