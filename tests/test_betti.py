@@ -5,7 +5,14 @@ complexes; bad input."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -148,6 +155,54 @@ def test_maxdim_truncates(rng):
 def test_empty_batch():
     out = cuph.betti_numbers_at(np.zeros((0, 3, 3)), 0.0, batch_dims=1)
     assert out.shape == (0, 2) and out.dtype == np.int64
+
+
+def test_python_threads_get_the_serial_results(rng):
+    inputs = [ties(rng, (20, 8, 9, 7)) for _ in range(6)]
+    serial = [cuph.betti_numbers_at(x, 1.5, batch_dims=1, n_threads=1) for x in inputs]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        parallel = list(pool.map(lambda x: cuph.betti_numbers_at(x, 1.5, batch_dims=1, n_threads=2),
+                                 inputs))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+_LONG_CALL = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    import cuph
+    item = np.random.default_rng(0).random((16, 16, 16))
+    x = np.broadcast_to(item, (200_000,) + item.shape)   # 8e8 voxels, no memory: ~10 s
+    print("ready", flush=True)
+    t0 = time.perf_counter()
+    try:
+        cuph.betti_numbers_at(x, 0.5, batch_dims=1, n_threads=1)
+    except KeyboardInterrupt:
+        print(f"interrupted {time.perf_counter() - t0:.3f}", flush=True)
+        sys.exit(0)
+    print(f"finished {time.perf_counter() - t0:.3f}", flush=True)
+    sys.exit(3)
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT delivery differs on Windows")
+def test_sigint_interrupts_a_long_call() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LONG_CALL], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)  # well inside the computation
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    waited = time.perf_counter() - sent
+    assert proc.returncode == 0, (out, err)
+    assert out.startswith("interrupted"), out
+    assert waited < 2.0, f"took {waited:.2f} s to stop after SIGINT"
 
 
 # ----------------------------------------------------------------------------- known complexes
