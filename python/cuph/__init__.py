@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .betti import betti_numbers_at
 from .cubical_complex import CubicalComplex
 from .diagrams import Diagrams
 from .engine import cuda_available, output_dtype, persistence
@@ -27,4 +28,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cuph' has no attribute {name!r}")
 
 
-__all__ = ["persistence", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "__version__"]
+__all__ = ["persistence", "betti_numbers_at", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "__version__"]

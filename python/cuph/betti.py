@@ -1,0 +1,128 @@
+"""``cuph.betti_numbers_at``: Betti numbers of sublevel sets at one threshold per item.
+
+A dedicated kernel (cpp/include/cuph/betti.hpp) answers this without a persistence diagram;
+4-D items, which the kernel does not cover, go through the diagrams instead.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+from . import _core
+from .engine import _CONSTRUCTIONS, _as_array, _check_int, persistence
+
+__all__ = ["betti_numbers_at"]
+
+
+def _thresholds(threshold: Any, batch_shape: tuple) -> np.ndarray:
+    """One float64 threshold per item, flat in batch order."""
+    if isinstance(threshold, (str, bytes)) or threshold is None:
+        raise TypeError(f"threshold: expected a number or an array of shape {batch_shape}, "
+                        f"got {type(threshold).__name__}")
+    try:
+        eta = np.asarray(threshold, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"threshold: cannot be read as float64 numbers ({err})") from err
+    try:
+        eta = np.broadcast_to(eta, batch_shape)
+    except ValueError:
+        raise ValueError(f"threshold: expected a number or an array of shape {batch_shape} "
+                         f"(one per item), got shape {eta.shape}") from None
+    if np.isnan(eta).any():
+        pos = tuple(int(i) for i in np.argwhere(np.isnan(eta))[0])
+        raise ValueError(f"threshold: contains NaN at index {pos}; NaN is not a threshold")
+    return np.ascontiguousarray(eta.reshape(-1))
+
+
+def _betti_from_diagrams(arr: np.ndarray, eta: np.ndarray, construction: str, batch_dims: int,
+                         maxdim: int, n_threads: int) -> np.ndarray:
+    """The same numbers from persistence diagrams: classes with ``birth <= eta`` still alive at
+    eta, i.e. ``eta < death`` or essential. (An essential class has ``death = inf`` and is alive
+    at ``eta = inf``; a class killed by a ``+inf`` cell has ``death = inf`` too but is not.)
+    Shape ``(n_items, maxdim + 1)``."""
+    dg = persistence(arr, maxdim=maxdim, construction=construction, batch_dims=batch_dims,
+                     n_threads=n_threads)
+    e = eta[dg.item]
+    alive = (dg.birth <= e) & ((e < dg.death) | dg.essential)
+    m1 = maxdim + 1
+    counts = np.bincount(dg.item[alive] * m1 + dg.dim[alive], minlength=eta.shape[0] * m1)
+    return counts.astype(np.int64).reshape(eta.shape[0], m1)
+
+
+def betti_numbers_at(
+    x: Any,
+    threshold: Any,
+    batch_dims: int = 0,
+    maxdim: Optional[int] = None,
+    construction: str = "V",
+    n_threads: Optional[int] = None,
+) -> np.ndarray:
+    """Betti numbers of the sublevel complex ``{x <= eta}`` of every item, at one eta per item.
+
+    Exactly the number of classes of :func:`cuph.persistence` alive at eta
+    (``birth <= eta < death``, essential classes included at ``eta = inf``), computed without
+    the diagram: several times faster for batches of small items (e.g. network activations).
+
+    Parameters
+    ----------
+    x : array_like
+        ``batch_dims`` batch axes followed by a 1- to 4-D item; any real dtype and strides,
+        ``+-inf`` allowed (``inf <= eta`` only for ``eta = inf``), NaN is an error.
+    threshold : float or array_like
+        eta: one number for all items or an array of shape ``batch_shape`` (one per item).
+    batch_dims, maxdim, construction, n_threads
+        As in :func:`cuph.persistence`. 1- to 3-D items use the dedicated kernel; 4-D items
+        fall back to counting pairs of the persistence diagrams.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape ``batch_shape + (maxdim + 1,)``
+
+    Examples
+    --------
+    >>> import numpy as np, cuph
+    >>> ring = np.ones((2, 5, 5)); ring[:, 1:4, 1:4] = 0; ring[:, 2, 2] = 1
+    >>> cuph.betti_numbers_at(ring, 0.5, batch_dims=1, construction="T").tolist()
+    [[1, 1], [1, 1]]
+    >>> cuph.betti_numbers_at(ring, [0.5, 1.0], batch_dims=1, construction="T").tolist()
+    [[1, 1], [1, 0]]
+    """
+    if construction not in _CONSTRUCTIONS:
+        raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
+    arr = _as_array(x)
+    batch_dims = _check_int("batch_dims", batch_dims)
+    if arr.ndim == 0:
+        raise ValueError("x: 0-d array (a scalar); pass an array with 1 to 4 item axes")
+    if not 0 <= batch_dims < arr.ndim:
+        raise ValueError(
+            f"batch_dims: must be in [0, {arr.ndim - 1}] for an array of ndim {arr.ndim}, got {batch_dims}"
+        )
+    d = arr.ndim - batch_dims
+    if d > 4:
+        raise ValueError(
+            f"x: items have {d} axes after {batch_dims} batch axes; cuph supports 1 to 4 "
+            "(raise batch_dims to treat leading axes as a batch)"
+        )
+    if any(s == 0 for s in arr.shape[batch_dims:]):
+        raise ValueError(f"x: empty array of shape {arr.shape}; every item axis needs length >= 1")
+    maxdim = d - 1 if maxdim is None else _check_int("maxdim", maxdim)
+    if not 0 <= maxdim < d:
+        raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
+    if n_threads is None:
+        n_threads = os.cpu_count() or 1
+    n_threads = _check_int("n_threads", n_threads)
+    if n_threads < 1:
+        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
+
+    batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
+    eta = _thresholds(threshold, batch_shape)
+    if eta.shape[0] == 0:  # an empty batch
+        return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
+    if d <= 3 and hasattr(_core, "betti_at"):
+        out = _core.betti_at(arr, eta, construction, batch_dims, n_threads)[:, : maxdim + 1]
+    else:
+        out = _betti_from_diagrams(arr, eta, construction, batch_dims, maxdim, n_threads)
+    return np.ascontiguousarray(out).reshape(batch_shape + (maxdim + 1,))
