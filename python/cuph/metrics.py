@@ -30,7 +30,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .engine import persistence as _persistence
 
 __all__ = [
     "BettiProfile",
@@ -93,8 +92,10 @@ def betti_at(
 ) -> np.ndarray:
     """Betti numbers of the sublevel set ``{x <= eta}`` of every item of a batch.
 
-    Computed from the persistence diagrams: ``beta_k(eta) = #{pairs of dim k with
-    birth <= eta < death}``.
+    ``beta_k(eta) = #{pairs of dim k with birth <= eta < death}``, computed by
+    :func:`cuph.betti_numbers_at` (an exact kernel for 1-3-D items that needs no diagram:
+    union-find for beta_0 and, by duality, beta_{d-1}; the Euler characteristic for beta_1
+    of 3-D items), with a per-item threshold rule on top.
 
     Parameters
     ----------
@@ -119,21 +120,22 @@ def betti_at(
     >>> cuph.metrics.betti_at(ring, threshold=0.5, construction="T").tolist()
     [[1, 1], [1, 1]]
     """
+    from .betti import betti_numbers_at
+
     x = np.asarray(x)
     d = x.ndim - batch_dims
     want = d - 1 if maxdim is None else int(maxdim)
     if want < 0:
         raise ValueError(f"maxdim: must be >= 0, got {maxdim}")
     eta = _item_thresholds(x, threshold, batch_dims)
-    dg = _persistence(x, maxdim=min(want, d - 1), construction=construction,
-                      batch_dims=batch_dims, n_threads=n_threads)
-    e = eta[dg.item]
-    alive = (dg.birth <= e) & (e < dg.death)
-    m1 = dg.maxdim + 1
-    counts = np.bincount(dg.item[alive] * m1 + dg.dim[alive], minlength=dg.n_items * m1)
-    out = np.zeros((dg.n_items, want + 1), dtype=np.int64)
-    out[:, :m1] = counts.reshape(dg.n_items, m1)
-    return out.reshape(x.shape[:batch_dims] + (want + 1,))
+    batch_shape = x.shape[:batch_dims]
+    got = betti_numbers_at(x, eta.reshape(batch_shape), batch_dims=batch_dims,
+                           maxdim=min(want, d - 1), construction=construction, n_threads=n_threads)
+    if want <= d - 1:
+        return got
+    out = np.zeros(batch_shape + (want + 1,), dtype=np.int64)
+    out[..., : d] = got
+    return out
 
 
 # ----------------------------------------------------------------------------- theta
