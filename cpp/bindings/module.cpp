@@ -141,9 +141,12 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 
 }  // namespace
 
+void bind_graph(py::module_& m);  // graph.cpp
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "cuph compiled core: exact cubical persistent homology on CPU threads";
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
+  bind_graph(m);
 }

@@ -394,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=_positive_int, default=None,
                    help="worker threads (default: all cores)")
     d.set_defaults(func=_cmd_demo)
+
+    from .landscape.command import add_parser as add_landscape_parser
+
+    add_landscape_parser(sub)
     return parser
 
 
