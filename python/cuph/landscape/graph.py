@@ -84,8 +84,10 @@ def graph_persistence(
         (a ``+inf`` vertex enters last, and a bar killed by it has ``death = inf`` but a
         valid ``death_index``).
     edges : array_like of int, shape (m, 2), or scipy sparse matrix
-        Vertex pairs. Duplicates are harmless. Self-loops ``(i, i)`` are ignored: a loop
-        enters with its vertex and changes no component (dimension 1 ignores them too).
+        Vertex pairs, undirected. Duplicates are harmless (for ``maxdim=1`` edges are
+        deduplicated first, so ``(i, j)`` and ``(j, i)`` are one edge). Self-loops ``(i, i)``
+        are ignored: a loop enters with its vertex and changes no component, and dimension 1
+        ignores them too.
         A sparse ``n x n`` matrix contributes one edge per stored entry (weights and explicit
         zeros are not read: the function lives on the vertices).
     maxdim : {0, 1}
@@ -144,6 +146,17 @@ def graph_persistence(
             raise TypeError(f"{name}: expected a bool, got {type(flag).__name__}")
     flat = arr.reshape(-1)
     e = _as_edges(edges, flat.shape[0])
+    if maxdim == 1 and len(e):
+        # Cycles count edges: a repeated edge (or (j, i) beside (i, j), as in a symmetric
+        # sparse matrix) would close a spurious 2-cycle, so dimension 1 sees a simple graph.
+        bad = np.flatnonzero(((e < 0) | (e >= flat.shape[0])).any(axis=1))
+        if len(bad):  # report the caller's row, as the core does, before rows are merged
+            r = int(bad[0])
+            v = int(e[r, 0]) if not 0 <= e[r, 0] < flat.shape[0] else int(e[r, 1])
+            n = flat.shape[0]
+            raise ValueError(f"edges: row {r} holds vertex {v}, outside [0, {n}) for {n} values; "
+                             "drop or renumber that edge")
+        e = np.unique(np.sort(e, axis=1), axis=0)
     raw = _core.graph_compute(flat, e, maxdim, n_threads, bool(superlevel), bool(keep_diagonal))
     out_dtype = output_dtype(arr.dtype)
     return Diagrams(

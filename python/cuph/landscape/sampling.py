@@ -168,8 +168,15 @@ def _batches(data: Any, device: Any, batch_size: int) -> Tuple[Callable[[], Iter
 
 
 class _Evaluator:
-    """Mean loss over the data at many flat parameter vectors, several at once (torch.func
-    vmap over a chunk of vectors) or, for models vmap cannot trace, one at a time."""
+    """Mean loss over the data at many flat parameter vectors.
+
+    Three ways, tried in this order, the first that works is kept: ``torch.func.vmap`` over a
+    chunk of vectors (one forward pass for all of them), ``functional_call`` one vector at a
+    time (models vmap cannot trace), and writing the vector into the model's parameters
+    (TorchScript modules, which the functional API refuses; the parameters are restored).
+    """
+
+    _MODES = ("vmap", "call", "inplace")
 
     def __init__(self, model: Any, loss_fn: Callable, data: Any, device: Any, batch_size: int,
                  vectorize: bool) -> None:
@@ -178,16 +185,18 @@ class _Evaluator:
 
         self.torch = torch
         self.model = model.to(device).eval()
+        self.params = list(model.parameters())
+        if not self.params:
+            raise ValueError("model: has no parameters to perturb")
         self.names = [n for n, _ in model.named_parameters()]
-        self.shapes = [p.shape for _, p in model.named_parameters()]
-        self.sizes = [p.numel() for _, p in model.named_parameters()]
-        self.dtype = next(model.parameters()).dtype
+        self.shapes = [p.shape for p in self.params]
+        self.sizes = [p.numel() for p in self.params]
         self.buffers = dict(model.named_buffers())
         self.batches, self.n = _batches(data, device, batch_size)
         if self.n == 0:
             raise ValueError("data: no samples")
         self.loss_fn = loss_fn
-        self.device = device
+        self.mode = 0 if vectorize else 1
 
         def loss_at(flat: Any, x: Any, y: Any) -> Any:
             params = {n: t.reshape(s) for n, t, s in
@@ -195,19 +204,34 @@ class _Evaluator:
             return loss_fn(functional_call(self.model, (params, self.buffers), (x,)), y)
 
         self.loss_at = loss_at
-        self.vectorize = vectorize
+
+    def _one_by_one(self, loss: Callable) -> Callable:
+        return lambda f, x, y: self.torch.stack([loss(v, x, y) for v in f])
+
+    def _inplace(self, flat: Any, x: Any, y: Any) -> Any:
+        for p, t, s in zip(self.params, self.torch.split(flat, self.sizes), self.shapes):
+            p.copy_(t.reshape(s))
+        return self.loss_fn(self.model(x), y)
 
     def __call__(self, flats: Any) -> np.ndarray:
         """flats: (P, n_params) tensor on the device -> (P,) mean losses."""
         torch = self.torch
         with torch.no_grad():
-            if self.vectorize:
+            while True:
+                mode = self._MODES[self.mode]
+                if mode == "inplace":
+                    saved = [p.detach().clone() for p in self.params]
+                    try:
+                        return self._sum(flats, self._one_by_one(self._inplace))
+                    finally:
+                        for p, t in zip(self.params, saved):
+                            p.copy_(t)
+                fn = (torch.func.vmap(self.loss_at, in_dims=(0, None, None)) if mode == "vmap"
+                      else self._one_by_one(self.loss_at))
                 try:
-                    return self._sum(flats, torch.func.vmap(self.loss_at, in_dims=(0, None, None)))
-                except Exception:  # noqa: BLE001 - vmap cannot trace every model: fall back
-                    self.vectorize = False
-            one = lambda f, x, y: torch.stack([self.loss_at(v, x, y) for v in f])  # noqa: E731
-            return self._sum(flats, one)
+                    return self._sum(flats, fn)
+                except Exception:  # noqa: BLE001 - not every model can be traced: next way
+                    self.mode += 1
 
     def _sum(self, flats: Any, fn: Callable) -> np.ndarray:
         total = self.torch.zeros(flats.shape[0], dtype=self.torch.float64, device=flats.device)
