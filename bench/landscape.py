@@ -16,8 +16,8 @@ hard case for caches), 0-dimensional sublevel persistence. Tools:
 * ``gudhi``: ``SimplexTree`` filled with ``insert_batch`` (vertices at their values, edges at
   the max of their endpoints), then ``compute_persistence`` and the dimension-0 intervals;
   construction and persistence are timed together (the tree is the input format gudhi needs);
-* ``scipy``: ``scipy.sparse.csgraph.minimum_spanning_tree`` on edge weights max(value) + 1
-  followed by Kruskal with the elder rule over the n - 1 tree edges in a numpy/Python loop
+* ``scipy``: edges deduplicated (a sparse matrix would sum repeats), then
+  ``scipy.sparse.csgraph.minimum_spanning_tree`` on edge weights max(value) + 1, followed by Kruskal with the elder rule over the n - 1 tree edges in a numpy/Python loop
   (exact: the pairs of a graph are those of its minimum spanning forest);
 * ``networkx``: ``nx.minimum_spanning_edges`` (Kruskal) and the same elder-rule replay,
   only run up to ``--networkx-max`` vertices (pure Python).
@@ -96,13 +96,11 @@ def _elder_replay(values: np.ndarray, u: np.ndarray, v: np.ndarray) -> Tuple[np.
     """Pairs of a spanning forest's edges, replayed in (max value, max index) order with the
     elder rule (plain Python union-find: the reference, not the fast path)."""
     n = len(values)
-    key_u = np.lexsort((u, values[u]))
     rank = np.empty(n, dtype=np.int64)
     order = np.lexsort((np.arange(n), values))
     rank[order] = np.arange(n)
     hi = np.maximum(rank[u], rank[v])
     lo = np.minimum(rank[u], rank[v])
-    del key_u
     idx = np.argsort(hi, kind="stable")
     parent = list(range(n))
     births, deaths = [], []
@@ -150,8 +148,12 @@ def run_tool(tool: str, values: np.ndarray, edges: np.ndarray) -> Tuple[np.ndarr
         from scipy.sparse.csgraph import minimum_spanning_tree
 
         n = len(values)
-        w = np.maximum(values[edges[:, 0]], values[edges[:, 1]]) + 1.0  # csgraph: 0 = no edge
-        mst = minimum_spanning_tree(coo_matrix((w, (edges[:, 0], edges[:, 1])), shape=(n, n))).tocoo()
+        # one entry per undirected edge: a sparse matrix sums repeated entries
+        lo, hi = np.minimum(edges[:, 0], edges[:, 1]), np.maximum(edges[:, 0], edges[:, 1])
+        code = np.unique(lo[lo != hi] * n + hi[lo != hi])
+        u, v = code // n, code % n
+        w = np.maximum(values[u], values[v]) + 1.0  # csgraph: a stored 0 is no edge
+        mst = minimum_spanning_tree(coo_matrix((w, (u, v)), shape=(n, n))).tocoo()
         b, d = _elder_replay(values, mst.row.astype(np.int64), mst.col.astype(np.int64))
         keep = b != d
         return b[keep], d[keep]

@@ -385,3 +385,14 @@ def test_import_cuph_does_not_import_torch():
     code = "import sys, cuph; cuph.landscape.graph_persistence; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_minima_barcode_reuses_given_diagrams(rng):
+    vals = rng.random((12, 9))
+    dg = cuph.persistence(vals, maxdim=1)
+    a, b = minima_barcode(vals, diagrams=dg), minima_barcode(vals)
+    assert np.array_equal(a.minimum, b.minimum) and np.array_equal(a.saddle_index, b.saddle_index)
+    with pytest.raises(ValueError, match="diagrams: item_shape"):
+        minima_barcode(vals[:5], diagrams=dg)
+    with pytest.raises(TypeError, match="diagrams: expected a cuph.Diagrams"):
+        minima_barcode(vals, diagrams=[(0, 1)])

@@ -303,7 +303,8 @@ def loss_surface(
         Arrays/tensors (moved to the device once) or a DataLoader (re-read per chunk).
     directions : int or sequence
         Number of random directions (1 to 4: the grid goes to the cubical engine), or the
-        directions themselves, each a list of tensors shaped like ``model.parameters()``.
+        directions themselves, each a list of tensors (or arrays) shaped like
+        ``model.parameters()``.
     resolution : int or sequence of int
         Points per axis (odd values include the centre).
     span : float or (float, float)
@@ -361,7 +362,8 @@ def loss_surface(
     ev = _Evaluator(model, loss_fn, data, dev, batch_size, vectorize)
     theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(dev)
     n_params = theta.numel()
-    dmat = torch.stack([torch.cat([t.reshape(-1).to(dev, theta.dtype) for t in d]) for d in dirs])
+    dmat = torch.stack([torch.cat([torch.as_tensor(t).reshape(-1).to(dev, theta.dtype) for t in d])
+                        for d in dirs])
     if dmat.shape[1] != n_params:
         raise ValueError(f"directions: each needs {n_params} entries (the model's parameters), got {dmat.shape[1]}")
     coeff = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, k)
