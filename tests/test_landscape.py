@@ -396,3 +396,43 @@ def test_minima_barcode_reuses_given_diagrams(rng):
         minima_barcode(vals[:5], diagrams=dg)
     with pytest.raises(TypeError, match="diagrams: expected a cuph.Diagrams"):
         minima_barcode(vals, diagrams=[(0, 1)])
+
+
+_LONG_GRAPH_CALL = """
+import sys, time
+import numpy as np
+from cuph.landscape import graph_persistence
+rng = np.random.default_rng(0)
+n = 5_000_000
+values, edges = rng.random(n), rng.integers(0, n, (5 * n, 2))   # a few seconds on one thread
+print("ready", flush=True)
+t0 = time.perf_counter()
+try:
+    graph_persistence(values, edges, n_threads=1)
+except KeyboardInterrupt:
+    print(f"interrupted {time.perf_counter() - t0:.3f}", flush=True)
+    sys.exit(0)
+print(f"finished {time.perf_counter() - t0:.3f}", flush=True)
+sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="POSIX signals")
+def test_sigint_interrupts_graph_persistence():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _LONG_GRAPH_CALL], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    waited = time.perf_counter() - sent
+    assert proc.returncode == 0 and out.startswith("interrupted"), (out, err)
+    assert waited < 2.0, f"took {waited:.2f} s to stop after SIGINT"

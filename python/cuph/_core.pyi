@@ -16,3 +16,14 @@ def compute(
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """Persistence pairs of every item of ``x`` as a dict of arrays: dim (int8), birth, death
     (float64), birth_index, death_index, item, offsets (int64)."""
+
+def graph_compute(
+    values: npt.NDArray[np.generic],
+    edges: npt.NDArray[np.integer],
+    maxdim: int,
+    n_threads: int,
+    superlevel: bool,
+    keep_diagonal: bool,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """Sublevel persistence (dims 0..maxdim <= 1) of 1-D ``values`` on the vertices of the graph
+    with (m, 2) int32/int64 ``edges``; the same dict as :func:`compute` for one item."""
