@@ -64,10 +64,10 @@ def test_graph_matches_kruskal(rng, n, m, levels):
         pairs, ess = split(dg, 0)
         assert pairs == ref_pairs
         assert ess == ref_ess
-        simple = {tuple(sorted(e)) for e in edges.tolist() if e[0] != e[1]}
-        _, ref_cyc_simple = kruskal_reference(values.tolist(), sorted(simple))[0], \
-            kruskal_reference(values.tolist(), sorted(simple))[2]
-        assert split(dg, 1)[1] == ref_cyc_simple
+        # dimension 1 sees the simple graph (repeated edges merged)
+        simple = sorted({tuple(sorted(e)) for e in edges.tolist() if e[0] != e[1]})
+        assert split(dg, 1)[1] == kruskal_reference(values.tolist(), simple)[2]
+        assert sum(ref_cyc.values()) >= sum(split(dg, 1)[1].values())
         # indices point at the values they report
         assert np.array_equal(values[dg.birth_index], dg.birth)
         fin = dg.death_index >= 0

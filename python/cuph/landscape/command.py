@@ -120,6 +120,8 @@ def plot_surface(path: str, surf: Any, bc: Any) -> bool:
         ax.plot(bc.min_location[:, 0], bc.min_location[:, 1], "o", color="white", mec="black",
                 ms=6, label="minima")
         fin = ~bc.essential
+        for m, sd in zip(bc.min_location[fin], bc.saddle_location[fin]):  # who dies where
+            ax.plot([m[0], sd[0]], [m[1], sd[1]], color="red", lw=0.8, alpha=0.6)
         ax.plot(bc.saddle_location[fin, 0], bc.saddle_location[fin, 1], "x", color="red", ms=7,
                 label="saddles")
         ax.set_xlabel("direction 1")
