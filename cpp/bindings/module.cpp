@@ -15,6 +15,7 @@
 namespace py = pybind11;
 using namespace cuph;
 void bind_betti(py::module_& m);  // cpp/bindings/betti.cpp
+void bind_graph(py::module_& m);  // cpp/bindings/graph.cpp
 
 namespace {
 
@@ -148,4 +149,5 @@ PYBIND11_MODULE(_core, m) {
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   bind_betti(m);
+  bind_graph(m);
 }

@@ -12,6 +12,7 @@ from .betti import betti_numbers_at
 from .cubical_complex import CubicalComplex
 from .diagrams import Diagrams
 from .engine import cuda_available, output_dtype, persistence
+from . import landscape  # noqa: E402  (submodule; torch is imported only by its samplers)
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cuph' has no attribute {name!r}")
 
 
-__all__ = ["persistence", "betti_numbers_at", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "__version__"]
+__all__ = ["persistence", "betti_numbers_at", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "landscape", "__version__"]

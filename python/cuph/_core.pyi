@@ -26,3 +26,15 @@ def betti_at(
 ) -> npt.NDArray[np.int64]:
     """Betti numbers, shape ``(n_items, d)`` (int64), of every 1- to 3-D item's sublevel
     complex ``{x <= thresholds[item]}``."""
+
+
+def graph_compute(
+    values: npt.NDArray[np.generic],
+    edges: npt.NDArray[np.integer],
+    maxdim: int,
+    n_threads: int,
+    superlevel: bool,
+    keep_diagonal: bool,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """Sublevel persistence (dims 0..maxdim <= 1) of 1-D ``values`` on the vertices of the graph
+    with (m, 2) int32/int64 ``edges``; the same dict as :func:`compute` for one item."""

@@ -398,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_nn  # torch is imported only when these commands run
 
     cli_nn.add_parsers(sub, _positive_int)
+
+    from .landscape.command import add_parser as add_landscape_parser
+
+    add_landscape_parser(sub)
     return parser
 
 

@@ -149,9 +149,8 @@ struct NanError : std::runtime_error {
 
 // Fills keys[j] (j = C-order flat index) with order-preserving keys of the item's values;
 // `negate` reverses the order (superlevel filtrations).
-inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& keys) {
+inline void load_keys(const ItemView& v, bool negate, uint64_t* keys) {
   const int64_t n = v.size();
-  keys.resize(size_t(n));
   dispatch_dtype(v.dtype, [&](auto tag) {
     using T = decltype(tag);
     // Odometer over the leading axes; the innermost axis is a tight strided loop.
@@ -166,7 +165,7 @@ inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& key
         const T x = load<T>(row + k * inner_stride);
         if (Sortable<T>::is_nan(x)) throw NanError(j);
         const uint64_t key = Sortable<T>::key(x);
-        keys[size_t(j)] = negate ? ~key : key;
+        keys[j] = negate ? ~key : key;
       }
       for (int i = d - 2; i >= 0; --i) {
         if (++idx[i] < v.shape[i]) break;
@@ -174,6 +173,11 @@ inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& key
       }
     }
   });
+}
+
+inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& keys) {
+  keys.resize(size_t(v.size()));
+  load_keys(v, negate, keys.data());
 }
 
 }  // namespace cuph

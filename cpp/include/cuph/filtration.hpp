@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "array_view.hpp"
+#include "threads.hpp"
 
 namespace cuph {
 
@@ -23,33 +24,52 @@ struct Ranking {
 
 // Stable LSD radix sort of (key, payload) by key; ties keep their input order, which makes the
 // tie-break "value, then flat index" free. Only the digits in which keys differ are sorted, so
-// 8-bit images take one pass and float32 maps at most three.
+// 8-bit images take one pass and float32 maps at most three (digits of key - min; the keys
+// themselves are only permuted). With `threads` > 1 every pass
+// counts and scatters contiguous ranges in parallel: range t's elements of one digit go after
+// those of ranges < t, so the result is the sequential one.
 template <class K>
-void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload) {
+void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int threads = 1) {
   const size_t n = keys.size();
   if (n < 2) return;
   K lo = keys[0], hi = keys[0];
   for (K k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
   const uint64_t range = uint64_t(hi - lo);
   if (range == 0) return;
-  for (K& k : keys) k -= lo;
   const int bits = 64 - __builtin_clzll(range);
   const int R = n < (size_t(1) << 16) ? 8 : 11;  // small items: small histograms
+  const size_t buckets = size_t(1) << R;
+  const int parts = ranges_for(int64_t(n), threads);
   std::vector<K> tk(n);
   std::vector<uint32_t> tp(n);
-  std::vector<size_t> count(size_t(1) << R);
-  const uint64_t mask = (uint64_t(1) << R) - 1;
+  std::vector<size_t> count(buckets * size_t(parts));  // count[part * buckets + digit]
+  const uint64_t mask = buckets - 1;
   for (int shift = 0; shift < bits; shift += R) {
-    std::fill(count.begin(), count.end(), 0);
-    for (size_t i = 0; i < n; ++i) ++count[(keys[i] >> shift) & mask];
-    if (count[(keys[0] >> shift) & mask] == n) continue;  // one digit everywhere: no pass
+    parallel_ranges(int64_t(n), parts, [&](int64_t b, int64_t e, int t) {
+      size_t* c = &count[size_t(t) * buckets];
+      std::fill(c, c + buckets, 0);
+      for (int64_t i = b; i < e; ++i) ++c[((keys[size_t(i)] - lo) >> shift) & mask];
+    });
+    const size_t first = ((keys[0] - lo) >> shift) & mask;
+    size_t same = 0;
+    for (int t = 0; t < parts; ++t) same += count[size_t(t) * buckets + first];
+    if (same == n) continue;  // one digit everywhere: no pass
     size_t sum = 0;
-    for (auto& c : count) { size_t t = c; c = sum; sum += t; }
-    for (size_t i = 0; i < n; ++i) {
-      const size_t pos = count[(keys[i] >> shift) & mask]++;
-      tk[pos] = keys[i];
-      tp[pos] = payload[i];
-    }
+    for (size_t d = 0; d < buckets; ++d)
+      for (int t = 0; t < parts; ++t) {
+        size_t& c = count[size_t(t) * buckets + d];
+        const size_t here = c;
+        c = sum;
+        sum += here;
+      }
+    parallel_ranges(int64_t(n), parts, [&](int64_t b, int64_t e, int t) {
+      size_t* c = &count[size_t(t) * buckets];
+      for (int64_t i = b; i < e; ++i) {
+        const size_t pos = c[((keys[size_t(i)] - lo) >> shift) & mask]++;
+        tk[pos] = keys[size_t(i)];
+        tp[pos] = payload[size_t(i)];
+      }
+    });
     keys.swap(tk);
     payload.swap(tp);
   }
@@ -106,7 +126,7 @@ template <int D> struct PaddedShape {
 // Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices
 // and their buffers, 24 bytes per generator, or 16 when the keys span < 2^32 values.
 template <int D>
-Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad) {
+Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad, int threads = 1) {
   Ranking r;
   r.order.resize(keys.size());
   pad.for_each([&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
@@ -116,9 +136,9 @@ Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad) {
     std::vector<uint32_t> narrow(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) narrow[i] = uint32_t(keys[i] - lo);
     keys = std::vector<uint64_t>();
-    radix_sort(narrow, r.order);
+    radix_sort(narrow, r.order, threads);
   } else {
-    radix_sort(keys, r.order);
+    radix_sort(keys, r.order, threads);
     keys = std::vector<uint64_t>();
   }
   r.rank.assign(size_t(pad.size), kBorderRank);
