@@ -8,12 +8,15 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "cuph/array_view.hpp"
+#include "cuph/batch.hpp"
 
 namespace cuph_bindings {
 
@@ -70,6 +73,69 @@ template <class F> auto run_released(F&& fn) -> decltype(fn(nullptr)) {
   }
   if (interrupted) throw py::error_already_set();
   return job.get();
+}
+
+inline int thread_count(int n_threads) {
+  return n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// `batch_dims` batch axes, then 1..max_item_dims item axes of x, read through x's strides.
+inline cuph::BatchView batch_view(const py::array& x, int batch_dims, int max_item_dims) {
+  const int nd = int(x.ndim());
+  if (batch_dims < 0 || batch_dims > 8 || nd - batch_dims < 1 || nd - batch_dims > max_item_dims)
+    throw py::value_error("batch_dims: the array needs 1 to " + std::to_string(max_item_dims) +
+                          " item axes after at most 8 batch axes");
+  cuph::BatchView b;
+  b.nbatch = batch_dims;
+  b.item.base = static_cast<const char*>(x.data());
+  b.item.dtype = core_dtype(x, "x");
+  b.item.ndim = nd - batch_dims;
+  for (int i = 0; i < batch_dims; ++i) {
+    b.bshape[i] = x.shape(i);
+    b.bstrides[i] = x.strides(i);
+  }
+  for (int i = 0; i < b.item.ndim; ++i) {
+    b.item.shape[i] = x.shape(batch_dims + i);
+    b.item.strides[i] = x.strides(batch_dims + i);
+    if (b.item.shape[i] < 1) throw py::value_error("x: empty array (an item axis has length 0)");
+  }
+  return b;
+}
+
+// "(batch..., item...)": the full index in x of flat position `flat` of flat item `item`.
+inline std::string batch_position(const cuph::BatchView& b, int64_t item, int64_t flat) {
+  std::vector<int64_t> pos(size_t(b.nbatch + b.item.ndim));
+  for (int i = b.item.ndim - 1; i >= 0; --i) {
+    pos[size_t(b.nbatch + i)] = flat % b.item.shape[i];
+    flat /= b.item.shape[i];
+  }
+  for (int i = b.nbatch - 1; i >= 0; --i) {
+    pos[size_t(i)] = item % b.bshape[i];
+    item /= b.bshape[i];
+  }
+  std::ostringstream s;
+  s << "(";
+  for (size_t i = 0; i < pos.size(); ++i) s << (i ? ", " : "") << pos[i];
+  s << (pos.size() == 1 ? ",)" : ")");
+  return s.str();
+}
+
+// run_released for a batch job: the error of the failing item becomes a Python exception that
+// names x and the item's position.
+template <class F> auto run_batch(const cuph::BatchView& b, F&& fn) -> decltype(fn(nullptr)) {
+  try {
+    return run_released(std::forward<F>(fn));
+  } catch (const cuph::ItemError& e) {
+    try {
+      std::rethrow_exception(e.error);
+    } catch (const cuph::NanError& nan) {
+      throw py::value_error("x: contains NaN at index " + batch_position(b, e.item, nan.position) +
+                            "; NaN is not a filtration value (replace it, e.g. with np.nan_to_num "
+                            "or +inf to leave the cell out)");
+    } catch (const std::length_error& err) {
+      throw py::value_error(std::string("x: ") + err.what());
+    }
+  }
 }
 
 }  // namespace cuph_bindings

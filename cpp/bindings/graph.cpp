@@ -36,8 +36,7 @@ py::dict graph_compute(const py::array& values, const py::array& edges, int maxd
   e.row_stride = edges.strides(0);
   e.col_stride = edges.strides(1);
   e.wide = et == cuph::DType::i64;
-  const int threads =
-      n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = thread_count(n_threads);
 
   cuph::ItemDiagram res;
   try {
