@@ -77,9 +77,11 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   b.item.base = static_cast<const char*>(x.data());
   b.item.dtype = dtype_of(x);
   b.item.ndim = nd - batch_dims;
+  int64_t n_items = 1;
   for (int i = 0; i < batch_dims; ++i) {
     b.bshape[i] = x.shape(i);
     b.bstrides[i] = x.strides(i);
+    n_items = checked_mul(n_items, b.bshape[i], "x: the number of items");  // ValueError
   }
   for (int i = 0; i < b.item.ndim; ++i) {
     b.item.shape[i] = x.shape(batch_dims + i);

@@ -27,6 +27,7 @@ struct Ranking {
 template <class K>
 void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload) {
   const size_t n = keys.size();
+  CUPH_ASSERT(payload.size() == n);
   if (n < 2) return;
   K lo = keys[0], hi = keys[0];
   for (K k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
@@ -93,6 +94,7 @@ template <int D> struct PaddedShape {
   }
   // Padded index -> C-order flat index into the item.
   int64_t unpad(int64_t p) const {
+    CUPH_ASSERT(p >= 0 && p < size);
     int64_t flat = 0, scale = 1;
     for (int i = D - 1; i >= 0; --i) {
       flat += (p % shape[i] - 1) * scale;

@@ -1,0 +1,189 @@
+"""Memory: cuph.estimate_memory against measured peaks, max_memory chunking, refusals.
+
+The peak is measured in a fresh subprocess per case: reset the high-water mark through
+/proc/self/clear_refs, call cuph.persistence, read VmHWM - VmRSS(before). White noise is the
+input the estimate is calibrated on (within 20%); smooth fields need far less, and there the
+estimate must stay an upper bound.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import cuph
+from cuph.memory import items_per_chunk, parse_max_memory
+
+_MEASURE = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import cuph
+
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+    kind, shape, construction, maxdim, dtype, batch_dims, n_threads = json.loads(sys.argv[1])
+    shape = tuple(shape)
+    if kind == "noise":
+        x = np.random.default_rng(0).random(shape).astype(dtype)
+    else:  # a smooth field, the same in every item
+        axes = np.meshgrid(*[np.linspace(0, 6, s) for s in shape[batch_dims:]], indexing="ij",
+                           sparse=True)
+        x = np.ascontiguousarray(np.broadcast_to(
+            sum(np.sin(a * (1 + i)) for i, a in enumerate(axes)), shape)).astype(dtype)
+    cuph.persistence(np.zeros((3,) * (len(shape) - batch_dims)))  # imports, first-call tables
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current RSS
+    before = status("VmRSS")
+    cuph.persistence(x, maxdim=maxdim, construction=construction, batch_dims=batch_dims,
+                     n_threads=n_threads)
+    print(status("VmHWM") - before)
+    """
+)
+
+
+def _clear_refs_works() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+needs_proc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not _clear_refs_works(),
+    reason="peak RSS is measured through /proc/self/clear_refs (Linux)",
+)
+
+# (kind, shape, construction, maxdim, dtype, batch_dims, n_threads)
+NOISE = {
+    "2d_V_float64": ("noise", (1536, 1536), "V", 1, "float64", 0, 1),
+    "2d_T_float32": ("noise", (1536, 1536), "T", 1, "float32", 0, 1),
+    "3d_V_float32": ("noise", (96, 96, 96), "V", 2, "float32", 0, 1),
+    "3d_T_float64": ("noise", (80, 80, 80), "T", 2, "float64", 0, 1),
+    "3d_batch_2_threads": ("noise", (12, 48, 48, 48), "V", 2, "float32", 1, 2),
+}
+SMOOTH = {
+    "2d_V_float32": ("smooth", (1536, 1536), "V", 1, "float32", 0, 1),
+    "3d_T_float64": ("smooth", (128, 128, 128), "T", 2, "float64", 0, 1),
+    "2d_batch_2_threads": ("smooth", (64, 256, 256), "V", 1, "float32", 1, 2),
+}
+
+
+def _measure(case) -> tuple:
+    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(case)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    kind, shape, construction, maxdim, dtype, batch_dims, n_threads = case
+    estimate = cuph.estimate_memory(shape, dtype, construction, maxdim, batch_dims, n_threads)
+    return int(out.stdout.strip()), estimate
+
+
+@needs_proc
+@pytest.mark.parametrize("name", sorted(NOISE))
+def test_estimate_within_20_percent_on_white_noise(name):
+    measured, estimate = _measure(NOISE[name])
+    assert abs(estimate - measured) <= 0.2 * measured, (name, measured, estimate)
+
+
+@needs_proc
+@pytest.mark.parametrize("name", sorted(SMOOTH))
+def test_estimate_is_an_upper_bound_on_smooth_fields(name):
+    measured, estimate = _measure(SMOOTH[name])
+    assert measured <= estimate, (name, measured, estimate)
+
+
+def test_estimate_grows_with_the_batch_and_the_threads():
+    one = cuph.estimate_memory((256, 256), np.float32)
+    batch = cuph.estimate_memory((50, 256, 256), np.float32, batch_dims=1, n_threads=1)
+    wide = cuph.estimate_memory((50, 256, 256), np.float32, batch_dims=1, n_threads=8)
+    assert one < batch < wide
+
+
+# ----------------------------------------------------------------------------- max_memory
+
+_FIELDS = ("dim", "birth", "death", "birth_index", "death_index", "item", "offsets")
+
+
+def _assert_identical(a, b):
+    assert (a.batch_shape, a.item_shape, a.maxdim) == (b.batch_shape, b.item_shape, b.maxdim)
+    for name in _FIELDS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("batch_shape", [(37,), (5, 7), (3, 1, 4)])
+def test_chunked_equals_unchunked(batch_shape, construction):
+    # Small integers: many ties, so any renumbering or offset slip changes the arrays.
+    rng = np.random.default_rng(len(batch_shape))
+    x = rng.integers(0, 4, size=batch_shape + (12, 13)).astype(np.int16)
+    bd = len(batch_shape)
+    whole = cuph.persistence(x, batch_dims=bd, construction=construction, max_memory="1TB")
+    for items in (1, 2, 3, 5):  # odd chunk boundaries, within and across the first axis
+        limit = cuph.estimate_memory((items, 12, 13), x.dtype, construction, batch_dims=1,
+                                     n_threads=1)
+        per_chunk = items_per_chunk(batch_shape, (12, 13), x.dtype, construction, 1, 1, limit)
+        assert 1 <= per_chunk <= items  # the limit really splits the batch
+        chunked = cuph.persistence(x, batch_dims=bd, construction=construction, n_threads=1,
+                                   max_memory=limit)
+        _assert_identical(whole, chunked)
+
+
+def test_chunking_reads_strided_views_without_copies():
+    x = np.random.default_rng(3).integers(0, 5, size=(9, 10, 11)).astype(np.float32)
+    view = x.transpose(2, 0, 1)[::-1]  # batch axis with a negative, non-unit stride
+    limit = cuph.estimate_memory((3, 9, 10), view.dtype, batch_dims=1)
+    _assert_identical(cuph.persistence(view, batch_dims=1),
+                      cuph.persistence(view, batch_dims=1, max_memory=limit))
+
+
+def test_one_item_too_large_for_the_limit():
+    x = np.zeros((300, 300))
+    with pytest.raises(MemoryError, match=r"one item of shape \(300, 300\).*max_memory=.*KiB"):
+        cuph.persistence(x, max_memory=100_000)
+
+
+def test_zero_stride_giant_input_is_refused_at_once():
+    x = np.lib.stride_tricks.as_strided(np.zeros(1), (200000,) * 3, (0, 0, 0))
+    with pytest.raises((MemoryError, ValueError), match=r"200000"):
+        cuph.persistence(x)
+
+
+def test_cell_count_overflow_is_refused():
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (2**15,) * 4, (0,) * 4)
+    with pytest.raises(ValueError, match=r"overflows 64"):
+        cuph.persistence(x, max_memory="1EB")
+    with pytest.raises(ValueError, match=r"overflows 64"):
+        cuph.estimate_memory((2**15,) * 4)
+
+
+def test_core_refuses_cell_count_overflow_by_itself():
+    # The C++ check, without the Python one in front of it.
+    x = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (2**15,) * 4, (0,) * 4)
+    with pytest.raises(ValueError, match=r"overflows 64|too long|too large"):
+        cuph._core.compute(x, 0, "V", 0, 1, False, False)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("4GB", 4 * 10**9), ("512MiB", 512 * 2**20), ("1.5e9", 1_500_000_000), (" 2 kib ", 2048),
+    (12345, 12345), (np.int64(7), 7),
+])
+def test_parse_max_memory(value, expected):
+    assert parse_max_memory(value) == expected
+
+
+def test_default_limit_is_half_the_available_memory():
+    limit = parse_max_memory(None)
+    assert limit is None or limit > 0
+    assert parse_max_memory("auto") == limit or abs(parse_max_memory("auto") - limit) < 2**28
