@@ -49,13 +49,13 @@ def _is_gpu_array(x: Any) -> bool:
     return getattr(dev, "type", None) == "cuda"
 
 
-def _as_array(x: Any) -> np.ndarray:
+def _as_array(x: Any, name: str = "x") -> np.ndarray:
     if isinstance(x, np.ndarray):
         arr = x
     elif (x is None or isinstance(x, (str, bytes, dict, set))
           or (np.isscalar(x) and not isinstance(x, memoryview))):
         raise TypeError(
-            f"x: expected an array (numpy, buffer protocol, __array__ or nested lists), "
+            f"{name}: expected an array (numpy, buffer protocol, __array__ or nested lists), "
             f"got {type(x).__name__}"
         )
     else:
@@ -64,14 +64,14 @@ def _as_array(x: Any) -> np.ndarray:
         try:
             arr = np.asarray(x)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"x: cannot be read as an array ({err})") from err
+            raise TypeError(f"{name}: cannot be read as an array ({err})") from err
     if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and arr.dtype.itemsize > 8):
         raise TypeError(
-            f"x: unsupported dtype {arr.dtype}; cuph reads float16/32/64, signed and unsigned "
+            f"{name}: unsupported dtype {arr.dtype}; cuph reads float16/32/64, signed and unsigned "
             "integers and bool (convert with x.astype(np.float64))"
         )
     if isinstance(arr, np.ma.MaskedArray):
-        raise TypeError("x: masked arrays are not supported; fill masked cells first, e.g. "
+        raise TypeError(f"{name}: masked arrays are not supported; fill masked cells first, e.g. "
                         "x.filled(np.inf) to leave them out of the complex")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
