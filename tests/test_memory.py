@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import cuph
-from cuph.memory import items_per_chunk, parse_max_memory
+import cuph.memory
+from cuph.memory import available_memory, default_limit, items_per_chunk, parse_max_memory
 
 _MEASURE = textwrap.dedent(
     """
@@ -184,6 +185,15 @@ def test_parse_max_memory(value, expected):
 
 
 def test_default_limit_is_half_the_available_memory():
-    limit = parse_max_memory(None)
-    assert limit is None or limit > 0
-    assert parse_max_memory("auto") == limit or abs(parse_max_memory("auto") - limit) < 2**28
+    assert parse_max_memory(None) is None and parse_max_memory("auto") is None
+    avail, limit = available_memory(), default_limit()
+    if avail is None:
+        assert limit is None
+    else:
+        assert abs(limit - avail / 2) < 2**28  # MemAvailable moves between the two reads
+
+
+def test_default_limit_splits_a_batch_larger_than_half_the_memory(monkeypatch):
+    monkeypatch.setattr(cuph.memory, "available_memory", lambda: 2 * 300 * 2**20)
+    per_chunk = items_per_chunk((100,), (1024, 1024), np.dtype(np.float32), "V", 1, 2, None)
+    assert 1 <= per_chunk < 100

@@ -29,7 +29,8 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["estimate_memory", "available_memory", "parse_max_memory", "items_per_chunk",
+__all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_memory",
+           "items_per_chunk",
            "check_cell_count", "cell_count"]
 
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
@@ -127,8 +128,6 @@ def _item_bytes(item_shape: Sequence[int], itemsize: int, construction: str, max
 def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.dtype,
               construction: str, maxdim: int, n_threads: int, typical: bool = True) -> int:
     """Peak bytes of one core call on a batch (validated arguments)."""
-    from .engine import output_dtype
-
     d = len(item_shape)
     items = math.prod(int(s) for s in batch_shape)
     if items == 0:
@@ -136,8 +135,8 @@ def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.d
     work, pairs = _item_bytes(item_shape, dtype.itemsize, construction, maxdim, typical)
     in_flight = min(n_threads, items)
     per_pair = _ITEM_PAIR_BYTES + _BATCH_PAIR_BYTES
-    if output_dtype(dtype) == np.float32:
-        per_pair += 8  # float32 copies of birth and death beside the float64 ones
+    if dtype.itemsize <= 2 or (dtype.kind == "f" and dtype.itemsize == 4):
+        per_pair += 8  # float32 copies of birth and death beside the float64 ones (output_dtype)
     if items == 1:  # the working arrays are gone before the pairs are assembled
         peak = max(work, pairs * per_pair)
     else:  # the workers' heaps keep their last working sets while the pairs are assembled
@@ -148,26 +147,30 @@ def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.d
 def items_per_chunk(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.dtype,
                     construction: str, maxdim: int, n_threads: int,
                     limit: Optional[int]) -> int:
-    """How many items one core call may take under ``limit`` bytes (all of them if None).
+    """How many items one core call may take under ``limit`` bytes (None: the default limit,
+    half the available memory; no limit if that is unknown).
 
     The pairs of finished chunks stay in memory (and are copied once when concatenated), so
     they are reserved before sizing a chunk. One item per call is the least: it is refused
     only if its floor, what any values need, exceeds the limit.
     """
     items = math.prod(int(s) for s in batch_shape)
-    if limit is None or items == 0:
-        return max(items, 1)
     def peak(k: int, typical: bool = True) -> int:
         return _estimate((k,), item_shape, dtype, construction, maxdim, n_threads, typical)
-    if peak(1, typical=False) > limit:
+    whole = peak(items)
+    if limit is None:
+        # Small calls (the common case in training loops) skip reading /proc/meminfo.
+        limit = None if whole <= _ALWAYS_AVAILABLE else default_limit()
+    if limit is None or whole <= limit:
+        return max(items, 1)
+    floor = peak(1, typical=False)
+    if floor > limit:
         raise MemoryError(
-            f"x: one item of shape {tuple(item_shape)} needs at least {format_bytes(peak(1, False))}"
+            f"x: one item of shape {tuple(item_shape)} needs at least {format_bytes(floor)}"
             f" (about {format_bytes(peak(1))} for white noise), more than "
             f"max_memory={format_bytes(limit)}; pass a larger max_memory= (bytes or e.g. '16GB')"
             " or a smaller item"
         )
-    if peak(items) <= limit:
-        return items
     pairs = _item_bytes(item_shape, dtype.itemsize, construction, maxdim, True)[1]
     budget = limit - 2 * items * pairs * _BATCH_PAIR_BYTES
     lo, hi = 1, items  # the largest k with peak(k) <= budget (peak grows with k)
@@ -279,21 +282,28 @@ def available_memory() -> Optional[int]:
 
 
 DEFAULT_FRACTION = 0.5
+_ALWAYS_AVAILABLE = 256 * 2**20  # calls estimated below this never read the available memory
+
+
+def default_limit() -> Optional[int]:
+    """The default ``max_memory``: half the available memory (None if unknown)."""
+    avail = available_memory()
+    return None if avail is None else int(avail * DEFAULT_FRACTION)
+
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
           "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
           "tib": 2**40}
 
 
 def parse_max_memory(value: Any) -> Optional[int]:
-    """``max_memory`` as bytes: None/"auto" -> half the available memory (None if unknown),
-    an int -> bytes, a string like "4GB", "512MiB" or "1.5e9".
+    """``max_memory`` as bytes: an int, or a string like "4GB", "512MiB" or "1.5e9";
+    None/"auto" -> None, the default limit (:func:`default_limit`, read only when needed).
 
     >>> parse_max_memory("4GB"), parse_max_memory("512MiB"), parse_max_memory(10**6)
     (4000000000, 536870912, 1000000)
     """
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-        avail = available_memory()
-        return None if avail is None else int(avail * DEFAULT_FRACTION)
+        return None
     if isinstance(value, bool):
         raise TypeError("max_memory: expected bytes (int), a string like '4GB', or None")
     if isinstance(value, str):
