@@ -1,6 +1,6 @@
 """Memory: cuph.estimate_memory against measured peaks, max_memory chunking, refusals.
 
-The peak is measured in a fresh subprocess per case: reset the high-water mark through
+The peak is measured in a fresh subprocess per case (all started at once): reset the high-water mark through
 /proc/self/clear_refs, call cuph.persistence, read VmHWM - VmRSS(before). White noise is the
 input the estimate is calibrated on (within 20%); smooth fields need far less, and there the
 estimate must stay an upper bound.
@@ -80,27 +80,40 @@ SMOOTH = {
 }
 
 
-def _measure(case) -> tuple:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(case)], capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+@pytest.fixture(scope="module")
+def measured() -> dict:
+    """Peak RSS growth of every case, measured in subprocesses that run side by side (each
+    measures only itself, so running them together just saves wall time)."""
+    cases = {**{("noise", k): v for k, v in NOISE.items()},
+             **{("smooth", k): v for k, v in SMOOTH.items()}}
+    procs = {key: subprocess.Popen([sys.executable, "-c", _MEASURE, json.dumps(case)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for key, case in cases.items()}
+    out = {}
+    for key, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr
+        out[key] = int(stdout.strip())
+    return out
+
+
+def _estimate(case) -> int:
     kind, shape, construction, maxdim, dtype, batch_dims, n_threads = case
-    estimate = cuph.estimate_memory(shape, dtype, construction, maxdim, batch_dims, n_threads)
-    return int(out.stdout.strip()), estimate
+    return cuph.estimate_memory(shape, dtype, construction, maxdim, batch_dims, n_threads)
 
 
 @needs_proc
 @pytest.mark.parametrize("name", sorted(NOISE))
-def test_estimate_within_20_percent_on_white_noise(name):
-    measured, estimate = _measure(NOISE[name])
-    assert abs(estimate - measured) <= 0.2 * measured, (name, measured, estimate)
+def test_estimate_within_20_percent_on_white_noise(name, measured):
+    peak, estimate = measured[("noise", name)], _estimate(NOISE[name])
+    assert abs(estimate - peak) <= 0.2 * peak, (name, peak, estimate)
 
 
 @needs_proc
 @pytest.mark.parametrize("name", sorted(SMOOTH))
-def test_estimate_is_an_upper_bound_on_smooth_fields(name):
-    measured, estimate = _measure(SMOOTH[name])
-    assert measured <= estimate, (name, measured, estimate)
+def test_estimate_is_an_upper_bound_on_smooth_fields(name, measured):
+    peak, estimate = measured[("smooth", name)], _estimate(SMOOTH[name])
+    assert peak <= estimate, (name, peak, estimate)
 
 
 def test_estimate_grows_with_the_batch_and_the_threads():
@@ -172,7 +185,7 @@ def test_cell_count_overflow_is_refused():
 def test_core_refuses_cell_count_overflow_by_itself():
     # The C++ check, without the Python one in front of it.
     x = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (2**15,) * 4, (0,) * 4)
-    with pytest.raises(ValueError, match=r"overflows 64|too long|too large"):
+    with pytest.raises(ValueError, match=r"cell count overflows 64 bits"):
         cuph._core.compute(x, 0, "V", 0, 1, False, False)
 
 
