@@ -197,8 +197,10 @@ def estimate_memory(
     case): within 20% of the measured peak resident-memory growth on it for 2-D and 3-D
     items and batches (tests/test_memory.py). Smooth inputs (images, activation maps, loss
     grids) need a quarter of it or less, so for them it is an upper bound. 4-D items with
-    ``maxdim >= 1`` depend most on the values: white noise there is dominated by the
-    cohomology columns (about 250-570 bytes per value, calibrated on 24^4 only).
+    ``maxdim >= 1`` depend most on the values and on the size: white noise there is
+    dominated by the cohomology columns (about 250-570 bytes per value, calibrated at 24^4;
+    at 28^4 V is within 1% but T needs 25% more than estimated), smooth 4-D fields need
+    about 5% of it.
 
     ``cuph.persistence(max_memory=...)`` sizes its chunks with this estimate, and refuses an
     item only when even the floor that any values need (the arrays the core always
