@@ -168,6 +168,19 @@ def test_one_item_too_large_for_the_limit():
         cuph.persistence(x, max_memory=100_000)
 
 
+def test_item_between_its_floor_and_the_estimate_still_runs():
+    # Smooth items need a fraction of the white-noise estimate: only the floor refuses.
+    x = np.add.outer(np.arange(300.0), np.arange(300.0))
+    floor = cuph.memory._estimate((1,), x.shape, x.dtype, "V", 1, 1, typical=False)
+    typical = cuph.estimate_memory(x.shape, x.dtype, n_threads=1)
+    limit = (floor + typical) // 2
+    assert floor < limit < typical
+    _assert_identical(cuph.persistence(x, n_threads=1),
+                      cuph.persistence(x, n_threads=1, max_memory=limit))
+    with pytest.raises(MemoryError, match=r"one item"):
+        cuph.persistence(x, n_threads=1, max_memory=floor - 1)
+
+
 def test_zero_stride_giant_input_is_refused_at_once():
     x = np.lib.stride_tricks.as_strided(np.zeros(1), (200000,) * 3, (0, 0, 0))
     with pytest.raises((MemoryError, ValueError), match=r"200000"):
