@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from .cubical_complex import CubicalComplex
 from .diagrams import Diagrams
+from .memory import estimate_memory  # noqa: F401  (public API)
 from .engine import cuda_available, output_dtype, persistence
-from .memory import estimate_memory
 
 __version__ = "0.1.0"
 
 __all__ = ["persistence", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "__version__"]
-__all__ += ["estimate_memory"]

@@ -68,11 +68,11 @@ def _as_array(x: Any, name: str = "x") -> np.ndarray:
     if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and arr.dtype.itemsize > 8):
         raise TypeError(
             f"{name}: unsupported dtype {arr.dtype}; cuph reads float16/32/64, signed and unsigned "
-            "integers and bool (convert with x.astype(np.float64))"
+            f"integers and bool (convert with {name}.astype(np.float64))"
         )
     if isinstance(arr, np.ma.MaskedArray):
         raise TypeError(f"{name}: masked arrays are not supported; fill masked cells first, e.g. "
-                        "x.filled(np.inf) to leave them out of the complex")
+                        f"{name}.filled(np.inf) to leave them out of the complex")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
