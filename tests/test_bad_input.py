@@ -1,5 +1,7 @@
-"""Bad input to cuph.persistence: a ValueError or TypeError whose message names the
-argument (and, for NaN, the position).  Never a crash, a hang or a silent result."""
+"""Bad input to the public entry points (cuph.persistence, cuph.CubicalComplex,
+cuph.estimate_memory): a ValueError, TypeError or MemoryError whose message names the argument
+(and, for NaN, the position).  Never a crash, a hang or a silent result.  The checklist these
+cases follow is docs/RELIABILITY.md."""
 
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ def _nan_at(shape, pos, dtype=np.float64):
 
 
 A2 = np.zeros((3, 3))
+
+
+def _zero_strides(shape, dtype=np.float64):
+    """A read-only broadcast view: huge shape, one element of memory."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), shape, (0,) * len(shape))
 
 # id: (x, kwargs, exception type(s), regexes that must all match the message, case-insensitive)
 CASES = {
@@ -88,6 +95,27 @@ CASES = {
     # flags
     "superlevel_str": (A2, {"superlevel": "yes"}, TypeError, [r"superlevel"]),
     "keep_diagonal_str": (A2, {"keep_diagonal": "no"}, TypeError, [r"keep_diagonal"]),
+    # unknown options
+    "unknown_option": (A2, {"max_dim": 1}, TypeError, [r"max_dim"]),
+    # memory: limits, giant zero-stride views, shapes whose cell count overflows
+    "max_memory_zero": (A2, {"max_memory": 0}, ValueError, [r"max_memory", r"positive"]),
+    "max_memory_negative": (A2, {"max_memory": -5}, ValueError, [r"max_memory"]),
+    "max_memory_bad_unit": (A2, {"max_memory": "4 parsecs"}, ValueError,
+                            [r"max_memory", r"4GB|MiB"]),
+    "max_memory_float": (A2, {"max_memory": 1.5e9}, TypeError, [r"max_memory", r"float"]),
+    "max_memory_bool": (A2, {"max_memory": True}, TypeError, [r"max_memory"]),
+    "max_memory_item_too_big": (np.zeros((200, 200)), {"max_memory": 10_000}, MemoryError,
+                                [r"one item", r"\(200, 200\)", r"max_memory=", r"KiB"]),
+    "zero_strides_200000_cubed": (_zero_strides((200000,) * 3), {}, (MemoryError, ValueError),
+                                  [r"200000", r"max_memory|too large|too long"]),
+    "zero_strides_batch_of_giants": (_zero_strides((10**6, 10**5, 10**5), np.uint8),
+                                     {"batch_dims": 1}, (MemoryError, ValueError),
+                                     [r"100000", r"max_memory|too large|too long"]),
+    "cell_count_overflow_4d": (_zero_strides((2**15,) * 4, np.uint8), {"max_memory": "1EB"},
+                               ValueError, [r"\bx\b", r"overflows 64"]),
+    "cell_count_overflow_batch": (_zero_strides((2**40, 2**11, 2**11), np.uint8),
+                                  {"batch_dims": 1, "max_memory": "1EB"}, ValueError,
+                                  [r"overflows 64"]),
 }
 
 
@@ -96,10 +124,107 @@ def test_bad_input(case):
     x, kwargs, exc, patterns = CASES[case]
     with pytest.raises(exc) as info:
         cuph.persistence(x, **kwargs)
-    assert isinstance(info.value, (ValueError, TypeError))
+    assert isinstance(info.value, (ValueError, TypeError, MemoryError))
     msg = str(info.value)
     for p in patterns:
         assert re.search(p, msg, re.IGNORECASE), f"{case}: {p!r} not in message {msg!r}"
+
+
+def _nan_list():
+    return [1.0, float("nan"), 2.0, 3.0]
+
+
+# id: (CubicalComplex keyword arguments, exception type(s), regexes)
+CUBICAL_COMPLEX_CASES = {
+    "nothing": ({}, ValueError, [r"top_dimensional_cells|vertices"]),
+    "both": ({"top_dimensional_cells": A2, "vertices": A2}, ValueError, [r"OR|both"]),
+    "nan_top": ({"top_dimensional_cells": _nan_at((3, 4), (1, 2))}, ValueError,
+                [r"top_dimensional_cells", r"nan", r"1,\s*2"]),
+    "nan_vertices": ({"vertices": _nan_at((2, 2, 2), (0, 1, 1))}, ValueError,
+                     [r"vertices", r"nan", r"0,\s*1,\s*1"]),
+    "nan_flat_with_dimensions": ({"top_dimensional_cells": _nan_list(), "dimensions": [2, 2]},
+                                 ValueError, [r"top_dimensional_cells", r"nan", r"\(1,\)"]),
+    "empty": ({"top_dimensional_cells": np.zeros((0, 3))}, ValueError,
+              [r"top_dimensional_cells", r"at least one value"]),
+    "scalar": ({"vertices": 3.0}, (TypeError, ValueError), [r"vertices"]),
+    "ndim5": ({"top_dimensional_cells": np.zeros((2,) * 5)}, ValueError,
+              [r"top_dimensional_cells", r"1 to 4 axes"]),
+    "complex_dtype": ({"top_dimensional_cells": np.zeros((2, 2), complex)}, TypeError,
+                      [r"top_dimensional_cells", r"complex"]),
+    "string_dtype": ({"vertices": [["a", "b"]]}, TypeError, [r"vertices", r"dtype"]),
+    "object": ({"top_dimensional_cells": object()}, (TypeError, ValueError),
+               [r"top_dimensional_cells"]),
+    "dict": ({"vertices": {"a": 1}}, TypeError, [r"vertices", r"dict"]),
+    "dimensions_mismatch": ({"top_dimensional_cells": [1, 2, 3], "dimensions": [2, 2]},
+                            ValueError, [r"dimensions", r"4 values"]),
+    "dimensions_negative": ({"top_dimensional_cells": [1, 2], "dimensions": [-1, -2]},
+                            ValueError, [r"dimensions", r">= 1"]),
+    "dimensions_float": ({"top_dimensional_cells": [1, 2], "dimensions": [2.0]}, TypeError,
+                         [r"dimensions"]),
+    "dimensions_not_a_sequence": ({"top_dimensional_cells": [1, 2], "dimensions": 2},
+                                  TypeError, [r"dimensions"]),
+    "dimensions_with_nd_array": ({"top_dimensional_cells": A2, "dimensions": [3, 3]},
+                                 TypeError, [r"flat|1-D"]),
+    "unknown_option": ({"top_dimensional_cells": A2, "periodic": True}, TypeError,
+                       [r"periodic"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CUBICAL_COMPLEX_CASES))
+def test_cubical_complex_bad_input(case):
+    kwargs, exc, patterns = CUBICAL_COMPLEX_CASES[case]
+    with pytest.raises(exc) as info:
+        cuph.CubicalComplex(**kwargs)
+    msg = str(info.value)
+    for p in patterns:
+        assert re.search(p, msg, re.IGNORECASE), f"{case}: {p!r} not in message {msg!r}"
+
+
+@pytest.mark.parametrize("args, exc, pattern", [
+    ({"homology_coeff_field": 4}, ValueError, r"prime"),
+    ({"homology_coeff_field": 2.5}, TypeError, r"homology_coeff_field"),
+    ({"homology_coeff_field": "11"}, TypeError, r"homology_coeff_field"),
+    ({"min_persistence": float("nan")}, ValueError, r"min_persistence"),
+    ({"min_persistence": "0.1"}, TypeError, r"min_persistence"),
+])
+def test_cubical_complex_persistence_bad_arguments(args, exc, pattern):
+    cc = cuph.CubicalComplex(top_dimensional_cells=A2)
+    with pytest.raises(exc, match=pattern):
+        cc.persistence(**args)
+
+
+# id: (estimate_memory positional arguments, keyword arguments, exception type(s), regexes)
+ESTIMATE_CASES = {
+    "shape_str": (("64x64",), {}, TypeError, [r"shape"]),
+    "shape_float_axis": (((64, 6.5),), {}, TypeError, [r"shape", r"float"]),
+    "shape_negative": (((64, -1),), {}, ValueError, [r"shape", r">= 0"]),
+    "shape_empty_axis": (((64, 0),), {}, ValueError, [r"shape", r"empty"]),
+    "shape_0d": (((),), {}, ValueError, [r"shape", r"0-d"]),
+    "shape_5d": (((2,) * 5,), {}, ValueError, [r"shape", r"batch_dims"]),
+    "dtype_complex": (((8, 8), complex), {}, TypeError, [r"dtype", r"complex"]),
+    "dtype_object": (((8, 8), object), {}, TypeError, [r"dtype"]),
+    "dtype_nonsense": (((8, 8), "bogus"), {}, TypeError, [r"dtype"]),
+    "construction": (((8, 8),), {"construction": "X"}, ValueError, [r"construction"]),
+    "maxdim": (((8, 8),), {"maxdim": 2}, ValueError, [r"maxdim"]),
+    "batch_dims": (((8, 8),), {"batch_dims": 2}, ValueError, [r"batch_dims"]),
+    "n_threads": (((8, 8),), {"n_threads": 0}, ValueError, [r"n_threads"]),
+    "overflow": (((2**16,) * 4,), {}, ValueError, [r"shape", r"overflows 64"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESTIMATE_CASES))
+def test_estimate_memory_bad_input(case):
+    args, kwargs, exc, patterns = ESTIMATE_CASES[case]
+    with pytest.raises(exc) as info:
+        cuph.estimate_memory(*args, **kwargs)
+    msg = str(info.value)
+    for p in patterns:
+        assert re.search(p, msg, re.IGNORECASE), f"{case}: {p!r} not in message {msg!r}"
+
+
+def test_at_least_30_bad_inputs_per_the_issue():
+    assert len(CASES) + len(CUBICAL_COMPLEX_CASES) + len(ESTIMATE_CASES) >= 30
+    assert len(CASES) >= 30
 
 
 # ----------------------------------------------------------------------------- accepted input
@@ -111,6 +236,11 @@ GOOD = {
     "list_of_bool": ([[True, False], [False, True]], {}),
     "tuple": ((1.0, 0.0, 2.0), {}),
     "inf_values": (np.array([[0.0, np.inf], [-np.inf, 1.0]]), {}),
+    "all_inf": (np.full((3, 3), np.inf), {}),
+    "zero_strides_small": (_zero_strides((50, 60)), {}),  # broadcast views are read in place
+    "overlapping_strides": (np.lib.stride_tricks.as_strided(np.arange(10.0), (6, 5), (8, 8)), {}),
+    "max_memory_string": (np.zeros((4, 5, 5)), {"batch_dims": 1, "max_memory": "2GB"}),
+    "max_memory_auto": (np.zeros((4, 5, 5)), {"batch_dims": 1, "max_memory": "auto"}),
     "ndim5_batch1": (np.zeros((2, 2, 2, 2, 2)), {"batch_dims": 1}),
     "ndim6_batch2": (np.zeros((2, 1, 2, 2, 2, 2)), {"batch_dims": 2}),
     "maxdim_zero": (np.zeros((3, 3, 3)), {"maxdim": 0}),

@@ -17,6 +17,7 @@
 
 #include "cuph/array_view.hpp"
 #include "cuph/batch.hpp"
+#include "cuph/check.hpp"
 
 namespace cuph_bindings {
 
@@ -90,9 +91,11 @@ inline cuph::BatchView batch_view(const py::array& x, int batch_dims, int max_it
   b.item.base = static_cast<const char*>(x.data());
   b.item.dtype = core_dtype(x, "x");
   b.item.ndim = nd - batch_dims;
+  int64_t n_items = 1;
   for (int i = 0; i < batch_dims; ++i) {
     b.bshape[i] = x.shape(i);
     b.bstrides[i] = x.strides(i);
+    n_items = cuph::checked_mul(n_items, b.bshape[i], "x: the number of items");  // ValueError
   }
   for (int i = 0; i < b.item.ndim; ++i) {
     b.item.shape[i] = x.shape(batch_dims + i);

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .betti import betti_numbers_at
 from .cubical_complex import CubicalComplex
 from .diagrams import Diagrams
+from .memory import estimate_memory
 from .engine import cuda_available, output_dtype, persistence
 from . import landscape  # noqa: E402  (submodule; torch is imported only by its samplers)
 
@@ -29,4 +30,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cuph' has no attribute {name!r}")
 
 
-__all__ = ["persistence", "betti_numbers_at", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "landscape", "__version__"]
+__all__ = ["persistence", "betti_numbers_at", "estimate_memory", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "landscape", "__version__"]

@@ -53,6 +53,7 @@ Departures from gudhi
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -159,6 +160,39 @@ def _expand_vertices(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _checked_values(array: Any, name: str) -> np.ndarray:
+    """The values as float64, refusing what cuph.persistence would refuse, named after the
+    constructor argument (NaN with its position in the array as given)."""
+    from .engine import _as_array
+
+    values = _as_array(array, name)
+    if values.ndim == 0:
+        raise ValueError(f"{name}: a scalar; pass an array with 1 to 4 axes")
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        if nan.any():
+            pos = tuple(int(i) for i in np.argwhere(nan)[0])
+            raise ValueError(
+                f"{name}: contains NaN at index {pos}; NaN is not a filtration value (replace "
+                "it, e.g. with np.nan_to_num, or +inf to leave the cell out)"
+            )
+    return values.astype(np.float64, copy=False)
+
+
+def _checked_dimensions(dimensions: Any) -> Tuple[int, ...]:
+    if isinstance(dimensions, (str, bytes)) or not hasattr(dimensions, "__iter__"):
+        raise TypeError(f"dimensions: expected a sequence of ints, got "
+                        f"{type(dimensions).__name__}")
+    dims = []
+    for d in dimensions:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"dimensions: expected a sequence of ints, got {dimensions!r}")
+        if d < 1:
+            raise ValueError(f"dimensions: every size must be >= 1, got {list(dimensions)}")
+        dims.append(int(d))
+    return tuple(dims)
+
+
 class CubicalComplex:
     """Cubical complex of a grid of values, with gudhi's ``CubicalComplex`` interface.
 
@@ -230,35 +264,40 @@ class CubicalComplex:
                 raise ValueError(
                     "Can only specify the top dimensional cells OR the vertices, not both"
                 )
-            array = top_dimensional_cells
+            array, name = top_dimensional_cells, "top_dimensional_cells"
         elif vertices is not None:
-            array = vertices
+            array, name = vertices, "vertices"
             self._built_from_vertices = True
         else:
             raise ValueError(
                 "Must specify one of top_dimensional_cells, vertices, or perseus_file"
             )
+        values = _checked_values(array, name)
         if dimensions is None:
-            cells = np.asarray(array, dtype=np.float64)
+            cells = values
         else:
-            dims = tuple(int(d) for d in dimensions)
-            flat = np.asarray(array, dtype=np.float64)
-            if flat.ndim != 1:
+            dims = _checked_dimensions(dimensions)
+            if values.ndim != 1:
                 raise TypeError(
-                    "with dimensions=, the values must be a flat (1-D) sequence read in "
-                    f"Fortran order; got an array of shape {flat.shape}. Pass the n-D array "
+                    f"{name}: with dimensions=, the values must be a flat (1-D) sequence read in "
+                    f"Fortran order; got an array of shape {values.shape}. Pass the n-D array "
                     "without dimensions= instead"
                 )
-            n = int(np.prod(dims, dtype=np.int64))
-            if flat.size != n:
+            n = math.prod(dims)
+            if values.size != n:
                 raise ValueError(
-                    f"dimensions={list(dims)} needs {n} values, got {flat.size}"
+                    f"dimensions={list(dims)} needs {n} values, got {values.size} in {name}"
                 )
-            cells = flat.reshape(dims, order="F")
-        if cells.ndim == 0:
-            raise ValueError("a cubical complex needs an array with at least one axis")
+            cells = values.reshape(dims, order="F")
+        if not 1 <= cells.ndim <= 4:
+            raise ValueError(
+                f"{name}: a cubical complex needs an array with 1 to 4 axes, got shape "
+                f"{cells.shape}"
+            )
         if cells.size == 0:
-            raise ValueError(f"a cubical complex needs at least one value, got shape {cells.shape}")
+            raise ValueError(
+                f"{name}: a cubical complex needs at least one value, got shape {cells.shape}"
+            )
         self._cells = cells
 
     # ------------------------------------------------------------------ structure
@@ -322,7 +361,9 @@ class CubicalComplex:
         """
         from .engine import persistence as _persistence
 
-        p = int(homology_coeff_field)
+        from .engine import _check_int
+
+        p = _check_int("homology_coeff_field", homology_coeff_field)
         if p > _MAX_FIELD:
             raise ValueError(f"Maximum homology_coeff_field allowed value is {_MAX_FIELD}")
         if not _is_prime(p):
@@ -336,7 +377,11 @@ class CubicalComplex:
                 UserWarning,
                 stacklevel=2,
             )
+        if isinstance(min_persistence, (bool, np.bool_, str, bytes)):
+            raise TypeError(f"min_persistence: expected a number, got {min_persistence!r}")
         min_pers = float(min_persistence)
+        if math.isnan(min_pers):
+            raise ValueError("min_persistence: NaN; pass a number (-1 keeps every pair)")
         dg = _persistence(
             self._cells,
             construction=self._construction,

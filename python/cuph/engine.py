@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import os
-from typing import Any, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _core
 from .diagrams import Diagrams
+from .memory import check_cell_count, items_per_chunk, parse_max_memory
 
 __all__ = ["persistence", "cuda_available", "output_dtype"]
 
@@ -85,6 +87,38 @@ def _check_int(name: str, value: Any) -> int:
         raise TypeError(f"{name}: expected an integer, got {type(value).__name__}") from None
 
 
+def _check_options(ndim: int, shape: Tuple[int, ...], batch_dims: Any, maxdim: Any,
+                   n_threads: Any, name: str = "x") -> Tuple[int, int, int]:
+    """Validated (batch_dims, maxdim, n_threads) for an input of this shape."""
+    batch_dims = _check_int("batch_dims", batch_dims)
+    if ndim == 0:
+        raise ValueError(f"{name}: 0-d array (a scalar); pass an array with 1 to 4 item axes")
+    if batch_dims < 0 or batch_dims >= ndim:
+        raise ValueError(
+            f"batch_dims: must be in [0, {ndim - 1}] for an array of ndim {ndim}, got {batch_dims}"
+        )
+    d = ndim - batch_dims
+    if d > 4:
+        raise ValueError(
+            f"{name}: items have {d} axes after {batch_dims} batch axes; cuph supports 1 to 4 "
+            "(raise batch_dims to treat leading axes as a batch)"
+        )
+    if any(s == 0 for s in shape[batch_dims:]):
+        raise ValueError(f"{name}: empty array of shape {tuple(shape)}; every item axis needs "
+                         "length >= 1")
+    if maxdim is None:
+        maxdim = d - 1
+    maxdim = _check_int("maxdim", maxdim)
+    if not 0 <= maxdim < d:
+        raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
+    if n_threads is None:
+        n_threads = os.cpu_count() or 1
+    n_threads = _check_int("n_threads", n_threads)
+    if n_threads < 1:
+        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
+    return batch_dims, maxdim, n_threads
+
+
 def persistence(
     x: Any,
     maxdim: Optional[int] = None,
@@ -94,6 +128,7 @@ def persistence(
     superlevel: bool = False,
     device: str = "auto",
     keep_diagonal: bool = False,
+    max_memory: Union[int, str, None] = None,
 ) -> Diagrams:
     """Persistent homology of the cubical complex(es) built from an array.
 
@@ -120,6 +155,11 @@ def persistence(
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
+    max_memory : int or str, optional
+        Memory the call may use, in bytes or as a string like ``"4GB"``/``"512MiB"``; ``None``
+        or ``"auto"``: half the available memory. A batch whose estimate
+        (:func:`cuph.estimate_memory`) exceeds it is computed in chunks of items, with the same
+        result as one call; an item that cannot fit alone raises :class:`MemoryError`.
 
     Returns
     -------
@@ -147,31 +187,8 @@ def persistence(
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     arr = _as_array(x)
-    batch_dims = _check_int("batch_dims", batch_dims)
-    if arr.ndim == 0:
-        raise ValueError("x: 0-d array (a scalar); pass an array with 1 to 4 item axes")
-    if batch_dims < 0 or batch_dims >= arr.ndim:
-        raise ValueError(
-            f"batch_dims: must be in [0, {arr.ndim - 1}] for an array of ndim {arr.ndim}, got {batch_dims}"
-        )
-    d = arr.ndim - batch_dims
-    if d > 4:
-        raise ValueError(
-            f"x: items have {d} axes after {batch_dims} batch axes; cuph supports 1 to 4 "
-            "(raise batch_dims to treat leading axes as a batch)"
-        )
-    if any(s == 0 for s in arr.shape[batch_dims:]):
-        raise ValueError(f"x: empty array of shape {arr.shape}; every item axis needs length >= 1")
-    if maxdim is None:
-        maxdim = d - 1
-    maxdim = _check_int("maxdim", maxdim)
-    if not 0 <= maxdim < d:
-        raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
-    if n_threads is None:
-        n_threads = os.cpu_count() or 1
-    n_threads = _check_int("n_threads", n_threads)
-    if n_threads < 1:
-        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
+    batch_dims, maxdim, n_threads = _check_options(arr.ndim, arr.shape, batch_dims, maxdim,
+                                                   n_threads)
     if not isinstance(superlevel, (bool, np.bool_)):
         raise TypeError("superlevel: expected a bool")
     if not isinstance(keep_diagonal, (bool, np.bool_)):
@@ -179,15 +196,51 @@ def persistence(
 
     batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
     item_shape = tuple(int(s) for s in arr.shape[batch_dims:])
-    out_dtype = output_dtype(arr.dtype)
+    check_cell_count(batch_shape, item_shape, construction)
+    limit = parse_max_memory(max_memory)
+    opts = (maxdim, construction, n_threads, bool(superlevel), bool(keep_diagonal))
     if arr.size == 0:  # an empty batch: no items, no pairs
+        return _diagrams(None, arr, batch_dims, *opts)
+    per_chunk = items_per_chunk(batch_shape, item_shape, arr.dtype, construction, maxdim,
+                                n_threads, limit)
+    parts = [_diagrams(_core.compute(view, maxdim, construction, bd, n_threads, bool(superlevel),
+                                     bool(keep_diagonal)), view, bd, *opts)
+             for view, bd in _chunks(arr, batch_dims, per_chunk)]
+    if len(parts) == 1:
+        return parts[0]
+    return Diagrams.concat(parts, batch_shape=batch_shape)
+
+
+def _chunks(arr: np.ndarray, batch_dims: int, per_chunk: int) -> Iterator[Tuple[np.ndarray, int]]:
+    """Views of ``arr`` with at most ``per_chunk`` items each, in C order of the items.
+
+    Slicing leading axes keeps them views whatever the strides (a reshape of the batch axes
+    could copy a strided array).
+    """
+    n_items = math.prod(arr.shape[:batch_dims])
+    if n_items <= per_chunk:
+        yield arr, batch_dims
+        return
+    inner = math.prod(arr.shape[1:batch_dims])  # items per index of the first axis
+    if inner <= per_chunk:
+        step = per_chunk // inner
+        for start in range(0, arr.shape[0], step):
+            yield arr[start:start + step], batch_dims
+    else:
+        for i in range(arr.shape[0]):
+            yield from _chunks(arr[i], batch_dims - 1, per_chunk)
+
+
+def _diagrams(raw: Optional[Dict[str, np.ndarray]], arr: np.ndarray, batch_dims: int,
+              maxdim: int, construction: str, n_threads: int, superlevel: bool,
+              keep_diagonal: bool) -> Diagrams:
+    """The Diagrams of one core call on ``arr`` (``raw`` None: an empty batch)."""
+    if raw is None:
         raw = {k: np.zeros(0, dtype=t) for k, t in (("dim", np.int8), ("birth", np.float64),
                ("death", np.float64), ("birth_index", np.int64), ("death_index", np.int64),
                ("item", np.int64))}
         raw["offsets"] = np.zeros(1, dtype=np.int64)
-    else:
-        raw = _core.compute(arr, maxdim, construction, batch_dims, n_threads, bool(superlevel),
-                            bool(keep_diagonal))
+    out_dtype = output_dtype(arr.dtype)
     return Diagrams(
         dim=raw["dim"],
         birth=raw["birth"].astype(out_dtype, copy=False),
@@ -196,9 +249,9 @@ def persistence(
         death_index=raw["death_index"],
         item=raw["item"],
         offsets=raw["offsets"],
-        batch_shape=batch_shape,
-        item_shape=item_shape,
+        batch_shape=tuple(int(s) for s in arr.shape[:batch_dims]),
+        item_shape=tuple(int(s) for s in arr.shape[batch_dims:]),
         maxdim=maxdim,
         construction=construction,
-        superlevel=bool(superlevel),
+        superlevel=superlevel,
     )

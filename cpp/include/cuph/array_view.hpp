@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "check.hpp"
+
 namespace cuph {
 
 enum class DType : int { f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, b8 };
@@ -87,6 +89,7 @@ struct ItemView {
   }
   // Byte offset of a C-order flat index.
   int64_t offset_of(int64_t flat) const {
+    CUPH_ASSERT(flat >= 0 && flat < size());
     int64_t off = 0;
     for (int i = ndim - 1; i >= 0; --i) {
       off += (flat % shape[i]) * strides[i];
@@ -133,6 +136,7 @@ template <class T> class ValueReader {
     }
   }
   double operator()(int64_t flat) const {
+    CUPH_ASSERT(flat >= 0 && flat < v_.size());
     return to_double(load<T>(v_.base + (contiguous_ ? flat * int64_t(sizeof(T)) : v_.offset_of(flat))));
   }
 

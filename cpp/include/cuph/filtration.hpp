@@ -113,6 +113,7 @@ template <int D> struct PaddedShape {
   }
   // Padded index -> C-order flat index into the item.
   int64_t unpad(int64_t p) const {
+    CUPH_ASSERT(p >= 0 && p < size);
     int64_t flat = 0, scale = 1;
     for (int i = D - 1; i >= 0; --i) {
       flat += (p % shape[i] - 1) * scale;

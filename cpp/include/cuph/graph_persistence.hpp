@@ -97,7 +97,7 @@ inline ItemDiagram graph_persistence(const ItemView& values, const EdgeView& edg
   ItemPairs res;
   for (size_t i = 0; i < hi.size() && hi[i] != loop; ++i) {
     cancel.poll();
-    const uint32_t a = find_root(parent.get(), lo[i]), b = find_root(parent.get(), hi[i]);
+    const uint32_t a = find_root(parent.get(), lo[i], size_t(n)), b = find_root(parent.get(), hi[i], size_t(n));
     if (a == b) {
       if (maxdim >= 1) res.dim[1].push_back({hi[i], kEssential});
       continue;

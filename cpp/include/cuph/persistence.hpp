@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "check.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
 #include "reduction.hpp"
@@ -108,8 +109,16 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
 }
 
 // Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.
+// The cell count is computed with overflow checks first, so absurd shapes (e.g. broadcast
+// views of 200000^3 elements) are refused before any arithmetic on them can wrap.
 inline void check_item_size(int d, const int64_t* shape, Construction c) {
   const int bits = d == 1 ? 48 : 64 / d;
+  int64_t n_cells = 1;
+  for (int i = 0; i < d; ++i) {
+    if (shape[i] < 1) throw std::length_error("cuph: axis " + std::to_string(i) + " is empty");
+    n_cells = checked_mul(n_cells, c == Construction::V ? 2 * shape[i] - 1 : 2 * shape[i] + 1,
+                          "cuph: the item's cell count");
+  }
   long double cells = 1;
   for (int i = 0; i < d; ++i) {
     const int64_t extent = c == Construction::V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;

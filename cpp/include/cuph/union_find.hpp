@@ -28,7 +28,9 @@
 
 namespace cuph {
 
-inline uint32_t find_root(uint32_t* parent, uint32_t x) {
+inline uint32_t find_root(uint32_t* parent, uint32_t x, size_t nodes) {
+  CUPH_ASSERT(x <= nodes);  // nodes: the outside
+  (void)nodes;
   while (parent[x] != x) {
     parent[x] = parent[parent[x]];  // path halving
     x = parent[x];
@@ -265,7 +267,8 @@ template <class KeyT> struct PassState {
   std::unique_ptr<uint32_t[]> parent;
   std::unique_ptr<KeyT[]> age;
   std::vector<Critical> critical;
-  explicit PassState(size_t nodes) : parent(new uint32_t[nodes + 1]), age(new KeyT[nodes + 1]) {
+  size_t nodes;
+  explicit PassState(size_t n) : parent(new uint32_t[n + 1]), age(new KeyT[n + 1]), nodes(n) {
     parent[nodes] = uint32_t(nodes);  // the outside
     age[nodes] = ~KeyT(0);
   }
@@ -314,7 +317,8 @@ void replay(const Grid<D, C>& g, PassState<KeyT>& st, bool keep_diagonal,
   for (uint32_t i : order) {
     const auto& c = st.critical[i];
     cancel.poll();
-    uint32_t a = find_root(st.parent.get(), c.a), b = find_root(st.parent.get(), c.b);
+    uint32_t a = find_root(st.parent.get(), c.a, st.nodes);
+    uint32_t b = find_root(st.parent.get(), c.b, st.nodes);
     if (a == b) continue;
     // The younger root dies: born later in the direction of the pass.
     if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
