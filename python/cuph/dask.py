@@ -21,6 +21,7 @@ Guarantees
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -200,15 +201,19 @@ class _PickledModel:
         return pickle.loads(self.payload)
 
 
+# One model per spec per worker process; the lock keeps two worker threads from building
+# the same model twice.
 _MODEL_CACHE: Dict[Any, Any] = {}
+_MODEL_LOCK = threading.Lock()
 
 
 def _get_model(model: Any) -> Any:
     if isinstance(model, (ModelSpec, _PickledModel)):
         key = model.token if isinstance(model, _PickledModel) else model
-        if key not in _MODEL_CACHE:
-            _MODEL_CACHE[key] = model.build()
-        return _MODEL_CACHE[key]
+        with _MODEL_LOCK:
+            if key not in _MODEL_CACHE:
+                _MODEL_CACHE[key] = model.build()
+            return _MODEL_CACHE[key]
     return model
 
 
