@@ -15,6 +15,8 @@
 namespace py = pybind11;
 using namespace cuph;
 
+void bind_vr(py::module_& m);  // cpp/bindings/vr.cpp
+
 namespace {
 
 DType dtype_of(const py::array& x) {
@@ -146,4 +148,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
+  bind_vr(m);
 }
