@@ -155,3 +155,29 @@ def test_docstring_examples(name):
     mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_cli_compare(tmp_path, capsys):
+    from cuph.cli import main
+
+    out = tmp_path / "cmp"
+    rc = main(["compare", "--models", "a=resnet18", "b=resnet18", "--data", "random",
+               "--points", "16", "--layers", "layer1.0,layer4.1", "--maxdim", "1",
+               "--distance", "bottleneck", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    files = set(os.listdir(out))
+    assert {"models_distances.csv", "models_alignment.csv", "models_cross.npz",
+            "a_distances.csv", "b_layers.npz", "alignment_H1.png"} <= files
+    assert "16 points per cloud" in capsys.readouterr().out
+    rc = main(["compare", "--models", "resnet18", "--points", "20", "--images", "10",
+               "--no-progress", "--out", str(out)])
+    assert rc == 2
+    assert "--images" in capsys.readouterr().err
+
+
+def test_parse_model_spec():
+    from cuph.cli_compare import parse_model_spec
+
+    assert parse_model_spec("vit_b_16") == ("vit_b_16", "vit_b_16", None)
+    assert parse_model_spec("r50:w.pth") == ("r50", "r50", "w.pth")
+    assert parse_model_spec("ft=resnet50:w.pth") == ("ft", "resnet50", "w.pth")

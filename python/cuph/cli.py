@@ -395,9 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker threads (default: all cores)")
     d.set_defaults(func=_cmd_demo)
 
-    from . import cli_nn  # torch is imported only when these commands run
+    from . import cli_compare, cli_nn  # torch is imported only when these commands run
 
     cli_nn.add_parsers(sub, _positive_int)
+    cli_compare.add_parsers(sub, _positive_int)
     return parser
 
 
