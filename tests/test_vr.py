@@ -141,6 +141,16 @@ def test_higher_dim_indices_give_values(rng):
         np.testing.assert_allclose(dm[i, j], dg.death[fin], rtol=1e-12)
 
 
+def test_higher_dims_match_gph_values_many_threads():
+    # Regression: giotto-ph's generators are wrong for some births when it runs on several
+    # threads; cuph must still give giotto-ph's diagram (up to float32 rounding).
+    x = np.random.default_rng(0).standard_normal((300, 256))
+    dg = vr.persistence(x, maxdim=1, n_threads=4)
+    ref = gph.ripser_parallel(x, maxdim=1, n_threads=1)["dgms"][1]
+    assert len(dg.in_dim(1)) == len(ref)
+    assert gudhi.bottleneck_distance(dg.in_dim(1), ref, e=0) <= 1e-5 * ref.max()
+
+
 def test_threads_and_memory_paths_identical(rng):
     # A cloud big enough for the in-Prim thread team, and the O(n)-memory path.
     x = rng.standard_normal((700, 33))
