@@ -3,6 +3,8 @@ gudhi's RipsComplex and scipy's minimum spanning tree, on clouds with ties and d
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -165,6 +167,27 @@ def test_threads_and_memory_paths_identical(rng):
     batch = vr.h0(xs, n_threads=2)
     for c in range(5):
         np.testing.assert_array_equal(batch[c].death, vr.h0(xs[c], n_threads=1).death)
+
+
+def test_portable_kernel_matches(tmp_path):
+    # The scalar (non-AVX2) Euclidean kernel, in a fresh process, gives the same tree.
+    import subprocess
+    import sys
+
+    x = np.random.default_rng(7).standard_normal((300, 37))
+    x[3] = x[4]
+    np.save(tmp_path / "x.npy", x)
+    code = ("import numpy as np, cuph.vr as vr; x = np.load(%r); dg = vr.h0(x, keep_diagonal=True);"
+            "np.save(%r, np.c_[dg.death, dg.death_index])") % (str(tmp_path / "x.npy"),
+                                                              str(tmp_path / "out.npy"))
+    env = dict(os.environ, CUPH_DISABLE_AVX2="1",
+               PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+    out = np.load(tmp_path / "out.npy")
+    dg = vr.h0(x, keep_diagonal=True)
+    np.testing.assert_allclose(out[:, 0], dg.death, rtol=1e-13)
+    np.testing.assert_allclose(out[:, 0], np.r_[_mst_lengths(squareform(pdist(x))), np.inf],
+                               rtol=1e-13)
 
 
 def test_threshold_components(rng):

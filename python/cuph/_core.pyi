@@ -16,3 +16,23 @@ def compute(
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """Persistence pairs of every item of ``x`` as a dict of arrays: dim (int8), birth, death
     (float64), birth_index, death_index, item, offsets (int64)."""
+
+def vr_h0(
+    x: npt.NDArray[np.float64],
+    metric: str,
+    threshold: float,
+    n_threads: int,
+    keep_diagonal: bool,
+    memory_limit: int = ...,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """Dimension-0 Vietoris-Rips pairs (minimum spanning forest, dense Prim) of every cloud of
+    ``x`` ((clouds, n, features) points, or (clouds, n, n) distance matrices with
+    ``metric="precomputed"``): the same dict as :func:`compute`, with ``maxdim = 0`` offsets."""
+
+def vr_edge_lengths(
+    x: npt.NDArray[np.float64],
+    u: npt.NDArray[np.int64],
+    v: npt.NDArray[np.int64],
+    metric: str,
+) -> npt.NDArray[np.float64]:
+    """Lengths of the edges (u[k], v[k]) of one cloud, with the kernels of :func:`vr_h0`."""

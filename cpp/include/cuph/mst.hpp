@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -78,14 +79,15 @@ inline double euclid_sq_scalar(const double* a, const double* b, int64_t d) {
 }
 
 #ifdef CUPH_HAVE_AVX2_KERNEL
-// Summation order (shared by the one-pair and four-pair kernels, so both give identical bits):
-// 4-lane chunks alternate between two accumulators, a last lone chunk goes to the first, the
-// lanes are added pairwise, then the scalar tail.
-__attribute__((target("avx2,fma"))) inline double avx2_finish(__m256d s0, __m256d s1,
-                                                              const double* a, const double* b,
-                                                              int64_t k, int64_t d) {
+// Summation order (shared by the one-pair, four-pair and eight-pair kernels, so all give
+// identical bits): one accumulator of 4 lanes over the 4-wide chunks in order, the lanes
+// added as (l0 + l2) + (l1 + l3), then the scalar tail. Independent chains come from
+// computing several pairs at once (the tiled matrix fill), not from splitting one sum.
+__attribute__((target("avx2,fma"))) inline double avx2_finish(__m256d s, const double* a,
+                                                              const double* b, int64_t k,
+                                                              int64_t d) {
   alignas(32) double lanes[4];
-  _mm256_store_pd(lanes, _mm256_add_pd(s0, s1));
+  _mm256_store_pd(lanes, s);
   double acc = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
   for (; k < d; ++k) {
     const double t = a[k] - b[k];
@@ -96,52 +98,79 @@ __attribute__((target("avx2,fma"))) inline double avx2_finish(__m256d s0, __m256
 
 __attribute__((target("avx2,fma"))) inline double euclid_sq_avx2(const double* a, const double* b,
                                                                   int64_t d) {
-  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  __m256d s = _mm256_setzero_pd();
   int64_t k = 0;
-  for (; k + 8 <= d; k += 8) {
-    const __m256d t0 = _mm256_sub_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k));
-    const __m256d t1 = _mm256_sub_pd(_mm256_loadu_pd(a + k + 4), _mm256_loadu_pd(b + k + 4));
-    s0 = _mm256_fmadd_pd(t0, t0, s0);
-    s1 = _mm256_fmadd_pd(t1, t1, s1);
+  for (; k + 4 <= d; k += 4) {
+    const __m256d t = _mm256_sub_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k));
+    s = _mm256_fmadd_pd(t, t, s);
   }
-  if (k + 4 <= d) {
-    const __m256d t0 = _mm256_sub_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k));
-    s0 = _mm256_fmadd_pd(t0, t0, s0);
-    k += 4;
-  }
-  return avx2_finish(s0, s1, a, b, k, d);
+  return avx2_finish(s, a, b, k, d);
 }
 
-// Squared distances from a to b[0..3] (eight independent FMA chains, a loaded once).
+// Squared distances from a to b[0..3] (a loaded once per chunk).
 __attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_x4(const double* a,
                                                                    const double* const* b,
                                                                    int64_t d, double* out) {
-  __m256d s[4][2];
-  for (int j = 0; j < 4; ++j) s[j][0] = s[j][1] = _mm256_setzero_pd();
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  __m256d s2 = _mm256_setzero_pd(), s3 = _mm256_setzero_pd();
   int64_t k = 0;
-  for (; k + 8 <= d; k += 8) {
-    const __m256d a0 = _mm256_loadu_pd(a + k), a1 = _mm256_loadu_pd(a + k + 4);
-    for (int j = 0; j < 4; ++j) {
-      const __m256d t0 = _mm256_sub_pd(a0, _mm256_loadu_pd(b[j] + k));
-      const __m256d t1 = _mm256_sub_pd(a1, _mm256_loadu_pd(b[j] + k + 4));
-      s[j][0] = _mm256_fmadd_pd(t0, t0, s[j][0]);
-      s[j][1] = _mm256_fmadd_pd(t1, t1, s[j][1]);
-    }
+  for (; k + 4 <= d; k += 4) {
+    const __m256d av = _mm256_loadu_pd(a + k);
+    __m256d t;
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[0] + k)); s0 = _mm256_fmadd_pd(t, t, s0);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[1] + k)); s1 = _mm256_fmadd_pd(t, t, s1);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[2] + k)); s2 = _mm256_fmadd_pd(t, t, s2);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[3] + k)); s3 = _mm256_fmadd_pd(t, t, s3);
   }
-  const bool lone = k + 4 <= d;
-  if (lone) {
-    const __m256d a0 = _mm256_loadu_pd(a + k);
-    for (int j = 0; j < 4; ++j) {
-      const __m256d t0 = _mm256_sub_pd(a0, _mm256_loadu_pd(b[j] + k));
-      s[j][0] = _mm256_fmadd_pd(t0, t0, s[j][0]);
-    }
-    k += 4;
-  }
-  for (int j = 0; j < 4; ++j) out[j] = avx2_finish(s[j][0], s[j][1], a, b[j], k, d);
+  out[0] = avx2_finish(s0, a, b[0], k, d);
+  out[1] = avx2_finish(s1, a, b[1], k, d);
+  out[2] = avx2_finish(s2, a, b[2], k, d);
+  out[3] = avx2_finish(s3, a, b[3], k, d);
 }
 
+// Squared distances from a0 and a1 to b[0..3]: eight independent FMA chains, six loads per
+// eight FMAs (the hot loop of the tiled matrix fill).
+__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_2x4(const double* a0,
+                                                                    const double* a1,
+                                                                    const double* const* b,
+                                                                    int64_t d, double* out0,
+                                                                    double* out1) {
+  __m256d s00 = _mm256_setzero_pd(), s01 = _mm256_setzero_pd();
+  __m256d s02 = _mm256_setzero_pd(), s03 = _mm256_setzero_pd();
+  __m256d s10 = _mm256_setzero_pd(), s11 = _mm256_setzero_pd();
+  __m256d s12 = _mm256_setzero_pd(), s13 = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const __m256d x0 = _mm256_loadu_pd(a0 + k), x1 = _mm256_loadu_pd(a1 + k);
+    __m256d bv, t;
+    bv = _mm256_loadu_pd(b[0] + k);
+    t = _mm256_sub_pd(x0, bv); s00 = _mm256_fmadd_pd(t, t, s00);
+    t = _mm256_sub_pd(x1, bv); s10 = _mm256_fmadd_pd(t, t, s10);
+    bv = _mm256_loadu_pd(b[1] + k);
+    t = _mm256_sub_pd(x0, bv); s01 = _mm256_fmadd_pd(t, t, s01);
+    t = _mm256_sub_pd(x1, bv); s11 = _mm256_fmadd_pd(t, t, s11);
+    bv = _mm256_loadu_pd(b[2] + k);
+    t = _mm256_sub_pd(x0, bv); s02 = _mm256_fmadd_pd(t, t, s02);
+    t = _mm256_sub_pd(x1, bv); s12 = _mm256_fmadd_pd(t, t, s12);
+    bv = _mm256_loadu_pd(b[3] + k);
+    t = _mm256_sub_pd(x0, bv); s03 = _mm256_fmadd_pd(t, t, s03);
+    t = _mm256_sub_pd(x1, bv); s13 = _mm256_fmadd_pd(t, t, s13);
+  }
+  out0[0] = avx2_finish(s00, a0, b[0], k, d);
+  out0[1] = avx2_finish(s01, a0, b[1], k, d);
+  out0[2] = avx2_finish(s02, a0, b[2], k, d);
+  out0[3] = avx2_finish(s03, a0, b[3], k, d);
+  out1[0] = avx2_finish(s10, a1, b[0], k, d);
+  out1[1] = avx2_finish(s11, a1, b[1], k, d);
+  out1[2] = avx2_finish(s12, a1, b[2], k, d);
+  out1[3] = avx2_finish(s13, a1, b[3], k, d);
+}
+
+// The AVX2 kernels run when the CPU has AVX2 and FMA, unless the environment variable
+// CUPH_DISABLE_AVX2 is set (read once; lets tests exercise the portable kernels).
 inline bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          std::getenv("CUPH_DISABLE_AVX2") == nullptr;
   return yes;
 }
 #endif
@@ -348,6 +377,10 @@ template <class K> struct PointDist {
   void row(int64_t i, int64_t j0, int64_t j1, double* out) const {
     for (int64_t j = j0; j < j1; ++j) out[j] = (*this)(i, j);
   }
+  void row2(int64_t i, int64_t j0, int64_t j1, double* out0, double* out1) const {
+    row(i, j0, j1, out0);
+    row(i + 1, j0, j1, out1);
+  }
 };
 
 #ifdef CUPH_HAVE_AVX2_KERNEL
@@ -362,6 +395,18 @@ struct Avx2Euclid {
       euclid_sq_avx2_x4(x + i * d, b, d, out + j);
     }
     for (; j < j1; ++j) out[j] = (*this)(i, j);
+  }
+  // Rows i and i + 1 over [j0, j1) at once.
+  void row2(int64_t i, int64_t j0, int64_t j1, double* out0, double* out1) const {
+    int64_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const double* b[4] = {x + j * d, x + (j + 1) * d, x + (j + 2) * d, x + (j + 3) * d};
+      euclid_sq_avx2_2x4(x + i * d, x + (i + 1) * d, b, d, out0 + j, out1 + j);
+    }
+    for (; j < j1; ++j) {
+      out0[j] = (*this)(i, j);
+      out1[j] = (*this)(i + 1, j);
+    }
   }
 };
 #endif
@@ -398,11 +443,15 @@ void fill_matrix(int64_t n, Dist dist, Team* team, CancelToken& cancel, std::vec
         return;
       }
       const int64_t i1 = std::min(n, (I + 1) * B), j1 = std::min(n, (J + 1) * B);
-      for (int64_t i = I * B; i < i1; ++i) {
+      int64_t i = I * B;
+      if (I < J)  // off-diagonal tile: every pair is needed, two rows at a time
+        for (; i + 2 <= i1; i += 2) dist.row2(i, J * B, j1, D + i * n, D + (i + 1) * n);
+      for (; i < i1; ++i) {
         const int64_t j0 = std::max(J * B, i + 1);
         if (j0 < j1) dist.row(i, j0, j1, D + i * n);
-        for (int64_t j = j0; j < j1; ++j) D[j * n + i] = D[i * n + j];
       }
+      for (i = I * B; i < i1; ++i)
+        for (int64_t j = std::max(J * B, i + 1); j < j1; ++j) D[j * n + i] = D[i * n + j];
     }
   };
   if (team)
