@@ -99,6 +99,18 @@ def test_layer_clouds_with_lof_seeded(resnet, images):
         np.testing.assert_array_equal(a[k], b[k])
 
 
+def test_outlier_effect_small_against_baseline():
+    # Gaussian blobs plus a few far outliers: removing them changes H0 by about as much as
+    # resampling does (well below the distance to a different cloud).
+    rng = np.random.default_rng(3)
+    cloud = rng.standard_normal((150, 5))
+    t = compare.outlier_effect({"blob": cloud}, contamination=0.05, maxdim=1, seed=1)
+    assert t["n_kept"] == [142, 142] and t["dim"] == [0, 1]
+    assert all(np.isfinite(t["removed"])) and all(np.isfinite(t["baseline"]))
+    t2 = compare.outlier_effect({"blob": cloud}, contamination=0.05, maxdim=1, seed=1)
+    assert t2 == t  # deterministic with a seed
+
+
 def test_equal_n_enforced():
     with pytest.raises(ValueError, match="different sizes"):
         rep.check_equal_n({"a": np.zeros((5, 2)), "b": np.zeros((6, 2))})
@@ -163,11 +175,12 @@ def test_cli_compare(tmp_path, capsys):
     out = tmp_path / "cmp"
     rc = main(["compare", "--models", "a=resnet18", "b=resnet18", "--data", "random",
                "--points", "16", "--layers", "layer1.0,layer4.1", "--maxdim", "1",
-               "--distance", "bottleneck", "--no-progress", "--out", str(out)])
+               "--distance", "bottleneck", "--no-progress", "--out", str(out),
+               "--outlier-effect", "--contamination", "0.1"])
     assert rc == 0
     files = set(os.listdir(out))
     assert {"models_distances.csv", "models_alignment.csv", "models_cross.npz",
-            "a_distances.csv", "b_layers.npz", "alignment_H1.png"} <= files
+            "a_distances.csv", "b_layers.npz", "alignment_H1.png", "outlier_effect.csv"} <= files
     assert "16 points per cloud" in capsys.readouterr().out
     rc = main(["compare", "--models", "resnet18", "--points", "20", "--images", "10",
                "--no-progress", "--out", str(out)])

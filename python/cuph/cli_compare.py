@@ -121,6 +121,24 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             res = compare.ModelComparison(per_model=per, cross=cross, distance=args.distance,
                                           n_points=int(next(iter(sizes.values()))), names=names)
         paths = res.save(args.out)
+        if args.outlier_effect:
+            from .represent import layer_clouds
+
+            rows: Dict[str, List[Any]] = {}
+            for label, model in models.items():
+                clouds = layer_clouds(model, _fit_images(model, images), layers=layers,
+                                      n_points=args.points, seed=args.seed,
+                                      project_to=args.project, projection=args.projection,
+                                      batch_size=args.batch_size)
+                t = compare.outlier_effect(clouds, contamination=args.contamination,
+                                           maxdim=args.maxdim, distance=args.distance,
+                                           seed=args.seed, n_threads=args.threads)
+                rows.setdefault("model", []).extend([label] * len(t["layer"]))
+                for c, v in t.items():
+                    rows.setdefault(c, []).extend(v)
+                progress(f"outlier effect {label}")
+            paths["outlier_effect"] = os.path.join(args.out, "outlier_effect.csv")
+            compare._write_csv(paths["outlier_effect"], rows)
     finally:
         if bar is not None:
             bar.close()
@@ -179,6 +197,10 @@ def add_parsers(sub: Any, positive_int: Any) -> None:
     p.add_argument("--outliers", type=_outliers_arg, default=None,
                    help="'lof' to remove outliers with LocalOutlierFactor (default none)")
     p.add_argument("--contamination", type=float, default=0.05, help="LOF contamination (default 0.05)")
+    p.add_argument("--outlier-effect", action="store_true",
+                   help="also write outlier_effect.csv: per layer, the distance between diagrams "
+                   "with and without LOF outliers next to the distance between two random "
+                   "subsamples of the same size (sampling noise)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass")
     p.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draw of inputs")
