@@ -162,7 +162,7 @@ def test_compare_bad_input(resnet, images):
         compare.models([resnet], images)
 
 
-@pytest.mark.parametrize("name", ["cuph.vr", "cuph.distances", "cuph.represent"])
+@pytest.mark.parametrize("name", ["cuph.vr", "cuph.distances", "cuph.represent", "cuph.compare"])
 def test_docstring_examples(name):
     mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
