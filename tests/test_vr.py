@@ -200,6 +200,20 @@ def test_threshold_components(rng):
         np.testing.assert_allclose(_sorted(dg.in_dim(k)), _sorted(ref[k]), rtol=1e-5)
 
 
+def test_threshold_exactly_at_an_edge_length():
+    # Edges of length exactly `threshold` exist (as in giotto-ph: d <= threshold), also when
+    # the threshold's square is not representable.
+    t = 0.1
+    x = np.array([[0.0, 0.0], [t, 0.0], [3 * t, 0.0]])
+    dg = vr.h0(x, threshold=float(np.sqrt(np.sum((x[0] - x[1]) ** 2))))
+    assert dg.betti_numbers()[0] == 2 and len(dg.death) == 3
+    for thr in (np.sqrt(2.0), 0.3, 1e-3, 7.0):
+        pts = np.array([[0.0, 0.0], [thr, 0.0]])
+        d = float(np.sqrt(np.sum((pts[0] - pts[1]) ** 2)))
+        assert vr.h0(pts, threshold=d).betti_numbers()[0] == 1
+        assert vr.h0(pts, threshold=np.nextafter(d, 0)).betti_numbers()[0] == 2
+
+
 @pytest.mark.parametrize("metric", ["manhattan", "chebyshev", "cosine"])
 def test_other_metrics(rng, metric):
     x = rng.random((30, 4))

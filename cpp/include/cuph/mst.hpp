@@ -497,7 +497,14 @@ inline H0Result h0_cloud(const CloudView& c, double threshold, Team* team, Cance
     }
     case Metric::Euclidean: {
       // Keys are squared distances (monotone), square roots taken for the n-1 tree edges only.
-      const double thr2 = threshold * threshold;
+      // thr2 is the largest double whose square root is <= threshold, so that a key passes
+      // exactly when its reported length sqrt(key) does.
+      double thr2 = threshold * threshold;
+      if (std::isfinite(thr2)) {
+        const double inf = std::numeric_limits<double>::infinity();
+        while (std::sqrt(thr2) > threshold) thr2 = std::nextafter(thr2, -inf);
+        while (std::sqrt(std::nextafter(thr2, inf)) <= threshold) thr2 = std::nextafter(thr2, inf);
+      }
 #ifdef CUPH_HAVE_AVX2_KERNEL
       if (cpu_has_avx2()) {
         detail::prim_points(n, detail::Avx2Euclid{x, d}, double(d), thr2, team, cancel,
