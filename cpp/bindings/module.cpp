@@ -12,6 +12,7 @@ namespace py = pybind11;
 using namespace cuph;
 void bind_betti(py::module_& m);  // cpp/bindings/betti.cpp
 void bind_graph(py::module_& m);  // cpp/bindings/graph.cpp
+void bind_vr(py::module_& m);  // cpp/bindings/vr.cpp
 
 namespace {
 
@@ -52,4 +53,5 @@ PYBIND11_MODULE(_core, m) {
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   bind_betti(m);
   bind_graph(m);
+  bind_vr(m);
 }

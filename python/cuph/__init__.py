@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 # Submodules with heavy optional dependencies (torch, torchvision, scikit-learn) load on
 # first use, so that ``import cuph`` stays fast and needs numpy only.
-_LAZY_SUBMODULES = ("torch", "nn", "metrics", "dask")
+_LAZY_SUBMODULES = ("torch", "nn", "metrics", "dask", "vr", "distances", "represent", "compare")
 
 
 def __getattr__(name: str) -> object:

@@ -38,3 +38,24 @@ def graph_compute(
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """Sublevel persistence (dims 0..maxdim <= 1) of 1-D ``values`` on the vertices of the graph
     with (m, 2) int32/int64 ``edges``; the same dict as :func:`compute` for one item."""
+
+
+def vr_h0(
+    x: npt.NDArray[np.float64],
+    metric: str,
+    threshold: float,
+    n_threads: int,
+    keep_diagonal: bool,
+    memory_limit: int = ...,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """Dimension-0 Vietoris-Rips pairs (minimum spanning forest, dense Prim) of every cloud of
+    ``x`` ((clouds, n, features) points, or (clouds, n, n) distance matrices with
+    ``metric="precomputed"``): the same dict as :func:`compute`, with ``maxdim = 0`` offsets."""
+
+def vr_edge_lengths(
+    x: npt.NDArray[np.float64],
+    u: npt.NDArray[np.int64],
+    v: npt.NDArray[np.int64],
+    metric: str,
+) -> npt.NDArray[np.float64]:
+    """Lengths of the edges (u[k], v[k]) of one cloud, with the kernels of :func:`vr_h0`."""

@@ -395,13 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker threads (default: all cores)")
     d.set_defaults(func=_cmd_demo)
 
-    from . import cli_nn  # torch is imported only when these commands run
-
-    cli_nn.add_parsers(sub, _positive_int)
-
+    # The study commands import torch & co. only when they run.
+    from . import cli_compare, cli_nn
     from .landscape.command import add_parser as add_landscape_parser
 
+    cli_nn.add_parsers(sub, _positive_int)
     add_landscape_parser(sub)
+    cli_compare.add_parsers(sub, _positive_int)
     return parser
 
 

@@ -92,8 +92,10 @@ class Diagrams:
         Shape of one item of the input.
     maxdim : int
         Largest homology dimension computed.
-    construction : {"V", "T"}
-        Whether input values sit on vertices ("V") or on top-dimensional cells ("T").
+    construction : {"V", "T", "VR"}
+        Whether input values sit on vertices ("V") or on top-dimensional cells ("T") of a
+        cubical complex, or the diagrams are Vietoris-Rips diagrams of point clouds ("VR",
+        :mod:`cuph.vr`: ``item_shape`` is ``(n, n)`` and indices point into the distance matrix).
     superlevel : bool
         Whether these are diagrams of the superlevel filtration.
 
@@ -154,8 +156,8 @@ class Diagrams:
         self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
         self.item_shape = _as_int_tuple(item_shape, "item_shape")
         self.maxdim = int(maxdim)
-        if construction not in ("V", "T"):
-            raise ValueError(f'construction must be "V" or "T", got {construction!r}')
+        if construction not in ("V", "T", "VR"):
+            raise ValueError(f'construction must be "V", "T" or "VR", got {construction!r}')
         self.construction = str(construction)
         self.superlevel = bool(superlevel)
         if self.maxdim < 0:

@@ -1,0 +1,649 @@
+// Dimension 0 of Vietoris-Rips persistence: the minimum spanning tree (forest, with a finite
+// threshold) of the complete graph on a point cloud, by dense Prim.
+//
+// - O(n^2) distance evaluations, each pair exactly once, O(n) memory: for point input the
+//   distances are computed on the fly from the coordinates (float64); a precomputed distance
+//   matrix is read directly.
+// - Exact for any input: the multiset of MST edge lengths does not depend on how ties are
+//   broken, so duplicate points (zero-length edges) and equal distances need no special care.
+//   Ties are broken by the candidate's vertex index, which makes the tree itself (and hence
+//   birth_index/death_index) deterministic and independent of the thread count.
+// - A batch of clouds is spread over threads (one cloud per thread); a large single cloud is
+//   split over a small team of threads inside each Prim step (the distance updates and the
+//   min-reduction over the candidate array run on contiguous ranges of the candidates).
+// - Cancellation is polled between Prim steps.
+#pragma once
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(CUPH_NO_AVX2)
+#include <immintrin.h>
+#define CUPH_HAVE_AVX2_KERNEL 1
+#endif
+
+#include "cancel.hpp"
+
+namespace cuph {
+namespace mst {
+
+enum class Metric { Euclidean, Manhattan, Chebyshev, Precomputed };
+
+// One cloud: either n points of dimension d (row-major, contiguous float64) or an n x n
+// row-major distance matrix (contiguous float64, symmetric, zero diagonal: checked by the
+// caller).
+struct CloudView {
+  const double* data = nullptr;
+  int64_t n = 0;
+  int64_t d = 0;
+  Metric metric = Metric::Euclidean;
+};
+
+// The H0 pairs of one cloud: births are 0 (every vertex is born at 0). A finite pair is an MST
+// edge (u, v) where v joined the tree through u: birth_index = v*n + v (the vertex whose class
+// dies), death_index = min(u,v)*n + max(u,v) (the edge, flat index into the n x n distance
+// matrix). An essential class (one per connected component) has birth_index = r*n + r for the
+// component's first vertex r and death_index = -1.
+struct H0Result {
+  std::vector<double> death;
+  std::vector<int64_t> birth_index, death_index;
+};
+
+// ------------------------------------------------------------------ distance kernels
+inline double euclid_sq_scalar(const double* a, const double* b, int64_t d) {
+  // Eight independent accumulators: lets the compiler vectorise without -ffast-math.
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 8 <= d; k += 8)
+    for (int l = 0; l < 8; ++l) {
+      const double t = a[k + l] - b[k + l];
+      acc[l] += t * t;
+    }
+  for (; k < d; ++k) {
+    const double t = a[k] - b[k];
+    acc[0] += t * t;
+  }
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+#ifdef CUPH_HAVE_AVX2_KERNEL
+// Summation order (shared by the one-pair, four-pair and eight-pair kernels, so all give
+// identical bits): one accumulator of 4 lanes over the 4-wide chunks in order, the lanes
+// added as (l0 + l2) + (l1 + l3), then the scalar tail. Independent chains come from
+// computing several pairs at once (the tiled matrix fill), not from splitting one sum.
+__attribute__((target("avx2,fma"))) inline double avx2_finish(__m256d s, const double* a,
+                                                              const double* b, int64_t k,
+                                                              int64_t d) {
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, s);
+  double acc = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+  for (; k < d; ++k) {
+    const double t = a[k] - b[k];
+    acc += t * t;
+  }
+  return acc;
+}
+
+__attribute__((target("avx2,fma"))) inline double euclid_sq_avx2(const double* a, const double* b,
+                                                                  int64_t d) {
+  __m256d s = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const __m256d t = _mm256_sub_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k));
+    s = _mm256_fmadd_pd(t, t, s);
+  }
+  return avx2_finish(s, a, b, k, d);
+}
+
+// Squared distances from a to b[0..3] (a loaded once per chunk).
+__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_x4(const double* a,
+                                                                   const double* const* b,
+                                                                   int64_t d, double* out) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  __m256d s2 = _mm256_setzero_pd(), s3 = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const __m256d av = _mm256_loadu_pd(a + k);
+    __m256d t;
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[0] + k)); s0 = _mm256_fmadd_pd(t, t, s0);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[1] + k)); s1 = _mm256_fmadd_pd(t, t, s1);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[2] + k)); s2 = _mm256_fmadd_pd(t, t, s2);
+    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[3] + k)); s3 = _mm256_fmadd_pd(t, t, s3);
+  }
+  out[0] = avx2_finish(s0, a, b[0], k, d);
+  out[1] = avx2_finish(s1, a, b[1], k, d);
+  out[2] = avx2_finish(s2, a, b[2], k, d);
+  out[3] = avx2_finish(s3, a, b[3], k, d);
+}
+
+// Squared distances from a0 and a1 to b[0..3]: eight independent FMA chains, six loads per
+// eight FMAs (the hot loop of the tiled matrix fill).
+__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_2x4(const double* a0,
+                                                                    const double* a1,
+                                                                    const double* const* b,
+                                                                    int64_t d, double* out0,
+                                                                    double* out1) {
+  __m256d s00 = _mm256_setzero_pd(), s01 = _mm256_setzero_pd();
+  __m256d s02 = _mm256_setzero_pd(), s03 = _mm256_setzero_pd();
+  __m256d s10 = _mm256_setzero_pd(), s11 = _mm256_setzero_pd();
+  __m256d s12 = _mm256_setzero_pd(), s13 = _mm256_setzero_pd();
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4) {
+    const __m256d x0 = _mm256_loadu_pd(a0 + k), x1 = _mm256_loadu_pd(a1 + k);
+    __m256d bv, t;
+    bv = _mm256_loadu_pd(b[0] + k);
+    t = _mm256_sub_pd(x0, bv); s00 = _mm256_fmadd_pd(t, t, s00);
+    t = _mm256_sub_pd(x1, bv); s10 = _mm256_fmadd_pd(t, t, s10);
+    bv = _mm256_loadu_pd(b[1] + k);
+    t = _mm256_sub_pd(x0, bv); s01 = _mm256_fmadd_pd(t, t, s01);
+    t = _mm256_sub_pd(x1, bv); s11 = _mm256_fmadd_pd(t, t, s11);
+    bv = _mm256_loadu_pd(b[2] + k);
+    t = _mm256_sub_pd(x0, bv); s02 = _mm256_fmadd_pd(t, t, s02);
+    t = _mm256_sub_pd(x1, bv); s12 = _mm256_fmadd_pd(t, t, s12);
+    bv = _mm256_loadu_pd(b[3] + k);
+    t = _mm256_sub_pd(x0, bv); s03 = _mm256_fmadd_pd(t, t, s03);
+    t = _mm256_sub_pd(x1, bv); s13 = _mm256_fmadd_pd(t, t, s13);
+  }
+  out0[0] = avx2_finish(s00, a0, b[0], k, d);
+  out0[1] = avx2_finish(s01, a0, b[1], k, d);
+  out0[2] = avx2_finish(s02, a0, b[2], k, d);
+  out0[3] = avx2_finish(s03, a0, b[3], k, d);
+  out1[0] = avx2_finish(s10, a1, b[0], k, d);
+  out1[1] = avx2_finish(s11, a1, b[1], k, d);
+  out1[2] = avx2_finish(s12, a1, b[2], k, d);
+  out1[3] = avx2_finish(s13, a1, b[3], k, d);
+}
+
+// The AVX2 kernels run when the CPU has AVX2 and FMA, unless the environment variable
+// CUPH_DISABLE_AVX2 is set (read once; lets tests exercise the portable kernels).
+inline bool cpu_has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          std::getenv("CUPH_DISABLE_AVX2") == nullptr;
+  return yes;
+}
+#endif
+
+inline double manhattan(const double* a, const double* b, int64_t d) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= d; k += 4)
+    for (int l = 0; l < 4; ++l) acc[l] += std::fabs(a[k + l] - b[k + l]);
+  for (; k < d; ++k) acc[0] += std::fabs(a[k] - b[k]);
+  return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
+inline double chebyshev(const double* a, const double* b, int64_t d) {
+  double m = 0;
+  for (int64_t k = 0; k < d; ++k) m = std::max(m, std::fabs(a[k] - b[k]));
+  return m;
+}
+
+// ------------------------------------------------------------------ a team of threads
+// Runs fn(t) for t in [0, size) with t = 0 on the calling thread, many times, with helpers that
+// wait between jobs (spin briefly, then yield, then sleep on a condition variable), so a Prim
+// step costs microseconds of synchronisation instead of a thread start.
+class Team {
+ public:
+  explicit Team(int size) : size_(std::max(1, size)) {
+    for (int t = 1; t < size_; ++t) helpers_.emplace_back([this, t] { loop(t); });
+  }
+  ~Team() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_.store(true);
+      generation_.fetch_add(1);
+    }
+    wake_.notify_all();
+    for (auto& th : helpers_) th.join();
+  }
+  Team(const Team&) = delete;
+  Team& operator=(const Team&) = delete;
+  int size() const { return size_; }
+
+  void run(const std::function<void(int)>& fn) {
+    if (size_ == 1) {
+      fn(0);
+      return;
+    }
+    job_ = &fn;
+    pending_.store(size_ - 1, std::memory_order_relaxed);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    fn(0);
+    for (unsigned spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
+      if (spin > 256) std::this_thread::yield();
+    job_ = nullptr;
+  }
+
+ private:
+  void loop(int t) {
+    uint64_t seen = 0;
+    for (;;) {
+      unsigned spin = 0;
+      uint64_t g;
+      while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+        if (++spin < 2048) continue;
+        if (spin < 4096) {
+          std::this_thread::yield();
+          continue;
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      }
+      seen = g;
+      if (stop_.load()) return;
+      (*job_)(t);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  int size_;
+  std::vector<std::thread> helpers_;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  const std::function<void(int)>* job_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+// ------------------------------------------------------------------ Prim
+namespace detail {
+
+struct Best {
+  double key;
+  int64_t vertex;
+  int64_t slot;
+};
+
+inline bool better(const Best& a, const Best& b) {
+  return a.key < b.key || (a.key == b.key && a.vertex < b.vertex);
+}
+
+// Update keys of the candidates in [lo, hi) with their distance to u; return the best one.
+template <class Dist>
+Best update_range(Dist& dist, int64_t u, const int64_t* vert, double* key, int64_t* parent,
+                  int64_t lo, int64_t hi) {
+  Best best{std::numeric_limits<double>::infinity(), std::numeric_limits<int64_t>::max(), -1};
+  for (int64_t j = lo; j < hi; ++j) {
+    const int64_t v = vert[j];
+    const double dd = dist(u, v);
+    if (dd < key[j]) {
+      key[j] = dd;
+      parent[j] = u;
+    }
+    if (key[j] < best.key || (key[j] == best.key && v < best.vertex)) best = {key[j], v, j};
+  }
+  return best;
+}
+
+template <class Dist>
+void prim(int64_t n, Dist dist, double cost_per_distance, double threshold, Team* team,
+          CancelToken& cancel, H0Result& out) {
+  out.death.reserve(size_t(n));
+  out.birth_index.reserve(size_t(n));
+  out.death_index.reserve(size_t(n));
+  // Candidates (vertices not yet in the forest), compacted by swap-remove.
+  std::vector<int64_t> vert(static_cast<size_t>(n)), parent(static_cast<size_t>(n), -1);
+  std::vector<double> key(static_cast<size_t>(n), std::numeric_limits<double>::infinity());
+  for (int64_t i = 0; i < n; ++i) vert[size_t(i)] = i;
+  int64_t m = n;
+  const int team_size = team ? team->size() : 1;
+  std::vector<Best> partial(static_cast<size_t>(team_size));
+  // Vertex 0 starts the first component.
+  auto remove = [&](int64_t slot) {
+    --m;
+    vert[size_t(slot)] = vert[size_t(m)];
+    key[size_t(slot)] = key[size_t(m)];
+    parent[size_t(slot)] = parent[size_t(m)];
+  };
+  int64_t u = vert[0];
+  out.death.push_back(std::numeric_limits<double>::infinity());
+  out.birth_index.push_back(u * n + u);
+  out.death_index.push_back(-1);
+  remove(0);
+  int64_t step = 0;
+  while (m > 0) {
+    if ((++step & 63) == 0) cancel.check();
+    Best best;
+    // A team only pays off when a step has enough work.
+    const bool split = team_size > 1 && double(m) * cost_per_distance > 16384.0;
+    if (split) {
+      const int64_t mm = m;
+      const std::function<void(int)> job = [&](int t) {
+        const int64_t lo = mm * t / team_size, hi = mm * (t + 1) / team_size;
+        partial[size_t(t)] = update_range(dist, u, vert.data(), key.data(), parent.data(), lo, hi);
+      };
+      team->run(job);
+      best = partial[0];
+      for (int t = 1; t < team_size; ++t)
+        if (partial[size_t(t)].slot >= 0 && (best.slot < 0 || better(partial[size_t(t)], best)))
+          best = partial[size_t(t)];
+    } else {
+      best = update_range(dist, u, vert.data(), key.data(), parent.data(), 0, m);
+    }
+    const int64_t v = best.vertex;
+    if (!(best.key <= threshold)) {
+      // No edge within the threshold leaves the current forest: v starts a new component.
+      out.death.push_back(std::numeric_limits<double>::infinity());
+      out.birth_index.push_back(v * n + v);
+      out.death_index.push_back(-1);
+    } else {
+      const int64_t p = parent[size_t(best.slot)];
+      out.death.push_back(best.key);
+      out.birth_index.push_back(v * n + v);
+      out.death_index.push_back(std::min(p, v) * n + std::max(p, v));
+    }
+    remove(best.slot);
+    u = v;
+  }
+}
+
+}  // namespace detail
+
+namespace detail {
+
+struct EuclidSq {
+  double operator()(const double* a, const double* b, int64_t d) const { return euclid_sq_scalar(a, b, d); }
+};
+struct Manhattan {
+  double operator()(const double* a, const double* b, int64_t d) const { return manhattan(a, b, d); }
+};
+struct Chebyshev {
+  double operator()(const double* a, const double* b, int64_t d) const { return chebyshev(a, b, d); }
+};
+
+// Distances between rows of a point array: dist(u, v), and row(i, j0, j1, out) filling
+// out[j] = dist(i, j) for j in [j0, j1).
+template <class K> struct PointDist {
+  const double* x;
+  int64_t d;
+  double operator()(int64_t u, int64_t v) const { return K()(x + u * d, x + v * d, d); }
+  void row(int64_t i, int64_t j0, int64_t j1, double* out) const {
+    for (int64_t j = j0; j < j1; ++j) out[j] = (*this)(i, j);
+  }
+  void row2(int64_t i, int64_t j0, int64_t j1, double* out0, double* out1) const {
+    row(i, j0, j1, out0);
+    row(i + 1, j0, j1, out1);
+  }
+};
+
+#ifdef CUPH_HAVE_AVX2_KERNEL
+struct Avx2Euclid {
+  const double* x;
+  int64_t d;
+  double operator()(int64_t u, int64_t v) const { return euclid_sq_avx2(x + u * d, x + v * d, d); }
+  void row(int64_t i, int64_t j0, int64_t j1, double* out) const {
+    int64_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const double* b[4] = {x + j * d, x + (j + 1) * d, x + (j + 2) * d, x + (j + 3) * d};
+      euclid_sq_avx2_x4(x + i * d, b, d, out + j);
+    }
+    for (; j < j1; ++j) out[j] = (*this)(i, j);
+  }
+  // Rows i and i + 1 over [j0, j1) at once.
+  void row2(int64_t i, int64_t j0, int64_t j1, double* out0, double* out1) const {
+    int64_t j = j0;
+    for (; j + 4 <= j1; j += 4) {
+      const double* b[4] = {x + j * d, x + (j + 1) * d, x + (j + 2) * d, x + (j + 3) * d};
+      euclid_sq_avx2_2x4(x + i * d, x + (i + 1) * d, b, d, out0 + j, out1 + j);
+    }
+    for (; j < j1; ++j) {
+      out0[j] = (*this)(i, j);
+      out1[j] = (*this)(i + 1, j);
+    }
+  }
+};
+#endif
+
+// The full n x n matrix of dist(i, j), filled tile by tile (two tiles of rows stay in cache while
+// all their pairs are computed) and spread over the team. Each pair is computed once with the
+// same kernel as the on-the-fly path, so both paths give identical values.
+template <class Dist>
+void fill_matrix(int64_t n, Dist dist, Team* team, CancelToken& cancel, std::vector<double>& out) {
+  out.assign(static_cast<size_t>(n) * static_cast<size_t>(n), 0.0);
+  constexpr int64_t B = 32;
+  const int64_t nb = (n + B - 1) / B;
+  const int64_t n_tiles = nb * (nb + 1) / 2;
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> stop{false};
+  double* D = out.data();
+  const std::function<void(int)> job = [&](int) {
+    CancelToken tc = cancel.fork();
+    int64_t I = 0, row_end = nb;  // tile k -> (I, J) with I <= J, walking rows of tiles
+    int64_t row_start = 0;
+    for (;;) {
+      const int64_t k = next.fetch_add(1);
+      if (k >= n_tiles || stop.load(std::memory_order_relaxed)) return;
+      while (k >= row_end) {  // advance (monotone: k only grows per thread)
+        ++I;
+        row_start = row_end;
+        row_end += nb - I;
+      }
+      const int64_t J = I + (k - row_start);
+      try {
+        tc.check();
+      } catch (...) {
+        stop = true;
+        return;
+      }
+      const int64_t i1 = std::min(n, (I + 1) * B), j1 = std::min(n, (J + 1) * B);
+      int64_t i = I * B;
+      if (I < J)  // off-diagonal tile: every pair is needed, two rows at a time
+        for (; i + 2 <= i1; i += 2) dist.row2(i, J * B, j1, D + i * n, D + (i + 1) * n);
+      for (; i < i1; ++i) {
+        const int64_t j0 = std::max(J * B, i + 1);
+        if (j0 < j1) dist.row(i, j0, j1, D + i * n);
+      }
+      for (i = I * B; i < i1; ++i)
+        for (int64_t j = std::max(J * B, i + 1); j < j1; ++j) D[j * n + i] = D[i * n + j];
+    }
+  };
+  if (team)
+    team->run(job);
+  else
+    job(0);
+  cancel.check();
+}
+
+template <class Dist>
+void prim_points(int64_t n, Dist dist, double cost, double threshold, Team* team,
+                 CancelToken& cancel, int64_t matrix_limit_bytes, H0Result& out) {
+  const double bytes = double(n) * double(n) * sizeof(double);
+  if (bytes <= double(matrix_limit_bytes)) {
+    std::vector<double> D;
+    fill_matrix(n, dist, team, cancel, D);
+    const double* x = D.data();
+    auto read = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
+    prim(n, read, 1.0, threshold, team, cancel, out);
+  } else {
+    prim(n, dist, cost, threshold, team, cancel, out);
+  }
+}
+
+}  // namespace detail
+
+// The H0 pairs of one cloud (see H0Result). `team` may be null (single-threaded). Point clouds
+// whose n x n float64 distance matrix fits in `matrix_limit_bytes` get that matrix computed
+// first, tile by tile (cache-friendly: Prim's on-the-fly path re-reads every remaining point at
+// each step, which is memory-bound for large d); larger clouds use the O(n)-memory on-the-fly
+// path. Both give identical values.
+inline H0Result h0_cloud(const CloudView& c, double threshold, Team* team, CancelToken& cancel,
+                         int64_t matrix_limit_bytes = int64_t(1) << 28) {
+  H0Result out;
+  if (c.n <= 0) return out;
+  const int64_t n = c.n, d = c.d;
+  const double* x = c.data;
+  switch (c.metric) {
+    case Metric::Precomputed: {
+      auto dist = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
+      detail::prim(n, dist, 1.0, threshold, team, cancel, out);
+      break;
+    }
+    case Metric::Euclidean: {
+      // Keys are squared distances (monotone), square roots taken for the n-1 tree edges only.
+      // thr2 is the largest double whose square root is <= threshold, so that a key passes
+      // exactly when its reported length sqrt(key) does.
+      double thr2 = threshold * threshold;
+      if (std::isfinite(thr2)) {
+        const double inf = std::numeric_limits<double>::infinity();
+        while (std::sqrt(thr2) > threshold) thr2 = std::nextafter(thr2, -inf);
+        while (std::sqrt(std::nextafter(thr2, inf)) <= threshold) thr2 = std::nextafter(thr2, inf);
+      }
+#ifdef CUPH_HAVE_AVX2_KERNEL
+      if (cpu_has_avx2()) {
+        detail::prim_points(n, detail::Avx2Euclid{x, d}, double(d), thr2, team, cancel,
+                            matrix_limit_bytes, out);
+      } else
+#endif
+      {
+        detail::prim_points(n, detail::PointDist<detail::EuclidSq>{x, d}, double(d), thr2, team,
+                            cancel, matrix_limit_bytes, out);
+      }
+      for (double& v : out.death) v = std::sqrt(v);
+      break;
+    }
+    case Metric::Manhattan:
+      detail::prim_points(n, detail::PointDist<detail::Manhattan>{x, d}, double(d), threshold, team,
+                          cancel, matrix_limit_bytes, out);
+      break;
+    case Metric::Chebyshev:
+      detail::prim_points(n, detail::PointDist<detail::Chebyshev>{x, d}, double(d), threshold, team,
+                          cancel, matrix_limit_bytes, out);
+      break;
+  }
+  return out;
+}
+
+// Lengths of the edges (u[k], v[k]) of a point cloud with the same kernels as h0_cloud, so an
+// edge gets the same value in every homology dimension.
+inline void edge_lengths(const CloudView& c, const int64_t* u, const int64_t* v, int64_t m,
+                         double* out) {
+  const double* x = c.data;
+  const int64_t d = c.d, n = c.n;
+  for (int64_t k = 0; k < m; ++k) {
+    const int64_t a = u[k], b = v[k];
+    double r = 0;
+    switch (c.metric) {
+      case Metric::Precomputed: r = x[a * n + b]; break;
+      case Metric::Euclidean:
+#ifdef CUPH_HAVE_AVX2_KERNEL
+        if (cpu_has_avx2()) {
+          r = std::sqrt(detail::Avx2Euclid{x, d}(a, b));
+          break;
+        }
+#endif
+        r = std::sqrt(detail::PointDist<detail::EuclidSq>{x, d}(a, b));
+        break;
+      case Metric::Manhattan: r = detail::PointDist<detail::Manhattan>{x, d}(a, b); break;
+      case Metric::Chebyshev: r = detail::PointDist<detail::Chebyshev>{x, d}(a, b); break;
+    }
+    out[k] = r;
+  }
+}
+
+struct H0Batch {
+  std::vector<double> death;
+  std::vector<int64_t> birth_index, death_index, item, offsets;
+};
+
+// H0 of every cloud of a batch. Clouds are spread over n_threads threads; when there are fewer
+// clouds than threads, each cloud's Prim steps are split over a team of the spare threads.
+// Zero-length pairs (duplicate points) are dropped unless keep_diagonal. Within a cloud, rows
+// are sorted by (death, death_index), essential classes last.
+// `memory_limit_bytes` bounds the distance matrices the workers hold at the same time (split
+// evenly between them); clouds whose matrix does not fit use the O(n)-memory path.
+inline H0Batch h0_batch(const std::vector<CloudView>& clouds, double threshold, bool keep_diagonal,
+                        int n_threads, const std::atomic<bool>* cancel_flag,
+                        int64_t memory_limit_bytes = int64_t(1) << 30) {
+  const int64_t n_items = int64_t(clouds.size());
+  std::vector<H0Result> res(clouds.size());
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr first_error;
+  int64_t first_item = -1;
+  std::mutex errors_mutex;
+  n_threads = std::max(1, n_threads);
+  const int outer = int(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_items)));
+  const int inner = std::max(1, n_threads / outer);
+  const int64_t matrix_limit = memory_limit_bytes / outer;
+  auto worker = [&]() {
+    CancelToken cancel(cancel_flag);
+    std::unique_ptr<Team> team;
+    while (!failed.load(std::memory_order_relaxed)) {
+      const int64_t i = next.fetch_add(1);
+      if (i >= n_items) break;
+      try {
+        cancel.check();
+        const CloudView& c = clouds[size_t(i)];
+        Team* t = nullptr;
+        if (inner > 1 && c.n >= 128) {
+          if (!team) team.reset(new Team(inner));
+          t = team.get();
+        }
+        res[size_t(i)] = h0_cloud(c, threshold, t, cancel, matrix_limit);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(errors_mutex);
+        if (first_item < 0 || i < first_item) {
+          first_item = i;
+          first_error = std::current_exception();
+        }
+        failed = true;
+      }
+    }
+  };
+  if (outer == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < outer; ++t) pool.emplace_back(worker);
+    for (auto& th : pool) th.join();
+  }
+  if (first_error) std::rethrow_exception(first_error);
+
+  H0Batch out;
+  out.offsets.reserve(size_t(n_items) + 1);
+  out.offsets.push_back(0);
+  std::vector<size_t> order;
+  for (int64_t i = 0; i < n_items; ++i) {
+    H0Result& r = res[size_t(i)];
+    order.resize(r.death.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (r.death[a] != r.death[b]) return r.death[a] < r.death[b];
+      const bool ea = r.death_index[a] < 0, eb = r.death_index[b] < 0;
+      if (ea || eb) return r.birth_index[a] < r.birth_index[b];
+      return r.death_index[a] < r.death_index[b];
+    });
+    int64_t count = 0;
+    for (size_t k : order) {
+      if (!keep_diagonal && r.death[k] == 0.0) continue;
+      out.death.push_back(r.death[k]);
+      out.birth_index.push_back(r.birth_index[k]);
+      out.death_index.push_back(r.death_index[k]);
+      out.item.push_back(i);
+      ++count;
+    }
+    out.offsets.push_back(out.offsets.back() + count);
+    r = H0Result();
+  }
+  return out;
+}
+
+}  // namespace mst
+}  // namespace cuph
