@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "persistence.hpp"
+#include "threads.hpp"
 
 namespace cuph {
 
@@ -49,42 +50,14 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
   const int64_t n = batch.n_items();
   const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
   std::vector<ItemDiagram> items(static_cast<size_t>(n));
-  std::atomic<int64_t> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<ItemError> errors;
-  std::mutex errors_mutex;
-
   // Fewer items than threads: the spare threads split the items' sweeps.
   const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
-  auto worker = [&]() {
-    CancelToken cancel(cancel_flag);
-    while (!failed.load(std::memory_order_relaxed)) {
-      const int64_t i = next.fetch_add(1);
-      if (i >= n) break;
-      try {
-        cancel.check();
-        items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(errors_mutex);
-        errors.push_back({i, std::current_exception()});
-        failed = true;
-      }
-    }
-  };
-  const int threads = int(std::max<int64_t>(1, std::min<int64_t>(n_threads, n)));
-  if (threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-  }
-  if (!errors.empty()) {
-    const ItemError* first = &errors[0];
-    for (const auto& e : errors)
-      if (e.item < first->item) first = &e;
-    throw *first;
-  }
+  const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
+    return [&](int64_t i, CancelToken& cancel) {
+      items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
+    };
+  });
+  if (failure.error) throw ItemError{failure.item, failure.error};
 
   BatchResult out;
   size_t total = 0;

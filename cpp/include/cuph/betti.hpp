@@ -361,41 +361,12 @@ namespace betti_detail {
 template <int D, Construction C>
 void run_items(const BatchView& batch, const double* eta, int n_threads,
                const std::atomic<bool>* cancel_flag, int64_t* out, int out_stride) {
-  const int64_t n = batch.n_items();
-  std::atomic<int64_t> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<ItemError> errors;
-  std::mutex errors_mutex;
-  auto worker = [&]() {
-    BettiKernel<D, C> kernel;
-    CancelToken cancel(cancel_flag);
-    while (!failed.load(std::memory_order_relaxed)) {
-      const int64_t i = next.fetch_add(1);
-      if (i >= n) break;
-      try {
-        cancel.check();
-        kernel(batch.at(i), eta[i], out + i * out_stride, cancel);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(errors_mutex);
-        errors.push_back({i, std::current_exception()});
-        failed = true;
-      }
-    }
-  };
-  const int threads = int(std::max<int64_t>(1, std::min<int64_t>(n_threads, n)));
-  if (threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (auto& t : pool) t.join();
-  }
-  if (!errors.empty()) {
-    const ItemError* first = &errors[0];
-    for (const auto& e : errors)
-      if (e.item < first->item) first = &e;
-    throw *first;
-  }
+  const FirstFailure failure = for_each_item(batch.n_items(), n_threads, cancel_flag, [&]() {
+    return [&, kernel = BettiKernel<D, C>()](int64_t i, CancelToken& cancel) mutable {
+      kernel(batch.at(i), eta[i], out + i * out_stride, cancel);
+    };
+  });
+  if (failure.error) throw ItemError{failure.item, failure.error};
 }
 
 }  // namespace betti_detail

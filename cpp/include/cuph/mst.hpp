@@ -35,6 +35,7 @@
 #endif
 
 #include "cancel.hpp"
+#include "threads.hpp"
 
 namespace cuph {
 namespace mst {
@@ -573,48 +574,22 @@ inline H0Batch h0_batch(const std::vector<CloudView>& clouds, double threshold, 
                         int64_t memory_limit_bytes = int64_t(1) << 30) {
   const int64_t n_items = int64_t(clouds.size());
   std::vector<H0Result> res(clouds.size());
-  std::atomic<int64_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr first_error;
-  int64_t first_item = -1;
-  std::mutex errors_mutex;
   n_threads = std::max(1, n_threads);
   const int outer = int(std::max<int64_t>(1, std::min<int64_t>(n_threads, n_items)));
   const int inner = std::max(1, n_threads / outer);
   const int64_t matrix_limit = memory_limit_bytes / outer;
-  auto worker = [&]() {
-    CancelToken cancel(cancel_flag);
-    std::unique_ptr<Team> team;
-    while (!failed.load(std::memory_order_relaxed)) {
-      const int64_t i = next.fetch_add(1);
-      if (i >= n_items) break;
-      try {
-        cancel.check();
-        const CloudView& c = clouds[size_t(i)];
-        Team* t = nullptr;
-        if (inner > 1 && c.n >= 128) {
-          if (!team) team.reset(new Team(inner));
-          t = team.get();
-        }
-        res[size_t(i)] = h0_cloud(c, threshold, t, cancel, matrix_limit);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(errors_mutex);
-        if (first_item < 0 || i < first_item) {
-          first_item = i;
-          first_error = std::current_exception();
-        }
-        failed = true;
+  const FirstFailure failure = for_each_item(n_items, outer, cancel_flag, [&]() {
+    return [&, team = std::unique_ptr<Team>()](int64_t i, CancelToken& cancel) mutable {
+      const CloudView& c = clouds[size_t(i)];
+      Team* t = nullptr;
+      if (inner > 1 && c.n >= 128) {
+        if (!team) team.reset(new Team(inner));
+        t = team.get();
       }
-    }
-  };
-  if (outer == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < outer; ++t) pool.emplace_back(worker);
-    for (auto& th : pool) th.join();
-  }
-  if (first_error) std::rethrow_exception(first_error);
+      res[size_t(i)] = h0_cloud(c, threshold, t, cancel, matrix_limit);
+    };
+  });
+  if (failure.error) std::rethrow_exception(failure.error);
 
   H0Batch out;
   out.offsets.reserve(size_t(n_items) + 1);

@@ -3,10 +3,14 @@
 // it) and concatenating per-range results in range order reproduces the sequential order.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <exception>
+#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "cancel.hpp"
 
 namespace cuph {
 
@@ -38,6 +42,51 @@ template <class F> void parallel_ranges(int64_t n, int threads, F&& fn) {
   for (auto& th : pool) th.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+}
+
+// The failing item with the lowest index, or item == -1 when every item succeeded.
+struct FirstFailure {
+  int64_t item = -1;
+  std::exception_ptr error;
+};
+
+// Runs items [0, n) on min(threads, n) threads taking the next item from a shared counter.
+// make_worker() is called once per thread and returns that thread's callable
+// run(int64_t item, CancelToken&) (so per-thread scratch lives in the callable). After a failure
+// no new item starts; of the items that failed, the one with the lowest index is returned, so
+// error messages do not depend on scheduling.
+template <class MakeWorker>
+FirstFailure for_each_item(int64_t n, int threads, const std::atomic<bool>* cancel_flag,
+                           MakeWorker make_worker) {
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};
+  FirstFailure first;
+  std::mutex first_mutex;
+  auto loop = [&]() {
+    auto run = make_worker();
+    CancelToken cancel(cancel_flag);
+    while (!failed.load(std::memory_order_relaxed)) {
+      const int64_t i = next.fetch_add(1);
+      if (i >= n) break;
+      try {
+        cancel.check();
+        run(i, cancel);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(first_mutex);
+        if (first.item < 0 || i < first.item) first = {i, std::current_exception()};
+        failed = true;
+      }
+    }
+  };
+  const int pool_size = int(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  if (pool_size == 1) {
+    loop();
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < pool_size; ++t) pool.emplace_back(loop);
+    for (auto& t : pool) t.join();
+  }
+  return first;
 }
 
 }  // namespace cuph
