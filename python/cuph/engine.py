@@ -231,6 +231,28 @@ def _chunks(arr: np.ndarray, batch_dims: int, per_chunk: int) -> Iterator[Tuple[
             yield from _chunks(arr[i], batch_dims - 1, per_chunk)
 
 
+def diagrams_from_core(raw: Dict[str, np.ndarray], dtype: np.dtype, batch_shape: Tuple[int, ...],
+                       item_shape: Tuple[int, ...], maxdim: int, construction: str,
+                       superlevel: bool) -> Diagrams:
+    """A :class:`Diagrams` from the dict a core call returns, values cast to the output dtype
+    of the input ``dtype`` (see :func:`output_dtype`)."""
+    out_dtype = output_dtype(dtype)
+    return Diagrams(
+        dim=raw["dim"],
+        birth=raw["birth"].astype(out_dtype, copy=False),
+        death=raw["death"].astype(out_dtype, copy=False),
+        birth_index=raw["birth_index"],
+        death_index=raw["death_index"],
+        item=raw["item"],
+        offsets=raw["offsets"],
+        batch_shape=batch_shape,
+        item_shape=item_shape,
+        maxdim=maxdim,
+        construction=construction,
+        superlevel=superlevel,
+    )
+
+
 def _diagrams(raw: Optional[Dict[str, np.ndarray]], arr: np.ndarray, batch_dims: int,
               maxdim: int, construction: str, n_threads: int, superlevel: bool,
               keep_diagonal: bool) -> Diagrams:
@@ -240,18 +262,6 @@ def _diagrams(raw: Optional[Dict[str, np.ndarray]], arr: np.ndarray, batch_dims:
                ("death", np.float64), ("birth_index", np.int64), ("death_index", np.int64),
                ("item", np.int64))}
         raw["offsets"] = np.zeros(1, dtype=np.int64)
-    out_dtype = output_dtype(arr.dtype)
-    return Diagrams(
-        dim=raw["dim"],
-        birth=raw["birth"].astype(out_dtype, copy=False),
-        death=raw["death"].astype(out_dtype, copy=False),
-        birth_index=raw["birth_index"],
-        death_index=raw["death_index"],
-        item=raw["item"],
-        offsets=raw["offsets"],
-        batch_shape=tuple(int(s) for s in arr.shape[:batch_dims]),
-        item_shape=tuple(int(s) for s in arr.shape[batch_dims:]),
-        maxdim=maxdim,
-        construction=construction,
-        superlevel=superlevel,
-    )
+    return diagrams_from_core(raw, arr.dtype, tuple(int(s) for s in arr.shape[:batch_dims]),
+                              tuple(int(s) for s in arr.shape[batch_dims:]), maxdim, construction,
+                              superlevel)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from ..diagrams import Diagrams
-from ..engine import _as_array, _check_int, output_dtype
+from ..engine import _as_array, _check_int, diagrams_from_core
 
 __all__ = ["graph_persistence", "knn_graph", "grid_graph"]
 
@@ -158,21 +158,8 @@ def graph_persistence(
                              "drop or renumber that edge")
         e = np.unique(np.sort(e, axis=1), axis=0)
     raw = _core.graph_compute(flat, e, maxdim, n_threads, bool(superlevel), bool(keep_diagonal))
-    out_dtype = output_dtype(arr.dtype)
-    return Diagrams(
-        dim=raw["dim"],
-        birth=raw["birth"].astype(out_dtype, copy=False),
-        death=raw["death"].astype(out_dtype, copy=False),
-        birth_index=raw["birth_index"],
-        death_index=raw["death_index"],
-        item=raw["item"],
-        offsets=raw["offsets"],
-        batch_shape=(),
-        item_shape=tuple(int(s) for s in arr.shape),
-        maxdim=maxdim,
-        construction="V",
-        superlevel=bool(superlevel),
-    )
+    return diagrams_from_core(raw, arr.dtype, (), tuple(int(s) for s in arr.shape), maxdim, "V",
+                              bool(superlevel))
 
 
 def grid_graph(shape: Sequence[int], *, diagonal: bool = False) -> np.ndarray:
