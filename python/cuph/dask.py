@@ -21,6 +21,7 @@ Guarantees
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -37,27 +38,20 @@ _ENGINE_KWARGS = ("maxdim", "construction", "n_threads", "superlevel", "keep_dia
 
 
 # ----------------------------------------------------------------------------- persistence
-def _first_nan(block: np.ndarray) -> Optional[Tuple[int, ...]]:
-    if block.dtype.kind != "f":
-        return None
-    bad = np.isnan(block)
-    if not bad.any():
-        return None
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), block.shape))
-
-
 def _block_persistence(block: Any, start: int, kwargs: Dict[str, Any]) -> Diagrams:
     """One block of whole items (axis 0 = items) -> Diagrams; errors name the global item."""
     arr = np.asarray(block)
-    pos = _first_nan(arr)
-    if pos is not None:
-        raise ValueError(
-            f"x: item {start + pos[0]} contains NaN at index {pos[1:]}; NaN is not a filtration "
-            "value (replace it, e.g. with +inf to leave the cell out)"
-        )
     try:
         return _persistence(arr, batch_dims=1, **kwargs)
-    except (ValueError, TypeError, MemoryError) as e:
+    except ValueError as e:
+        # The engine names the NaN's index within the block: give the item's global number.
+        m = re.match(r"x: contains NaN at index \((\d+), ?(.*)\); (.*)", str(e), re.S)
+        if m:
+            item = start + int(m.group(1))
+            raise ValueError(f"x: item {item} contains NaN at index ({m.group(2)}); "
+                             f"{m.group(3)}") from None
+        raise ValueError(f"items {start}..{start + arr.shape[0] - 1}: {e}") from e
+    except (TypeError, MemoryError) as e:
         raise type(e)(f"items {start}..{start + arr.shape[0] - 1}: {e}") from e
 
 
@@ -135,11 +129,12 @@ def persistence(
     blocks = x.to_delayed().reshape(-1)
     starts = np.concatenate([[0], np.cumsum(x.chunks[0])[:-1]]).astype(int)
     parts = [
-        dask.delayed(_block_persistence, pure=True)(b, int(s), dict(kwargs))
+        dask.delayed(_block_persistence, pure=False)(b, int(s), dict(kwargs))
         for b, s in zip(blocks, starts)
     ]
-    result = dask.delayed(_concat, pure=True)(parts, batch_shape)
-    return result.compute() if compute else result
+    if compute:  # gather the parts here and join them once (no hop through a worker)
+        return _concat(dask.compute(*parts), batch_shape)
+    return dask.delayed(_concat, pure=True)(parts, batch_shape)
 
 
 # ----------------------------------------------------------------------------- clients
