@@ -260,9 +260,11 @@ def machine_info(cuph_mod: Any = None) -> Dict[str, str]:
     return info
 
 
-def results_path(quick: bool = False, date: Optional[str] = None) -> Path:
+def results_path(quick: bool = False, date: Optional[str] = None, kind: str = "cpu") -> Path:
+    """``bench/results/<kind>-<date>[-quick].md``: "cpu" for the engine's ratio and memory
+    tables, "study-jobs" for the profiling and Dask scripts."""
     date = date or _dt.date.today().isoformat()
-    return RESULTS_DIR / f"cpu-{date}{'-quick' if quick else ''}.md"
+    return RESULTS_DIR / f"{kind}-{date}{'-quick' if quick else ''}.md"
 
 
 def _machine_block(info: Dict[str, str]) -> str:

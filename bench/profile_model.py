@@ -145,7 +145,7 @@ def main() -> int:
         f"{args.repeats}. {C.run_stamp()}\n\n{table}\n"
     )
     info = C.machine_info(cuph)
-    path = C.results_path(quick=args.quick) if args.out is None else C.Path(args.out)
+    path = C.results_path(quick=args.quick, kind="study-jobs") if args.out is None else C.Path(args.out)
     body = f"### Betti profile job: ResNet-18, {args.images} images\n\n" + body
     C.write_section(path, "profile-model", body, info)
     print(f"wrote {path}")

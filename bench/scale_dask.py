@@ -94,7 +94,7 @@ def main() -> int:
     body = (f"### Dask scaling: {args.items} x 56 x 56 float32 smooth maps, T, all dims, "
             f"blocks of {args.block}\n\nBest of {args.repeats}; cluster start-up excluded. "
             f"{C.run_stamp()}\n\n{table}\n")
-    path = C.results_path(quick=args.quick) if args.out is None else C.Path(args.out)
+    path = C.results_path(quick=args.quick, kind="study-jobs") if args.out is None else C.Path(args.out)
     C.write_section(path, "scale-dask", body, C.machine_info(cuph))
     print(f"wrote {path}")
     return 0
