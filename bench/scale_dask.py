@@ -70,12 +70,12 @@ def main() -> int:
     for k in (1, 2):
         with distributed.LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
                                       dashboard_address=None) as cluster, \
-                distributed.Client(cluster) as client:
+                distributed.Client(cluster):
             cd.persistence(da.from_array(x[: args.block], chunks=args.block), construction="T")
             on_workers = da.from_array(x, chunks=(args.block, 56, 56)).persist()
             distributed.wait(on_workers)
             for where, make in (("data sent from the client", lambda: da.from_array(x, chunks=(args.block, 56, 56))),
-                                ("data already on the workers", lambda: on_workers)):
+                                ("data already on the workers", lambda a=on_workers: a)):
                 t = float("inf")
                 dg = None
                 for _ in range(args.repeats):

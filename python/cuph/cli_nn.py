@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -230,7 +230,7 @@ def _run_profile(args: argparse.Namespace) -> int:
     t = prof.timings
     print(f"{prof.betti.shape[1]} images x {len(prof.layers)} layers in {t['total']:.2f} s "
           f"(persistence {t['persistence']:.2f} s)")
-    for kind, p in paths.items():
+    for p in paths.values():
         print(f"wrote {p}")
     return 0
 
