@@ -164,10 +164,15 @@ def test_betti_numbers(rng: np.random.Generator) -> None:
 def direct_betti_curve(dg: Diagrams, eta: np.ndarray) -> np.ndarray:
     """beta_k(eta) by counting every pair, one item at a time."""
     out = np.zeros((dg.n_items, len(eta), dg.maxdim + 1), dtype=np.int64)
+    end = -np.inf if dg.superlevel else np.inf  # everything is in: the essential classes
     for i, one in enumerate(dg):
-        for k, b, d in zip(one.dim.tolist(), one.birth.tolist(), one.death.tolist()):
+        for k, b, d, di in zip(one.dim.tolist(), one.birth.tolist(), one.death.tolist(),
+                               one.death_index.tolist()):
             for j, e in enumerate(eta.tolist()):
-                alive = (b <= e < d) if not dg.superlevel else (d < e <= b)
+                if e == end:
+                    alive = di == -1
+                else:
+                    alive = (b <= e < d) if not dg.superlevel else (d < e <= b)
                 out[i, j, k] += alive
     return out.reshape(dg.batch_shape + (len(eta), dg.maxdim + 1))
 
@@ -447,3 +452,19 @@ def test_concat_equals_one_call(rng: np.random.Generator) -> None:
         Diagrams.concat(parts, batch_shape=(2, 3))
     with pytest.raises(ValueError):
         Diagrams.concat([parts[0], cuph.persistence(x[:2], batch_dims=1, construction="T")])
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("superlevel", [False, True])
+def test_betti_curve_at_infinity_is_the_essential_classes(rng, construction, superlevel):
+    x = rng.integers(0, 4, size=(3, 6, 7)).astype(float)
+    x[0, 2, 3] = np.inf  # a class killed by an infinite cell stays dead at eta = inf
+    x[1, 0, 0] = -np.inf
+    dg = cuph.persistence(x, batch_dims=1, construction=construction, superlevel=superlevel)
+    end = -np.inf if superlevel else np.inf
+    np.testing.assert_array_equal(dg.betti_curve(end), dg.betti_numbers())
+    if not superlevel:
+        np.testing.assert_array_equal(
+            dg.betti_curve([1.5, np.inf]),
+            np.stack([cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction)
+                      for eta in (1.5, np.inf)], axis=1))

@@ -332,7 +332,8 @@ class Diagrams:
 
         For sublevel diagrams, ``beta_k(eta) = #{pairs of dim k with birth <= eta < death}``
         (intervals are half-open ``[birth, death)``), i.e. the Betti numbers of the
-        sublevel set ``{x <= eta}``.  For superlevel diagrams (``birth >= death``),
+        sublevel set ``{x <= eta}``; at ``eta = inf`` that set is everything, and its Betti
+        numbers are the essential classes (as :func:`cuph.betti_numbers_at` counts).  For superlevel diagrams (``birth >= death``),
         ``beta_k(eta) = #{pairs with death < eta <= birth}``, the Betti numbers of the
         superlevel set ``{x >= eta}``.
 
@@ -386,6 +387,14 @@ class Diagrams:
         cb = np.searchsorted(kb, q, side=side) - np.searchsorted(kb, gq, side="left")
         cd = np.searchsorted(kd, q, side=side) - np.searchsorted(kd, gq, side="left")
         counts = (cb - cd) if not self.superlevel else (cd - cb)
+        # At eta = +inf (-inf for superlevel) the whole complex is in: its Betti numbers are
+        # the essential classes. The half-open rule alone would drop them (death = eta = inf);
+        # a class killed by an infinite cell (death_index >= 0) stays dead.
+        end = np.inf if not self.superlevel else -np.inf
+        at_end = eta_flat == end
+        if at_end.any():
+            ess = np.bincount(groups[self.essential], minlength=n_groups).astype(counts.dtype)
+            counts[:, at_end] = ess[:, None]
         # counts: (n_groups, n_eta) -> batch_shape + eta.shape + (maxdim + 1,)
         out = counts.reshape(self.n_items, m1, eta_flat.shape[0]).transpose(0, 2, 1)
         return np.ascontiguousarray(out.reshape(self.batch_shape + eta_arr.shape + (m1,))).astype(
