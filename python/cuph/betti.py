@@ -6,13 +6,12 @@ A dedicated kernel (cpp/include/cuph/betti.hpp) answers this without a persisten
 
 from __future__ import annotations
 
-import os
 from typing import Any, Optional
 
 import numpy as np
 
 from . import _core
-from .engine import _CONSTRUCTIONS, _as_array, _check_int, persistence
+from .engine import _CONSTRUCTIONS, _as_array, _check_options, persistence
 
 __all__ = ["betti_numbers_at"]
 
@@ -93,29 +92,9 @@ def betti_numbers_at(
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     arr = _as_array(x)
-    batch_dims = _check_int("batch_dims", batch_dims)
-    if arr.ndim == 0:
-        raise ValueError("x: 0-d array (a scalar); pass an array with 1 to 4 item axes")
-    if not 0 <= batch_dims < arr.ndim:
-        raise ValueError(
-            f"batch_dims: must be in [0, {arr.ndim - 1}] for an array of ndim {arr.ndim}, got {batch_dims}"
-        )
+    batch_dims, maxdim, n_threads = _check_options(arr.ndim, arr.shape, batch_dims, maxdim,
+                                                   n_threads)
     d = arr.ndim - batch_dims
-    if d > 4:
-        raise ValueError(
-            f"x: items have {d} axes after {batch_dims} batch axes; cuph supports 1 to 4 "
-            "(raise batch_dims to treat leading axes as a batch)"
-        )
-    if any(s == 0 for s in arr.shape[batch_dims:]):
-        raise ValueError(f"x: empty array of shape {arr.shape}; every item axis needs length >= 1")
-    maxdim = d - 1 if maxdim is None else _check_int("maxdim", maxdim)
-    if not 0 <= maxdim < d:
-        raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
-    if n_threads is None:
-        n_threads = os.cpu_count() or 1
-    n_threads = _check_int("n_threads", n_threads)
-    if n_threads < 1:
-        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
 
     batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
     eta = _thresholds(threshold, batch_shape)
