@@ -76,6 +76,19 @@ template <class F> auto run_released(F&& fn) -> decltype(fn(nullptr)) {
   return job.get();
 }
 
+// The result dict every entry point returns (layout in docs/INTERNALS.md), arrays not copied.
+inline py::dict pairs_dict(cuph::BatchResult&& r) {
+  py::dict out;
+  out["dim"] = to_numpy(std::move(r.dim));
+  out["birth"] = to_numpy(std::move(r.birth));
+  out["death"] = to_numpy(std::move(r.death));
+  out["birth_index"] = to_numpy(std::move(r.birth_index));
+  out["death_index"] = to_numpy(std::move(r.death_index));
+  out["item"] = to_numpy(std::move(r.item));
+  out["offsets"] = to_numpy(std::move(r.offsets));
+  return out;
+}
+
 inline int thread_count(int n_threads) {
   return n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
 }

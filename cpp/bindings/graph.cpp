@@ -56,18 +56,16 @@ py::dict graph_compute(const py::array& values, const py::array& edges, int maxd
   } catch (const std::length_error& err) {
     throw py::value_error(std::string("values: ") + err.what());
   }
-  std::vector<int64_t> offsets{0, res.count[0]};
-  if (maxdim >= 1) offsets.push_back(res.count[0] + res.count[1]);
-  const size_t n = res.dim.size();
-  py::dict out;
-  out["dim"] = to_numpy(std::move(res.dim));
-  out["birth"] = to_numpy(std::move(res.birth));
-  out["death"] = to_numpy(std::move(res.death));
-  out["birth_index"] = to_numpy(std::move(res.birth_index));
-  out["death_index"] = to_numpy(std::move(res.death_index));
-  out["item"] = to_numpy(std::vector<int64_t>(n, 0));
-  out["offsets"] = to_numpy(std::move(offsets));
-  return out;
+  cuph::BatchResult out;
+  out.offsets = {0, res.count[0]};
+  if (maxdim >= 1) out.offsets.push_back(res.count[0] + res.count[1]);
+  out.item.assign(res.dim.size(), 0);
+  out.dim = std::move(res.dim);
+  out.birth = std::move(res.birth);
+  out.death = std::move(res.death);
+  out.birth_index = std::move(res.birth_index);
+  out.death_index = std::move(res.death_index);
+  return pairs_dict(std::move(out));
 }
 
 }  // namespace

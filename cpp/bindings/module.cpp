@@ -29,19 +29,9 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   opt.construction = construction == "V" ? Construction::V : Construction::T;
   opt.superlevel = superlevel;
   const int threads = thread_count(n_threads);
-  BatchResult res = run_batch(b, [&](const std::atomic<bool>* cancel) {
+  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
     return compute_batch(b, opt, keep_diagonal, threads, cancel);
-  });
-
-  py::dict out;
-  out["dim"] = to_numpy(std::move(res.dim));
-  out["birth"] = to_numpy(std::move(res.birth));
-  out["death"] = to_numpy(std::move(res.death));
-  out["birth_index"] = to_numpy(std::move(res.birth_index));
-  out["death_index"] = to_numpy(std::move(res.death_index));
-  out["item"] = to_numpy(std::move(res.item));
-  out["offsets"] = to_numpy(std::move(res.offsets));
-  return out;
+  }));
 }
 
 }  // namespace

@@ -43,16 +43,15 @@ py::dict vr_h0(py::array_t<double, py::array::c_style | py::array::forcecast> x,
     return cuph::mst::h0_batch(clouds, threshold, keep_diagonal, threads, cancel,
                                std::max<int64_t>(0, memory_limit));
   });
-  const size_t rows = res.death.size();
-  py::dict out;
-  out["dim"] = to_numpy(std::vector<int8_t>(rows, 0));
-  out["birth"] = to_numpy(std::vector<double>(rows, 0.0));
-  out["death"] = to_numpy(std::move(res.death));
-  out["birth_index"] = to_numpy(std::move(res.birth_index));
-  out["death_index"] = to_numpy(std::move(res.death_index));
-  out["item"] = to_numpy(std::move(res.item));
-  out["offsets"] = to_numpy(std::move(res.offsets));
-  return out;
+  cuph::BatchResult out;
+  out.dim.assign(res.death.size(), 0);
+  out.birth.assign(res.death.size(), 0.0);  // every H0 class is born at distance 0
+  out.death = std::move(res.death);
+  out.birth_index = std::move(res.birth_index);
+  out.death_index = std::move(res.death_index);
+  out.item = std::move(res.item);
+  out.offsets = std::move(res.offsets);
+  return pairs_dict(std::move(out));
 }
 
 py::array_t<double> vr_edge_lengths(py::array_t<double, py::array::c_style | py::array::forcecast> x,
