@@ -9,6 +9,7 @@
 #include "check.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
+#include "rectangle.hpp"
 #include "reduction.hpp"
 #include "union_find.hpp"
 
@@ -65,6 +66,12 @@ void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int 
   });
 }
 
+// 2-D top-cell items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted
+// (it has none: a pixel's own cells never form a node).
+template <int D, Construction C> constexpr bool use_rectangle(bool keep_diagonal) {
+  return D == 2 && C == Construction::T && !keep_diagonal;
+}
+
 // Items without middle dimensions whose values span < 2^32 keys skip the sort entirely: both
 // union-find passes compare packed (value, index) keys. Otherwise values are ranked once and
 // every algorithm compares ranks.
@@ -79,15 +86,25 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t> packed;
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, pad, packed)) {
     keys = std::vector<uint64_t>();
-    const Grid<D, C> g(item.shape, nullptr, pad);
-    union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                      nullptr, threads, cancel);
+    if (use_rectangle<D, C>(keep_diagonal)) {
+      rectangle_passes(pad, packed.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
+    } else {
+      const Grid<D, C> g(item.shape, nullptr, pad);
+      union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0],
+                        top ? &res.dim[D - 1] : nullptr, nullptr, threads, cancel);
+    }
     packed = std::vector<uint64_t>();
     to_diagram(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim, superlevel,
                keep_diagonal, out);
     return;
   }
   const Ranking ranking = rank_keys<D>(keys, pad);
+  const auto flat_of_rank = [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); };
+  if (use_rectangle<D, C>(keep_diagonal)) {
+    rectangle_passes(pad, ranking.rank.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
+    to_diagram(res, flat_of_rank, item, maxdim, superlevel, keep_diagonal, out);
+    return;
+  }
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
@@ -104,8 +121,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     cleared = std::move(next);
   }
   cleared.reset();
-  to_diagram(res, [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); }, item, maxdim,
-             superlevel, keep_diagonal, out);
+  to_diagram(res, flat_of_rank, item, maxdim, superlevel, keep_diagonal, out);
 }
 
 // Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.

@@ -302,8 +302,9 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 }
 
 // Replays the critical joins in filtration order on the pre-linked forest.
+// `g` is read only to name the cells of `death_edges`.
 template <bool Dual, int D, Construction C, class KeyT>
-void replay(const Grid<D, C>& g, PassState<KeyT>& st, bool keep_diagonal,
+void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
             std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on the key: equal keys come from one
   // generator and were recorded in the pass's code order, which stability keeps.
@@ -326,7 +327,7 @@ void replay(const Grid<D, C>& g, PassState<KeyT>& st, bool keep_diagonal,
       out.push_back(Dual ? RawPair{uint64_t(c.key), uint64_t(st.age[a])}
                          : RawPair{uint64_t(st.age[a]), uint64_t(c.key)});
     st.parent[a] = b;
-    if (death_edges) death_edges->set(g.cell_id(c.owner, c.code));
+    if (death_edges) death_edges->set(g->cell_id(c.owner, c.code));
   }
 }
 
@@ -381,10 +382,10 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     part = Part();
   }
   if (dim0) {
-    replay<false>(g, s0, keep_diagonal, *dim0, death_edges, cancel);
+    replay<false>(&g, s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
   }
-  if (top) replay<true>(g, *s1, keep_diagonal, *top, nullptr, cancel);
+  if (top) replay<true>(&g, *s1, keep_diagonal, *top, nullptr, cancel);
 }
 
 }  // namespace cuph
