@@ -306,13 +306,20 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 template <bool Dual, int D, Construction C, class KeyT>
 void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
             std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
-  // Filtration order of the pass by a stable radix sort on the key: equal keys come from one
-  // generator and were recorded in the pass's code order, which stability keeps.
-  std::vector<uint64_t> sort_key(st.critical.size());
-  std::vector<uint32_t> order(st.critical.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    sort_key[i] = Dual ? ~uint64_t(st.critical[i].key) : uint64_t(st.critical[i].key);
-    order[i] = uint32_t(i);
+  // Filtration order of the pass by a stable radix sort on 32 bits: a rank, or the value half of
+  // a packed (value, flat index) key. Criticals were recorded in memory order, which is flat
+  // index order, so stability supplies the index half of the tie-break (read backwards for the
+  // decreasing pass). Joins of one generator stay in the pass's code order (primal) or come
+  // reversed (dual); pairs of one value are the same in any order of its joins, and the dual
+  // pass records no death cells, so this order is exact where it matters.
+  const size_t n = st.critical.size();
+  std::vector<uint32_t> sort_key(n), order(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = Dual ? n - 1 - i : i;
+    const KeyT key = st.critical[j].key;
+    const uint32_t v = sizeof(KeyT) == 8 ? uint32_t(uint64_t(key) >> 32) : uint32_t(key);
+    sort_key[i] = Dual ? ~v : v;
+    order[i] = uint32_t(j);
   }
   radix_sort(sort_key, order);
   for (uint32_t i : order) {
