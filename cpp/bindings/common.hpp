@@ -80,8 +80,13 @@ template <class F> auto run_released(F&& fn) -> decltype(fn(nullptr)) {
 inline py::dict pairs_dict(cuph::BatchResult&& r) {
   py::dict out;
   out["dim"] = to_numpy(std::move(r.dim));
-  out["birth"] = to_numpy(std::move(r.birth));
-  out["death"] = to_numpy(std::move(r.death));
+  if (r.single) {
+    out["birth"] = to_numpy(std::move(r.birth32));
+    out["death"] = to_numpy(std::move(r.death32));
+  } else {
+    out["birth"] = to_numpy(std::move(r.birth));
+    out["death"] = to_numpy(std::move(r.death));
+  }
   out["birth_index"] = to_numpy(std::move(r.birth_index));
   out["death_index"] = to_numpy(std::move(r.death_index));
   out["item"] = to_numpy(std::move(r.item));

@@ -6,6 +6,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "persistence.hpp"
@@ -33,11 +34,21 @@ struct BatchView {
   }
 };
 
+// Birth and death values are float32 when that is exact for the input dtype (Python's
+// engine.output_dtype makes the same choice): half the bytes to write for the common float32
+// activation maps. `single` says which pair of vectors holds them.
 struct BatchResult {
   std::vector<int8_t> dim;
   std::vector<double> birth, death;
+  std::vector<float> birth32, death32;
+  bool single = false;
   std::vector<int64_t> birth_index, death_index, item, offsets;
 };
+
+inline bool exact_in_float(DType t) {
+  return t == DType::f16 || t == DType::f32 || t == DType::b8 || t == DType::i8 ||
+         t == DType::i16 || t == DType::u8 || t == DType::u16;
+}
 
 // Thrown for the failing item with the lowest index; wraps the original exception.
 struct ItemError {
@@ -45,11 +56,13 @@ struct ItemError {
   std::exception_ptr error;
 };
 
+// Items run in parallel into their own pair lists; then, with every item's count known, each
+// item writes its rows straight into the result's columns, again in parallel.
 inline BatchResult compute_batch(const BatchView& batch, const Options& opt, bool keep_diagonal,
                                  int n_threads, const std::atomic<bool>* cancel_flag) {
   const int64_t n = batch.n_items();
   const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
-  std::vector<ItemDiagram> items(static_cast<size_t>(n));
+  std::vector<ItemPairs> items(static_cast<size_t>(n));
   // Fewer items than threads: the spare threads split the items' sweeps.
   const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
   const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
@@ -60,27 +73,41 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
   if (failure.error) throw ItemError{failure.item, failure.error};
 
   BatchResult out;
-  size_t total = 0;
-  for (const auto& it : items) total += it.dim.size();
-  out.dim.reserve(total);
-  out.birth.reserve(total);
-  out.death.reserve(total);
-  out.birth_index.reserve(total);
-  out.death_index.reserve(total);
-  out.item.reserve(total);
-  out.offsets.reserve(size_t(n) * size_t(maxdim + 1) + 1);
-  out.offsets.push_back(0);
-  for (int64_t i = 0; i < n; ++i) {
-    ItemDiagram& it = items[size_t(i)];
-    out.dim.insert(out.dim.end(), it.dim.begin(), it.dim.end());
-    out.birth.insert(out.birth.end(), it.birth.begin(), it.birth.end());
-    out.death.insert(out.death.end(), it.death.begin(), it.death.end());
-    out.birth_index.insert(out.birth_index.end(), it.birth_index.begin(), it.birth_index.end());
-    out.death_index.insert(out.death_index.end(), it.death_index.begin(), it.death_index.end());
-    out.item.insert(out.item.end(), it.dim.size(), i);
-    for (int k = 0; k <= maxdim; ++k) out.offsets.push_back(out.offsets.back() + it.count[k]);
-    it = ItemDiagram();  // release as we go
+  out.offsets.resize(size_t(n) * size_t(maxdim + 1) + 1);
+  out.offsets[0] = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k <= maxdim; ++k) {
+      const size_t at = size_t(i) * size_t(maxdim + 1) + size_t(k);
+      out.offsets[at + 1] = out.offsets[at] + int64_t(items[size_t(i)].dim[k].size());
+    }
+  const size_t total = size_t(out.offsets.back());
+  out.single = exact_in_float(batch.item.dtype);
+  out.dim.resize(total);
+  if (out.single) {
+    out.birth32.resize(total);
+    out.death32.resize(total);
+  } else {
+    out.birth.resize(total);
+    out.death.resize(total);
   }
+  out.birth_index.resize(total);
+  out.death_index.resize(total);
+  out.item.resize(total);
+  for_each_item(n, n_threads, nullptr, [&]() {
+    return [&](int64_t i, CancelToken&) {
+      const size_t row = size_t(out.offsets[size_t(i) * size_t(maxdim + 1)]);
+      auto write = [&](auto* birth, auto* death) {
+        using Value = typename std::remove_pointer<decltype(birth)>::type;
+        write_pairs<Value>(items[size_t(i)], batch.at(i), maxdim, opt.superlevel, i,
+                           {out.dim.data() + row, birth + row, death + row,
+                            out.birth_index.data() + row, out.death_index.data() + row,
+                            out.item.data() + row});
+      };
+      if (out.single) write(out.birth32.data(), out.death32.data());
+      else write(out.birth.data(), out.death.data());
+      items[size_t(i)] = ItemPairs();  // release as we go
+    };
+  });
   return out;
 }
 

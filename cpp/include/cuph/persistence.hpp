@@ -21,6 +21,63 @@ struct Options {
   bool superlevel = false;
 };
 
+// Raw pairs of one item -> pairs of flat indices into the item (C order; an essential class keeps
+// death kEssential), dropping zero-length pairs unless keep_diagonal. Equal values count as zero
+// length even from two generators (ties), as in gudhi.
+template <class FlatOf>
+void index_pairs(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
+                 bool keep_diagonal) {
+  dispatch_dtype(item.dtype, [&](auto tag) {
+    const ValueReader<decltype(tag)> value(item);
+    for (int k = 0; k <= maxdim; ++k) {
+      std::vector<RawPair>& pairs = res.dim[k];
+      size_t kept = 0;
+      for (const RawPair& p : pairs) {
+        if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
+        const uint64_t bi = uint64_t(flat_of(p.birth));
+        uint64_t di = kEssential;
+        if (p.death != kEssential) {
+          di = uint64_t(flat_of(p.death));
+          if (!keep_diagonal && value(int64_t(di)) == value(int64_t(bi))) continue;
+        }
+        pairs[kept++] = {bi, di};
+      }
+      pairs.resize(kept);
+    }
+  });
+}
+
+// Where write_pairs puts one item's pairs: the first row of each column (item may be null).
+template <class Value> struct PairColumns {
+  int8_t* dim;
+  Value *birth, *death;
+  int64_t *birth_index, *death_index, *item;
+};
+
+// The pairs of one item (after index_pairs), dims in order, with their values read from the item.
+// Essential classes die at +inf (-inf for superlevel filtrations) with death_index -1.
+template <class Value>
+void write_pairs(const ItemPairs& res, const ItemView& item, int maxdim, bool superlevel,
+                 int64_t item_id, PairColumns<Value> out) {
+  const double never = superlevel ? -std::numeric_limits<double>::infinity()
+                                  : std::numeric_limits<double>::infinity();
+  dispatch_dtype(item.dtype, [&](auto tag) {
+    const ValueReader<decltype(tag)> value(item);
+    size_t row = 0;
+    for (int k = 0; k <= maxdim; ++k)
+      for (const RawPair& p : res.dim[k]) {
+        const bool essential = p.death == kEssential;
+        out.dim[row] = int8_t(k);
+        out.birth[row] = Value(value(int64_t(p.birth)));
+        out.death[row] = Value(essential ? never : value(int64_t(p.death)));
+        out.birth_index[row] = int64_t(p.birth);
+        out.death_index[row] = essential ? -1 : int64_t(p.death);
+        if (out.item) out.item[row] = item_id;
+        ++row;
+      }
+  });
+}
+
 // Pairs of one item as values and flat indices into the item (C order), dims in order.
 struct ItemDiagram {
   std::vector<int8_t> dim;
@@ -30,40 +87,19 @@ struct ItemDiagram {
 };
 
 template <class FlatOf>
-void to_diagram(const ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
-                bool superlevel, bool keep_diagonal, ItemDiagram& out) {
-  size_t raw = 0;
-  for (int k = 0; k <= maxdim; ++k) raw += res.dim[k].size();
-  out.dim.reserve(raw);
-  out.birth.reserve(raw);
-  out.death.reserve(raw);
-  out.birth_index.reserve(raw);
-  out.death_index.reserve(raw);
-  const double never = superlevel ? -std::numeric_limits<double>::infinity()
-                                  : std::numeric_limits<double>::infinity();
-  dispatch_dtype(item.dtype, [&](auto tag) {
-    const ValueReader<decltype(tag)> value(item);
-    for (int k = 0; k <= maxdim; ++k) {
-      for (const RawPair& p : res.dim[k]) {
-        if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
-        const int64_t bi = flat_of(p.birth);
-        const double b = value(bi);
-        int64_t di = -1;
-        double d = never;
-        if (p.death != kEssential) {
-          di = flat_of(p.death);
-          d = value(di);
-          if (!keep_diagonal && d == b) continue;
-        }
-        out.dim.push_back(int8_t(k));
-        out.birth.push_back(b);
-        out.death.push_back(d);
-        out.birth_index.push_back(bi);
-        out.death_index.push_back(di);
-        ++out.count[k];
-      }
-    }
-  });
+void to_diagram(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim, bool superlevel,
+                bool keep_diagonal, ItemDiagram& out) {
+  index_pairs(res, flat_of, item, maxdim, keep_diagonal);
+  size_t total = 0;
+  for (int k = 0; k <= maxdim; ++k) total += size_t(out.count[k] = int64_t(res.dim[k].size()));
+  out.dim.resize(total);
+  out.birth.resize(total);
+  out.death.resize(total);
+  out.birth_index.resize(total);
+  out.death_index.resize(total);
+  write_pairs<double>(res, item, maxdim, superlevel, 0,
+                      {out.dim.data(), out.birth.data(), out.death.data(), out.birth_index.data(),
+                       out.death_index.data(), nullptr});
 }
 
 // 2-D top-cell items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted
@@ -77,15 +113,15 @@ template <int D, Construction C> constexpr bool use_rectangle(bool keep_diagonal
 // every algorithm compares ranks.
 template <int D, Construction C>
 void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_diagonal,
-                  int threads, ItemDiagram& out, CancelToken& cancel) {
+                  int threads, ItemPairs& res, CancelToken& cancel) {
   const PaddedShape<D> pad(item.shape);
   const bool top = D >= 2 && maxdim >= D - 1;
-  ItemPairs res;
-  std::vector<uint64_t> keys;
+  std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
+  std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   load_keys(item, superlevel, keys);
-  std::vector<uint64_t> packed;
+  std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, pad, packed)) {
-    keys = std::vector<uint64_t>();
+    own_keys = std::vector<uint64_t>();
     if (use_rectangle<D, C>(keep_diagonal)) {
       rectangle_passes(pad, packed.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
     } else {
@@ -93,16 +129,16 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0],
                         top ? &res.dim[D - 1] : nullptr, nullptr, threads, cancel);
     }
-    packed = std::vector<uint64_t>();
-    to_diagram(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim, superlevel,
-               keep_diagonal, out);
+    own_packed = std::vector<uint64_t>();
+    index_pairs(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim,
+                keep_diagonal);
     return;
   }
   const Ranking ranking = rank_keys<D>(keys, pad);
   const auto flat_of_rank = [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); };
   if (use_rectangle<D, C>(keep_diagonal)) {
     rectangle_passes(pad, ranking.rank.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
-    to_diagram(res, flat_of_rank, item, maxdim, superlevel, keep_diagonal, out);
+    index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
     return;
   }
   const Grid<D, C> g(item.shape, &ranking, pad);
@@ -121,7 +157,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     cleared = std::move(next);
   }
   cleared.reset();
-  to_diagram(res, flat_of_rank, item, maxdim, superlevel, keep_diagonal, out);
+  index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
 }
 
 // Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.
@@ -149,11 +185,12 @@ inline void check_item_size(int d, const int64_t* shape, Construction c) {
 }
 
 // `threads` > 1 splits the item's sweeps (large single items); batches use one per item.
-inline ItemDiagram compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
-                                CancelToken& cancel, int threads = 1) {
+// The item's pairs as flat indices (index_pairs); write_pairs gives them their values.
+inline ItemPairs compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
+                              CancelToken& cancel, int threads = 1) {
   check_item_size(item.ndim, item.shape, opt.construction);
   const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
-  ItemDiagram res;
+  ItemPairs res;
   auto run = [&](auto d_tag, auto c_tag) {
     compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(item, opt.superlevel, maxdim,
                                                                  keep_diagonal, threads, res, cancel);

@@ -95,16 +95,21 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
     const auto& dual = pixel_groups<true>();
     const size_t nodes = size_t(pad.size);
     const uint32_t outside = uint32_t(nodes);
-    PassState<KeyT> s0(nodes), s1(top ? nodes : 0);
+    PassState<KeyT> s0(nodes, false), s1(top ? nodes : 0, true);
     using Critical = typename PassState<KeyT>::Critical;
     // Ranges of rows on threads: a pixel writes only its own node, so ranges are independent;
     // their criticals, concatenated in range order, are the sequential ones.
+    // Range 0 records straight into the pass states.
     struct Part {
-      std::vector<Critical> crit0, crit1;
+      std::vector<Critical> own0, own1;
+      std::vector<Critical>* crit0 = &own0;
+      std::vector<Critical>* crit1 = &own1;
       KeyT min_key = ~KeyT(0);
     };
     const int64_t cols = w - 2;
     std::vector<Part> parts(size_t(ranges_for(rows * cols, threads)));
+    parts[0].crit0 = &s0.critical;
+    parts[0].crit1 = &s1.critical;
     parallel_ranges(rows * cols, threads, [&](int64_t begin, int64_t end, int t) {
       Part& part = parts[size_t(t)];
       CancelToken tc = cancel.fork();
@@ -124,7 +129,7 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
           } else {
             s0.parent[p] = uint32_t(p + step[g0.rep[0]]);
             for (int i = 1; i < g0.n; ++i)
-              part.crit0.push_back({k, 0, uint32_t(p), uint32_t(p), uint32_t(p + step[g0.rep[i]])});
+              part.crit0->push_back({k, 0, uint32_t(p), uint32_t(p), uint32_t(p + step[g0.rep[i]])});
           }
           if (!top) continue;
           const PixelGroups& g1 = dual[~m & 0xffu];  // keys are unique: not lower means higher
@@ -137,17 +142,18 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
             s1.age[p] = k;
           } else {
             s1.parent[p] = node(0);
-            for (int i = 1; i < g1.n; ++i) part.crit1.push_back({k, 0, uint32_t(p), uint32_t(p), node(i)});
+            for (int i = 1; i < g1.n; ++i) part.crit1->push_back({k, 0, uint32_t(p), uint32_t(p), node(i)});
           }
         }
       }
     });
     KeyT min_key = ~KeyT(0);
-    for (Part& part : parts) {
-      min_key = part.min_key < min_key ? part.min_key : min_key;
-      s0.critical.insert(s0.critical.end(), part.crit0.begin(), part.crit0.end());
-      s1.critical.insert(s1.critical.end(), part.crit1.begin(), part.crit1.end());
-      part = Part();
+    for (size_t t = 0; t < parts.size(); ++t) {
+      min_key = parts[t].min_key < min_key ? parts[t].min_key : min_key;
+      if (t == 0) continue;
+      s0.critical.insert(s0.critical.end(), parts[t].own0.begin(), parts[t].own0.end());
+      s1.critical.insert(s1.critical.end(), parts[t].own1.begin(), parts[t].own1.end());
+      parts[t] = Part();
     }
     const Grid<2, Construction::T>* no_grid = nullptr;  // replay reads it for clearing only
     replay<false>(no_grid, s0, false, dim0, nullptr, cancel);

@@ -25,6 +25,7 @@
 #include "diagram.hpp"
 #include "grid.hpp"
 #include "parallel.hpp"
+#include "scratch.hpp"
 
 namespace cuph {
 
@@ -261,17 +262,31 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
 
 // The mutable side of one pass over one item. The arrays are left uninitialised on purpose:
 // a node's entries are written when its owner creates it, before anything reads them, and
-// zeroing two arrays per pass costs as much as the sweep on large smooth images.
+// zeroing two arrays per pass costs as much as the sweep on large smooth images. Small items
+// use their thread's scratch memory (scratch.hpp), one set per direction of pass.
 template <class KeyT> struct PassState {
   struct Critical { KeyT key; uint8_t code; uint32_t owner, a, b; };
-  std::unique_ptr<uint32_t[]> parent;
-  std::unique_ptr<KeyT[]> age;
-  std::vector<Critical> critical;
+
+ private:
+  std::unique_ptr<uint32_t[]> own_parent_;
+  std::unique_ptr<KeyT[]> own_age_;
+  std::vector<Critical> own_critical_;
+
+ public:
+  uint32_t* parent;
+  KeyT* age;
+  std::vector<Critical>& critical;
   size_t nodes;
-  explicit PassState(size_t n) : parent(new uint32_t[n + 1]), age(new KeyT[n + 1]), nodes(n) {
+  PassState(size_t n, bool dual)
+      : parent(dual ? scratch_buffer<1>(n + 1, own_parent_) : scratch_buffer<0>(n + 1, own_parent_)),
+        age(dual ? scratch_buffer<3>(n + 1, own_age_) : scratch_buffer<2>(n + 1, own_age_)),
+        critical(dual ? scratch_vector<1>(n, own_critical_) : scratch_vector<0>(n, own_critical_)),
+        nodes(n) {
     parent[nodes] = uint32_t(nodes);  // the outside
     age[nodes] = ~KeyT(0);
   }
+  PassState(const PassState&) = delete;
+  PassState& operator=(const PassState&) = delete;
 };
 
 template <bool Dual, int D, Construction C, class KeyT>
@@ -325,8 +340,8 @@ void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
   for (uint32_t i : order) {
     const auto& c = st.critical[i];
     cancel.poll();
-    uint32_t a = find_root(st.parent.get(), c.a, st.nodes);
-    uint32_t b = find_root(st.parent.get(), c.b, st.nodes);
+    uint32_t a = find_root(st.parent, c.a, st.nodes);
+    uint32_t b = find_root(st.parent, c.b, st.nodes);
     if (a == b) continue;
     // The younger root dies: born later in the direction of the pass.
     if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
@@ -356,8 +371,8 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
 
   const auto probe = g.neighbour_probe(needed);
   const size_t nodes = size_t(g.pad.size);
-  PassState<KeyT> s0(dim0 ? nodes : 0);
-  std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes) : nullptr);
+  PassState<KeyT> s0(dim0 ? nodes : 0, false);
+  std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes, true) : nullptr);
   // Each range of generators writes only the nodes its generators own; criticals, zero-length
   // pairs (keep_diagonal) and the minimum are gathered per range and concatenated in order.
   struct Part {
