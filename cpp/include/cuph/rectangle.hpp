@@ -19,6 +19,7 @@
 #include <array>
 #include <cstdlib>
 #include <stdexcept>
+#include <type_traits>
 #include <cstdint>
 #include <vector>
 
@@ -32,10 +33,11 @@ namespace cuph {
 
 // The earlier neighbours of a pixel in groups already joined near it, one representative each.
 // Neighbours are numbered row by row: 0 (-1,-1), 1 (-1,0), 2 (-1,1), 3 (0,-1), 4 (0,1),
-// 5 (1,-1), 6 (1,0), 7 (1,1).
+// 5 (1,-1), 6 (1,0), 7 (1,1); 8 is the pixel itself, rep[0] of a pixel without groups, so that
+// the sweep links every pixel without a branch.
 struct PixelGroups {
   uint8_t n = 0;
-  std::array<uint8_t, 4> rep{};
+  std::array<uint8_t, 4> rep{{8, 8, 8, 8}};
 };
 
 // Dual == false: groups of the earlier neighbours under 8-adjacency.
@@ -90,7 +92,7 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
     throw std::logic_error("cuph: rectangle_passes is for 2-D items");
   } else {
     const int64_t w = pad.stride[0], rows = pad.shape[0] - 2;
-    const int64_t step[8] = {-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1};
+    const int64_t step[9] = {-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1, 0};
     const auto& primal = pixel_groups<false>();
     const auto& dual = pixel_groups<true>();
     const size_t nodes = size_t(pad.size);
@@ -110,6 +112,35 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
     std::vector<Part> parts(size_t(ranges_for(rows * cols, threads)));
     parts[0].crit0 = &s0.critical;
     parts[0].crit1 = &s1.critical;
+    // One pixel of both passes. Branch-free but for the criticals: on noise the number of
+    // groups is unpredictable. Every pixel's parent and age are written (a root's age is the
+    // only one read), the parent being the pixel itself at a local extremum.
+    auto visit = [&](auto with_top, int64_t p, Part& part) {
+      const KeyT k = keys[p];
+      part.min_key = k < part.min_key ? k : part.min_key;
+      const KeyT *up = keys + p - w, *here = keys + p, *down = keys + p + w;
+      const unsigned m = unsigned(up[-1] < k) | unsigned(up[0] < k) << 1 |
+                         unsigned(up[1] < k) << 2 | unsigned(here[-1] < k) << 3 |
+                         unsigned(here[1] < k) << 4 | unsigned(down[-1] < k) << 5 |
+                         unsigned(down[0] < k) << 6 | unsigned(down[1] < k) << 7;
+      const PixelGroups& g0 = primal[m];
+      s0.parent[p] = uint32_t(p + step[g0.rep[0]]);
+      s0.age[p] = k;
+      if (g0.n > 1)
+        for (int i = 1; i < g0.n; ++i)
+          part.crit0->push_back({k, 0, uint32_t(p), uint32_t(p), uint32_t(p + step[g0.rep[i]])});
+      if (!decltype(with_top)::value) return;
+      const PixelGroups& g1 = dual[~m & 0xffu];  // keys are unique: not lower means higher
+      auto node = [&](int i) {  // a border pixel stands for the outside
+        const int64_t q = p + step[g1.rep[i]];
+        return keys[q] == ~KeyT(0) ? outside : uint32_t(q);
+      };
+      s1.parent[p] = node(0);
+      s1.age[p] = k;
+      if (g1.n > 1)
+        for (int i = 1; i < g1.n; ++i)
+          part.crit1->push_back({k, 0, uint32_t(p), uint32_t(p), node(i)});
+    };
     parallel_ranges(rows * cols, threads, [&](int64_t begin, int64_t end, int t) {
       Part& part = parts[size_t(t)];
       CancelToken tc = cancel.fork();
@@ -117,34 +148,11 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
         tc.check();
         const int64_t y = j / cols, x = j % cols, stop = std::min(end - j, cols - x);
         j += stop;
-        for (int64_t p = (y + 1) * w + x + 1, last = p + stop; p < last; ++p) {
-          const KeyT k = keys[p];
-          part.min_key = k < part.min_key ? k : part.min_key;
-          unsigned m = 0;
-          for (int j = 0; j < 8; ++j) m |= unsigned(keys[p + step[j]] < k) << j;
-          const PixelGroups& g0 = primal[m];
-          if (g0.n == 0) {  // a local minimum: a component is born
-            s0.parent[p] = uint32_t(p);
-            s0.age[p] = k;
-          } else {
-            s0.parent[p] = uint32_t(p + step[g0.rep[0]]);
-            for (int i = 1; i < g0.n; ++i)
-              part.crit0->push_back({k, 0, uint32_t(p), uint32_t(p), uint32_t(p + step[g0.rep[i]])});
-          }
-          if (!top) continue;
-          const PixelGroups& g1 = dual[~m & 0xffu];  // keys are unique: not lower means higher
-          auto node = [&](int i) {
-            const int64_t q = p + step[g1.rep[i]];
-            return keys[q] == ~KeyT(0) ? outside : uint32_t(q);
-          };
-          if (g1.n == 0) {  // a local maximum away from the border: a hole dies here
-            s1.parent[p] = uint32_t(p);
-            s1.age[p] = k;
-          } else {
-            s1.parent[p] = node(0);
-            for (int i = 1; i < g1.n; ++i) part.crit1->push_back({k, 0, uint32_t(p), uint32_t(p), node(i)});
-          }
-        }
+        const int64_t first = (y + 1) * w + x + 1, last = first + stop;
+        if (top)
+          for (int64_t p = first; p < last; ++p) visit(std::true_type{}, p, part);
+        else
+          for (int64_t p = first; p < last; ++p) visit(std::false_type{}, p, part);
       }
     });
     KeyT min_key = ~KeyT(0);
