@@ -568,3 +568,25 @@ def test_indices_known_example():
                       np.asarray(dg.death_index).tolist()))
     # 0 (flat 0) dies when joined to -1 through 2 or 3; the path 0-3-1--1 costs 3, 0-2-5 costs 5
     assert rows == [(0, -1.0, math.inf, 5, -1), (0, 0.0, 3.0, 0, 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+@pytest.mark.parametrize("kind", ["ties", "float", "smooth"])
+def test_t2d_pixel_sweep_vs_gudhi(dtype, kind, rng):
+    """2-D T items run on pixels (rectangle.hpp), not cells: packed keys (float32, uint8), ranks
+    (float64), items in a batch and a large image split over threads, against gudhi and against
+    the cell sweep (which keep_diagonal=True still takes)."""
+    pytest.importorskip("gudhi")
+    batch = draw(rng, (6, 23, 31), kind).astype(dtype)
+    for n_threads in (1, 2):
+        dg = run(batch, construction="T", batch_dims=1, n_threads=n_threads)
+        for i in range(len(batch)):
+            assert_same(cuph_pairs(dg, item=i), gudhi_pairs(as_values(batch[i]), "T"),
+                        f"gudhi item {i}", batch[i], "T")
+    big = draw(rng, (150, 121), kind).astype(dtype)  # > 2 * 4096 pixels: two sweep ranges
+    dg = run(big, construction="T", n_threads=2)
+    assert_same(cuph_pairs(dg), gudhi_pairs(as_values(big), "T"), "gudhi", None, "T")
+    cells = run(big, construction="T", n_threads=2, keep_diagonal=True)
+    assert_same(cuph_pairs(dg), cuph_pairs(cells), "the cell sweep", None, "T")
+    assert_items_equal(run(big[None], construction="T", batch_dims=1, n_threads=1), big[None], 1,
+                       construction="T", n_threads=2)

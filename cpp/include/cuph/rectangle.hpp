@@ -73,6 +73,8 @@ template <bool Dual> const std::array<PixelGroups, 256>& pixel_groups() {
           if (joined) parent[root(a)] = root(b);
         }
       PixelGroups& g = t[size_t(m)];
+      g.n = 0;
+      g.rep = {{8, 8, 8, 8}};
       for (int i = 0; i < 8; ++i)
         if (node(i) && root(i) == i) g.rep[g.n++] = uint8_t(i);
     }
