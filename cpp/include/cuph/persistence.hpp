@@ -119,16 +119,26 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
   std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   load_keys(item, superlevel, keys);
+  if (use_rectangle<D, C>(keep_diagonal)) {
+    std::vector<uint32_t> own_values;
+    std::vector<uint32_t>& values = scratch_vector<8>(size_t(pad.size), own_values);
+    if (!pack_values<D>(keys, pad, values)) {  // values too far apart for 32 bits: rank them
+      values = rank_keys<D>(keys, pad).rank;
+      values.push_back(~0u);  // the outside
+    }
+    own_keys = std::vector<uint64_t>();
+    rectangle_passes(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
+    own_values = std::vector<uint32_t>();
+    index_pairs(res, [&](uint64_t p) { return pad.unpad(int64_t(p)); }, item, maxdim,
+                keep_diagonal);
+    return;
+  }
   std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, pad, packed)) {
     own_keys = std::vector<uint64_t>();
-    if (use_rectangle<D, C>(keep_diagonal)) {
-      rectangle_passes(pad, packed.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
-    } else {
-      const Grid<D, C> g(item.shape, nullptr, pad);
-      union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0],
-                        top ? &res.dim[D - 1] : nullptr, nullptr, threads, cancel);
-    }
+    const Grid<D, C> g(item.shape, nullptr, pad);
+    union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
+                      nullptr, threads, cancel);
     own_packed = std::vector<uint64_t>();
     index_pairs(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim,
                 keep_diagonal);
@@ -136,11 +146,6 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   }
   const Ranking ranking = rank_keys<D>(keys, pad);
   const auto flat_of_rank = [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); };
-  if (use_rectangle<D, C>(keep_diagonal)) {
-    rectangle_passes(pad, ranking.rank.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
-    index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
-    return;
-  }
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.

@@ -17,6 +17,7 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <cstdlib>
 #include <stdexcept>
 #include <type_traits>
@@ -27,6 +28,7 @@
 #include "diagram.hpp"
 #include "filtration.hpp"
 #include "threads.hpp"
+#include "scratch.hpp"
 #include "union_find.hpp"
 
 namespace cuph {
@@ -83,68 +85,111 @@ template <bool Dual> const std::array<PixelGroups, 256>& pixel_groups() {
   return table;
 }
 
-// Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D T item
-// given its padded generator keys (unique; border pixels ~0, see filtration.hpp).
+// A join of a critical pixel's group with another earlier group, replayed in filtration order.
+struct PixelJoin {
+  uint32_t pixel, other;
+};
+
+// Replays the joins of one pass: the younger root dies at the joining pixel. A root is always
+// the pixel that started its component (or the outside), so its birth is its own value and no
+// age array is kept. `older(a, b)`: whether root a was born before root b in this pass.
+// Returns pairs (birth pixel, death pixel) as padded indices.
+template <bool Dual, class Older>
+void replay_pixels(std::vector<PixelJoin>& joins, const uint32_t* value, uint32_t* parent,
+                   size_t nodes, Older older, std::vector<RawPair>& out, CancelToken& cancel) {
+  // Filtration order by a stable radix sort on the value: joins were recorded in memory order,
+  // which breaks ties like the sweep (read backwards for the decreasing pass).
+  const size_t n = joins.size();
+  std::vector<uint32_t> own_key, own_order;
+  std::vector<uint32_t>& sort_key = scratch_vector<6>(nodes, own_key);
+  std::vector<uint32_t>& order = scratch_vector<7>(nodes, own_order);
+  sort_key.resize(n);
+  order.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = Dual ? n - 1 - i : i;
+    sort_key[i] = Dual ? ~value[joins[j].pixel] : value[joins[j].pixel];
+    order[i] = uint32_t(j);
+  }
+  radix_sort(sort_key, order);
+  for (uint32_t i : order) {
+    cancel.poll();
+    const PixelJoin& j = joins[i];
+    uint32_t a = find_root(parent, j.pixel, nodes), b = find_root(parent, j.other, nodes);
+    if (a == b) continue;  // a cycle of this pass
+    if (older(a, b)) std::swap(a, b);  // a: the younger
+    if (value[a] != value[j.pixel])    // else a zero-length pair of tied values
+      out.push_back(Dual ? RawPair{j.pixel, a} : RawPair{a, j.pixel});
+    parent[a] = b;
+  }
+}
+
+// Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D T item:
+// `value` holds the padded pixel values (border ~0u, every real value below it; ties allowed,
+// broken by index like everywhere in cuph), plus one slot after the grid for the outside.
+// Pairs name pixels by padded index.
 // (Templated on D so that callers compile for every dimension; only D == 2 is ever run.)
-template <int D, class KeyT>
-void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<RawPair>& dim0,
+template <int D>
+void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vector<RawPair>& dim0,
                       std::vector<RawPair>* top, int threads, CancelToken& cancel) {
   if constexpr (D != 2) {
-    (void)pad, (void)keys, (void)dim0, (void)top, (void)threads, (void)cancel;
+    (void)pad, (void)value, (void)dim0, (void)top, (void)threads, (void)cancel;
     throw std::logic_error("cuph: rectangle_passes is for 2-D items");
   } else {
-    const int64_t w = pad.stride[0], rows = pad.shape[0] - 2;
+    const int64_t w = pad.stride[0], rows = pad.shape[0] - 2, cols = w - 2;
     const int64_t step[9] = {-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1, 0};
     const auto& primal = pixel_groups<false>();
     const auto& dual = pixel_groups<true>();
     const size_t nodes = size_t(pad.size);
     const uint32_t outside = uint32_t(nodes);
-    PassState<KeyT> s0(nodes, false), s1(top ? nodes : 0, true);
-    using Critical = typename PassState<KeyT>::Critical;
-    // Ranges of rows on threads: a pixel writes only its own node, so ranges are independent;
-    // their criticals, concatenated in range order, are the sequential ones.
-    // Range 0 records straight into the pass states.
+    std::unique_ptr<uint32_t[]> own0, own1;
+    uint32_t* parent0 = scratch_buffer<4>(nodes + 1, own0);
+    uint32_t* parent1 = scratch_buffer<5>(top ? nodes + 1 : 1, own1);
+    parent1[top ? nodes : 0] = outside;
+    std::vector<PixelJoin> own_joins0, own_joins1;
+    std::vector<PixelJoin>& joins0 = scratch_vector<4>(nodes, own_joins0);
+    std::vector<PixelJoin>& joins1 = scratch_vector<5>(nodes, own_joins1);
+    // Ranges of pixels on threads: a pixel writes only its own nodes, so ranges are independent;
+    // their joins, concatenated in range order, are the sequential ones. Range 0 records
+    // straight into joins0/joins1.
     struct Part {
-      std::vector<Critical> own0, own1;
-      std::vector<Critical>* crit0 = &own0;
-      std::vector<Critical>* crit1 = &own1;
-      KeyT min_key = ~KeyT(0);
+      std::vector<PixelJoin> own0, own1;
+      std::vector<PixelJoin>* joins0 = &own0;
+      std::vector<PixelJoin>* joins1 = &own1;
+      uint32_t min_pixel = 0;
     };
-    const int64_t cols = w - 2;
     std::vector<Part> parts(size_t(ranges_for(rows * cols, threads)));
-    parts[0].crit0 = &s0.critical;
-    parts[0].crit1 = &s1.critical;
-    // One pixel of both passes. Branch-free but for the criticals: on noise the number of
-    // groups is unpredictable. Every pixel's parent and age are written (a root's age is the
-    // only one read), the parent being the pixel itself at a local extremum.
+    parts[0].joins0 = &joins0;
+    parts[0].joins1 = &joins1;
+    // One pixel of both passes, branch-free but for the joins (on noise the number of groups is
+    // unpredictable). "Earlier" is (value, index) order: a neighbour at a lower index comes first
+    // on a tie, so it needs <=, one at a higher index <. A local extremum links to itself.
     auto visit = [&](auto with_top, int64_t p, Part& part) {
-      const KeyT k = keys[p];
-      part.min_key = k < part.min_key ? k : part.min_key;
-      const KeyT *up = keys + p - w, *here = keys + p, *down = keys + p + w;
-      const unsigned m = unsigned(up[-1] < k) | unsigned(up[0] < k) << 1 |
-                         unsigned(up[1] < k) << 2 | unsigned(here[-1] < k) << 3 |
-                         unsigned(here[1] < k) << 4 | unsigned(down[-1] < k) << 5 |
-                         unsigned(down[0] < k) << 6 | unsigned(down[1] < k) << 7;
+      const uint32_t v = value[p];
+      const uint32_t best = part.min_pixel;
+      part.min_pixel = (v < value[best] || (v == value[best] && uint32_t(p) < best)) ? uint32_t(p) : best;
+      const uint32_t *up = value + p - w, *here = value + p, *down = value + p + w;
+      const unsigned m = unsigned(up[-1] <= v) | unsigned(up[0] <= v) << 1 |
+                         unsigned(up[1] <= v) << 2 | unsigned(here[-1] <= v) << 3 |
+                         unsigned(here[1] < v) << 4 | unsigned(down[-1] < v) << 5 |
+                         unsigned(down[0] < v) << 6 | unsigned(down[1] < v) << 7;
       const PixelGroups& g0 = primal[m];
-      s0.parent[p] = uint32_t(p + step[g0.rep[0]]);
-      s0.age[p] = k;
+      parent0[p] = uint32_t(p + step[g0.rep[0]]);
       if (g0.n > 1)
         for (int i = 1; i < g0.n; ++i)
-          part.crit0->push_back({k, 0, uint32_t(p), uint32_t(p), uint32_t(p + step[g0.rep[i]])});
+          part.joins0->push_back({uint32_t(p), uint32_t(p + step[g0.rep[i]])});
       if (!decltype(with_top)::value) return;
-      const PixelGroups& g1 = dual[~m & 0xffu];  // keys are unique: not lower means higher
+      const PixelGroups& g1 = dual[~m & 0xffu];  // a total order: not before means after
       auto node = [&](int i) {  // a border pixel stands for the outside
         const int64_t q = p + step[g1.rep[i]];
-        return keys[q] == ~KeyT(0) ? outside : uint32_t(q);
+        return value[q] == ~0u ? outside : uint32_t(q);
       };
-      s1.parent[p] = node(0);
-      s1.age[p] = k;
+      parent1[p] = node(0);
       if (g1.n > 1)
-        for (int i = 1; i < g1.n; ++i)
-          part.crit1->push_back({k, 0, uint32_t(p), uint32_t(p), node(i)});
+        for (int i = 1; i < g1.n; ++i) part.joins1->push_back({uint32_t(p), node(i)});
     };
     parallel_ranges(rows * cols, threads, [&](int64_t begin, int64_t end, int t) {
       Part& part = parts[size_t(t)];
+      part.min_pixel = uint32_t((begin / cols + 1) * w + begin % cols + 1);
       CancelToken tc = cancel.fork();
       for (int64_t j = begin; j < end;) {  // row by row; the first and last may be partial
         tc.check();
@@ -157,18 +202,22 @@ void rectangle_passes(const PaddedShape<D>& pad, const KeyT* keys, std::vector<R
           for (int64_t p = first; p < last; ++p) visit(std::false_type{}, p, part);
       }
     });
-    KeyT min_key = ~KeyT(0);
-    for (size_t t = 0; t < parts.size(); ++t) {
-      min_key = parts[t].min_key < min_key ? parts[t].min_key : min_key;
-      if (t == 0) continue;
-      s0.critical.insert(s0.critical.end(), parts[t].own0.begin(), parts[t].own0.end());
-      s1.critical.insert(s1.critical.end(), parts[t].own1.begin(), parts[t].own1.end());
+    uint32_t min_pixel = parts[0].min_pixel;
+    for (size_t t = 1; t < parts.size(); ++t) {
+      const uint32_t q = parts[t].min_pixel;  // a later range: a tie keeps the earlier pixel
+      if (value[q] < value[min_pixel]) min_pixel = q;
+      joins0.insert(joins0.end(), parts[t].own0.begin(), parts[t].own0.end());
+      joins1.insert(joins1.end(), parts[t].own1.begin(), parts[t].own1.end());
       parts[t] = Part();
     }
-    const Grid<2, Construction::T>* no_grid = nullptr;  // replay reads it for clearing only
-    replay<false>(no_grid, s0, false, dim0, nullptr, cancel);
-    dim0.push_back({uint64_t(min_key), kEssential});  // the image is connected
-    if (top) replay<true>(no_grid, s1, false, *top, nullptr, cancel);
+    auto before = [&](uint32_t a, uint32_t b) {  // (value, index) order; the outside is last
+      return value[a] < value[b] || (value[a] == value[b] && a < b);
+    };
+    replay_pixels<false>(joins0, value, parent0, nodes, before, dim0, cancel);
+    dim0.push_back({min_pixel, kEssential});  // the image is connected
+    if (top)
+      replay_pixels<true>(joins1, value, parent1, nodes,
+                          [&](uint32_t a, uint32_t b) { return before(b, a); }, *top, cancel);
   }
 }
 
