@@ -111,6 +111,7 @@ void replay_pixels(std::vector<PixelJoin>& joins, const uint32_t* value, uint32_
     order[i] = uint32_t(j);
   }
   radix_sort(sort_key, order);
+  out.reserve(out.size() + n + 1);  // at most one pair per join, plus an essential class
   for (uint32_t i : order) {
     cancel.poll();
     const PixelJoin& j = joins[i];
