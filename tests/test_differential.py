@@ -572,21 +572,23 @@ def test_indices_known_example():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 @pytest.mark.parametrize("kind", ["ties", "float", "smooth"])
-def test_t2d_pixel_sweep_vs_gudhi(dtype, kind, rng):
-    """2-D T items run on pixels (rectangle.hpp), not cells: packed keys (float32, uint8), ranks
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_pixel_sweep_2d_vs_gudhi(construction, dtype, kind, rng):
+    """2-D items run on pixels (rectangle.hpp), not cells: 32-bit values (float32, uint8), ranks
     (float64), items in a batch and a large image split over threads, against gudhi and against
     the cell sweep (which keep_diagonal=True still takes)."""
     pytest.importorskip("gudhi")
     batch = draw(rng, (6, 23, 31), kind).astype(dtype)
     for n_threads in (1, 2):
-        dg = run(batch, construction="T", batch_dims=1, n_threads=n_threads)
+        dg = run(batch, construction=construction, batch_dims=1, n_threads=n_threads)
         for i in range(len(batch)):
-            assert_same(cuph_pairs(dg, item=i), gudhi_pairs(as_values(batch[i]), "T"),
-                        f"gudhi item {i}", batch[i], "T")
+            assert_same(cuph_pairs(dg, item=i), gudhi_pairs(as_values(batch[i]), construction),
+                        f"gudhi item {i}", batch[i], construction)
     big = draw(rng, (150, 121), kind).astype(dtype)  # > 2 * 4096 pixels: two sweep ranges
-    dg = run(big, construction="T", n_threads=2)
-    assert_same(cuph_pairs(dg), gudhi_pairs(as_values(big), "T"), "gudhi", None, "T")
-    cells = run(big, construction="T", n_threads=2, keep_diagonal=True)
-    assert_same(cuph_pairs(dg), cuph_pairs(cells), "the cell sweep", None, "T")
-    assert_items_equal(run(big[None], construction="T", batch_dims=1, n_threads=1), big[None], 1,
-                       construction="T", n_threads=2)
+    dg = run(big, construction=construction, n_threads=2)
+    assert_same(cuph_pairs(dg), gudhi_pairs(as_values(big), construction), "gudhi", None,
+                construction)
+    cells = run(big, construction=construction, n_threads=2, keep_diagonal=True)
+    assert_same(cuph_pairs(dg), cuph_pairs(cells), "the cell sweep", None, construction)
+    one = run(big[None], construction=construction, batch_dims=1, n_threads=1)
+    assert_items_equal(one, big[None], 1, construction=construction, n_threads=2)

@@ -102,10 +102,10 @@ void to_diagram(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim
                        out.death_index.data(), nullptr});
 }
 
-// 2-D top-cell items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted
-// (it has none: a pixel's own cells never form a node).
-template <int D, Construction C> constexpr bool use_rectangle(bool keep_diagonal) {
-  return D == 2 && C == Construction::T && !keep_diagonal;
+// 2-D items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted (it has
+// none: a pixel's own cells never form a node).
+template <int D> constexpr bool use_rectangle(bool keep_diagonal) {
+  return D == 2 && !keep_diagonal;
 }
 
 // Items without middle dimensions whose values span < 2^32 keys skip the sort entirely: both
@@ -119,7 +119,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
   std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   load_keys(item, superlevel, keys);
-  if (use_rectangle<D, C>(keep_diagonal)) {
+  if (use_rectangle<D>(keep_diagonal)) {
     std::vector<uint32_t> own_values;
     std::vector<uint32_t>& values = scratch_vector<8>(size_t(pad.size), own_values);
     if (!pack_values<D>(keys, pad, values)) {  // values too far apart for 32 bits: rank them
@@ -127,7 +127,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       values.push_back(~0u);  // the outside
     }
     own_keys = std::vector<uint64_t>();
-    rectangle_passes(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
+    rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
     own_values = std::vector<uint32_t>();
     index_pairs(res, [&](uint64_t p) { return pad.unpad(int64_t(p)); }, item, maxdim,
                 keep_diagonal);

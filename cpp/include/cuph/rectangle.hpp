@@ -1,19 +1,20 @@
-// 2-D top-cell images (construction T): both union-find passes on pixels instead of cells, the
-// idea of gudhi's Persistence_on_rectangle. In the T complex two closed pixels meet iff they
-// share a vertex, so dimension 0 is 8-connectivity of the sublevel pixels in increasing order;
-// the complement of a sublevel set is connected through shared edges, so dimension 1 is, by
-// duality, 4-connectivity of the superlevel pixels in decreasing order, with the outside of the
-// image as the oldest node. One node per pixel instead of its 4 vertices and edges makes this
-// 2-3x faster than the general cell sweep of union_find.hpp, on the case the NN studies run most
-// (thousands of small activation maps).
+// 2-D items: both union-find passes on pixels instead of cells, the idea of gudhi's
+// Persistence_on_rectangle, for both constructions. Sublevel pixels are connected through
+// shared vertices in the T complex (8-connectivity) and through edges in the V complex
+// (4-connectivity). By duality, dimension 1 is the connectivity of the superlevel pixels in
+// decreasing order with the outside of the image as the oldest node: through shared edges for
+// T (4-connectivity) and through open squares for V (8-connectivity: two diagonal pixels above
+// t keep the square between them out of the sublevel complex). One node per pixel instead of
+// its vertices, edges and squares makes this several times faster than the general cell sweep
+// of union_find.hpp, on the case the NN studies run most (thousands of small activation maps).
 //
 // Same scheme as union_find.hpp: one sweep in memory order decides every pixel locally from the
 // mask of its earlier neighbours (a pixel with one earlier group joins it; none: a component is
 // born), and only pixels between two or more earlier groups are "critical": sorted and replayed
-// in filtration order on the pre-linked forest by union_find.hpp's replay.
+// in filtration order on the pre-linked forest.
 //
-// Pixels are the generators of the T construction, so pairs and their indices are the ones the
-// cell sweep reports; zero-length pairs are not (the cell sweep keeps them for keep_diagonal).
+// Pixels are the generators of both constructions, so the pairs and their indices are the ones
+// the cell sweep reports; its zero-length pairs are not (the cell sweep serves keep_diagonal).
 #pragma once
 #include <algorithm>
 #include <array>
@@ -42,10 +43,10 @@ struct PixelGroups {
   std::array<uint8_t, 4> rep{{8, 8, 8, 8}};
 };
 
-// Dual == false: groups of the earlier neighbours under 8-adjacency.
-// Dual == true: groups of the earlier axis neighbours (1, 3, 4, 6), two of them joined when the
-// corner pixel next to both is earlier too.
-template <bool Dual> const std::array<PixelGroups, 256>& pixel_groups() {
+// Four == false: groups of the earlier neighbours under 8-adjacency.
+// Four == true: groups of the earlier axis neighbours (1, 3, 4, 6), two of them joined when the
+// corner pixel next to both is earlier too (4-adjacency).
+template <bool Four> const std::array<PixelGroups, 256>& pixel_groups() {
   static const std::array<PixelGroups, 256> table = [] {
     constexpr int dy[8] = {-1, -1, -1, 0, 0, 1, 1, 1}, dx[8] = {-1, 0, 1, -1, 1, -1, 0, 1};
     std::array<PixelGroups, 256> t{};
@@ -58,12 +59,12 @@ template <bool Dual> const std::array<PixelGroups, 256>& pixel_groups() {
       };
       auto in = [&](int i) { return (m >> i) & 1; };
       auto axis = [&](int i) { return dy[i] == 0 || dx[i] == 0; };
-      auto node = [&](int i) { return in(i) && (!Dual || axis(i)); };
+      auto node = [&](int i) { return in(i) && (!Four || axis(i)); };
       for (int a = 0; a < 8; ++a)
         for (int b = a + 1; b < 8; ++b) {
           if (!node(a) || !node(b)) continue;
           bool joined;
-          if (!Dual) {
+          if (!Four) {
             joined = std::abs(dy[a] - dy[b]) <= 1 && std::abs(dx[a] - dx[b]) <= 1;
           } else {  // the corner sharing an edge with both: rows of one, columns of the other
             const int cy = dy[a] != 0 ? dy[a] : dy[b], cx = dx[a] != 0 ? dx[a] : dx[b];
@@ -124,12 +125,12 @@ void replay_pixels(std::vector<PixelJoin>& joins, const uint32_t* value, uint32_
   }
 }
 
-// Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D T item:
+// Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D item:
 // `value` holds the padded pixel values (border ~0u, every real value below it; ties allowed,
 // broken by index like everywhere in cuph), plus one slot after the grid for the outside.
 // Pairs name pixels by padded index.
 // (Templated on D so that callers compile for every dimension; only D == 2 is ever run.)
-template <int D>
+template <Construction C, int D>
 void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vector<RawPair>& dim0,
                       std::vector<RawPair>* top, int threads, CancelToken& cancel) {
   if constexpr (D != 2) {
@@ -138,8 +139,8 @@ void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vec
   } else {
     const int64_t w = pad.stride[0], rows = pad.shape[0] - 2, cols = w - 2;
     const int64_t step[9] = {-w - 1, -w, -w + 1, -1, 1, w - 1, w, w + 1, 0};
-    const auto& primal = pixel_groups<false>();
-    const auto& dual = pixel_groups<true>();
+    const auto& primal = pixel_groups<C == Construction::V>();
+    const auto& dual = pixel_groups<C == Construction::T>();
     const size_t nodes = size_t(pad.size);
     const uint32_t outside = uint32_t(nodes);
     std::unique_ptr<uint32_t[]> own0, own1;
