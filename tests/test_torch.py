@@ -139,3 +139,16 @@ def test_import_cuph_does_not_import_torch_and_core_does_not_link_it():
     with open(so, "rb") as f:
         blob = f.read()
     assert b"libtorch" not in blob and b"libc10" not in blob
+
+
+def test_max_memory_chunks_and_refuses_like_the_numpy_engine(rng):
+    x = torch.as_tensor(rng.integers(0, 4, size=(7, 12, 13)).astype(np.float32)).requires_grad_()
+    limit = cuph.estimate_memory((2, 12, 13), np.float32, "T", batch_dims=1, n_threads=1)
+    whole = ct.persistence(x, construction="T", batch_dims=1)
+    chunked = ct.persistence(x, construction="T", batch_dims=1, n_threads=1, max_memory=limit)
+    assert _rows(chunked) == _rows(whole)
+    (chunked.death[chunked.death.isfinite()] - chunked.birth[chunked.death.isfinite()]).sum() \
+        .backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(MemoryError, match="max_memory"):
+        ct.persistence(torch.zeros(300, 300), max_memory=100_000)

@@ -32,7 +32,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 import torch as _torch
@@ -145,6 +145,7 @@ def persistence(
     superlevel: bool = False,
     device: str = "auto",
     keep_diagonal: bool = False,
+    max_memory: Union[int, str, None] = None,
 ) -> TorchDiagrams:
     """Persistence diagrams of a tensor, differentiable with respect to the tensor.
 
@@ -172,6 +173,7 @@ def persistence(
     dg = _persistence(
         _host_view(x), maxdim=maxdim, construction=construction, batch_dims=batch_dims,
         n_threads=n_threads, superlevel=superlevel, device="cpu", keep_diagonal=keep_diagonal,
+        max_memory=max_memory,
     )
     out_dtype = _NUMPY_OF[np.dtype(dg.birth.dtype)]
     item_size = int(np.prod(dg.item_shape, dtype=np.int64))
