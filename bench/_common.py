@@ -316,3 +316,25 @@ def fmt_s(t: Optional[float]) -> str:
     if t is None:
         return "-"
     return f"{t:.3g}" if t < 1000 else f"{t:.0f}"
+
+
+# ----------------------------------------------------------------------------- peak memory
+def status_kb(field: str) -> int:
+    """A field of /proc/self/status in KiB (VmRSS, VmHWM, ...)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) by writing 5 to /proc/self/clear_refs
+    (Linux >= 4.0). Returns whether the reset worked: the high-water mark came down to about
+    the current RSS (some containers refuse the write)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return status_kb("VmHWM") <= status_kb("VmRSS") + 64

@@ -47,28 +47,10 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
-from _common import import_cuph  # bench/ is sys.path[0]: cuph from PYTHONPATH, else <repo>/python
+from _common import import_cuph, reset_peak, status_kb  # bench/ is sys.path[0]: cuph from PYTHONPATH, else <repo>/python
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-
-
-# ----------------------------------------------------------------------------- memory
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -179,8 +161,8 @@ def child(args: argparse.Namespace) -> None:
 
         x = make_grid(args.n, args.seed)
         cuph.persistence(x[:8, :8], maxdim=0)
-        rss_input = _status("VmRSS")
-        exact = _reset_peak()
+        rss_input = status_kb("VmRSS") * 1024
+        exact = reset_peak()
         t0 = time.perf_counter()
         if args.tool == "cuph":
             dg = cuph.persistence(x, maxdim=0)
@@ -200,12 +182,12 @@ def child(args: argparse.Namespace) -> None:
         values, edges = make_graph(args.n, args.m, args.seed)
         # warm-up on a tiny graph: imports and lazy initialisation are not timed
         run_tool(args.tool, values[:64].copy(), edges[:64] % 64)
-        rss_input = _status("VmRSS")
-        exact = _reset_peak()
+        rss_input = status_kb("VmRSS") * 1024
+        exact = reset_peak()
         t0 = time.perf_counter()
         b, d = run_tool(args.tool, values, edges)
         elapsed = time.perf_counter() - t0
-    peak = _status("VmHWM")
+    peak = status_kb("VmHWM") * 1024
     b = np.asarray(b, dtype=np.float64)
     d = np.asarray(d, dtype=np.float64)
     fin = np.isfinite(d)

@@ -83,14 +83,6 @@ TARGET_BYTES_PER_VOXEL = 40
 # child
 # --------------------------------------------------------------------------------------
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def _malloc_trim() -> None:
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -98,32 +90,22 @@ def _malloc_trim() -> None:
         pass
 
 
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        return False
-    # the reset worked if the high-water mark came down to (about) the current RSS
-    return _status_kb("VmHWM") <= _status_kb("VmRSS") + 64
-
-
 class _Sampler(threading.Thread):
     def __init__(self, period: float = 0.0005):
         super().__init__(daemon=True)
         self.period = period
-        self.peak = _status_kb("VmRSS")
+        self.peak = C.status_kb("VmRSS")
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
-            self.peak = max(self.peak, _status_kb("VmRSS"))
+            self.peak = max(self.peak, C.status_kb("VmRSS"))
             time.sleep(self.period)
 
     def stop(self) -> int:
         self._halt.set()
         self.join()
-        self.peak = max(self.peak, _status_kb("VmRSS"))
+        self.peak = max(self.peak, C.status_kb("VmRSS"))
         return self.peak
 
 
@@ -143,22 +125,22 @@ def child(tool: str, path: str, maxdim: int, force_sampling: bool) -> Dict:
     run(np.random.default_rng(0).random((6, 6, 6)))  # warm-up
     gc.collect()
     _malloc_trim()
-    rss_start = _status_kb("VmRSS")
+    rss_start = C.status_kb("VmRSS")
     x = np.load(path)
     assert x.dtype == np.float64 and x.flags.c_contiguous
     gc.collect()
     _malloc_trim()
-    rss_input = _status_kb("VmRSS")
+    rss_input = C.status_kb("VmRSS")
     method = "clear_refs/VmHWM"
     sampler = None
-    if force_sampling or not _reset_peak():
+    if force_sampling or not C.reset_peak():
         method = "VmRSS sampling (0.5 ms)"
         sampler = _Sampler()
         sampler.start()
     t0 = time.perf_counter()
     res = run(x)
     dt = time.perf_counter() - t0
-    peak = sampler.stop() if sampler else _status_kb("VmHWM")
+    peak = sampler.stop() if sampler else C.status_kb("VmHWM")
     n_pairs = len(res.dim) if tool == "cuph" else len(res)
     del res
     return {"tool": tool, "voxels": int(x.size), "rss_start_kb": rss_start,

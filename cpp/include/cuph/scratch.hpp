@@ -20,7 +20,12 @@ template <int Slot, class T> T* scratch_buffer(size_t n, std::unique_ptr<T[]>& o
     own.reset(new T[n]);
     return own.get();
   }
-  thread_local std::unique_ptr<T[]> kept(new T[kSmallItem]);
+  thread_local std::unique_ptr<T[]> kept;
+  thread_local size_t capacity = 0;
+  if (n > capacity) {
+    kept.reset(new T[n]);
+    capacity = n;
+  }
   return kept.get();
 }
 
