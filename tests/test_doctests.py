@@ -7,7 +7,10 @@ import importlib
 
 import pytest
 
-MODULES = ["cuph", "cuph.engine", "cuph.diagrams", "cuph.cubical_complex", "cuph.metrics"]
+MODULES = ["cuph", "cuph.engine", "cuph.diagrams", "cuph.cubical_complex", "cuph.metrics",
+           "cuph.memory", "cuph.betti", "cuph.distances", "cuph.vr", "cuph.represent",
+           "cuph.compare", "cuph.dask", "cuph.landscape", "cuph.landscape.graph",
+           "cuph.landscape.barcode"]
 TORCH_MODULES = ["cuph.torch", "cuph.nn"]
 
 

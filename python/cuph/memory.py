@@ -39,7 +39,7 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 # +-15% with the size in 3-D (vector growth steps), and the middle of that range is kept.
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
-    (2, "V", 0): 39.5, (2, "T", 0): 39.5, (2, "V", 1): 63.0, (2, "T", 1): 63.0,
+    (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 29.0, (2, "T", 1): 29.0,
     (3, "V", 0): 40.4, (3, "V", 1): 130.0, (3, "V", 2): 140.0,
     (3, "T", 0): 31.7, (3, "T", 1): 95.0, (3, "T", 2): 105.0,
     (4, "V", 0): 38.4, (4, "V", 1): 559.8, (4, "V", 2): 564.2, (4, "V", 3): 568.9,
@@ -47,9 +47,10 @@ _NOISE_BYTES_PER_GENERATOR = {
 }
 # 8-byte values of white noise span more than 2^32 keys: 1-D/2-D items (and maxdim 0) are
 # ranked by a sort instead of packed, whose 4-byte ranks make the union-find lighter.
+# 2-D items (rectangle.hpp, pixel nodes) remeasured at 1024^2 after it replaced the cell sweep.
 _NOISE_BYTES_PER_GENERATOR_WIDE = {
     (1, "V", 0): 40.0, (1, "T", 0): 40.0,
-    (2, "V", 0): 33.6, (2, "T", 0): 33.7, (2, "V", 1): 52.9, (2, "T", 1): 52.9,
+    (2, "V", 0): 25.0, (2, "T", 0): 25.0, (2, "V", 1): 28.3, (2, "T", 1): 28.3,
     (3, "V", 0): 34.7, (3, "T", 0): 31.7,
 }
 # Off-diagonal pairs per generator of white noise, by dimension (same measurements).
@@ -59,8 +60,8 @@ _NOISE_PAIRS_PER_GENERATOR = {
     (3, "V"): (0.145, 0.183, 0.034), (3, "T"): (0.039, 0.181, 0.132),
     (4, "V"): (0.116, 0.229, 0.117, 0.009), (4, "T"): (0.015, 0.122, 0.188, 0.078),
 }
-_ITEM_PAIR_BYTES = 33  # ItemDiagram: int8 dim, two float64 values, two int64 indices
-_BATCH_PAIR_BYTES = 41  # BatchResult: the same plus the int64 item number
+_ITEM_PAIR_BYTES = 16  # an item's pairs before assembly: two 64-bit flat indices
+_BATCH_PAIR_BYTES = 41  # BatchResult: int8 dim, two float64 values, three int64 (indices, item)
 _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
 # Per worker thread in 3-D/4-D: the union-find program caches (2^12 slots, two passes).
 _PROGRAM_CACHE_BYTES = {1: 0, 2: 0, 3: 2 * 4096 * 176, 4: 2 * 4096 * 392}
@@ -100,6 +101,8 @@ def _floor_bytes(item_shape: Sequence[int], itemsize: int, construction: str, ma
     padded = math.prod(int(s) + 2 for s in item_shape)
     top = d >= 2 and maxdim >= d - 1
     parents = 4 * padded * (1 + top)
+    if d == 2:  # rectangle.hpp: keys and 32-bit values, then values and parents
+        return max(8 * n + 4 * padded, 4 * padded + parents)
     if d <= 2 or maxdim == 0:  # pack_keys: keys and packed keys, then packed keys and parents
         return max(8 * n + 8 * padded, 8 * padded + parents)
     # rank_keys (narrow keys: keys, order, 32-bit copy; then order, copy and two buffers),
@@ -136,7 +139,7 @@ def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.d
     in_flight = min(n_threads, items)
     per_pair = _ITEM_PAIR_BYTES + _BATCH_PAIR_BYTES
     if dtype.itemsize <= 2 or (dtype.kind == "f" and dtype.itemsize == 4):
-        per_pair += 8  # float32 copies of birth and death beside the float64 ones (output_dtype)
+        per_pair -= 8  # birth and death are written as float32 (output_dtype)
     if items == 1:  # the working arrays are gone before the pairs are assembled
         peak = max(work, pairs * per_pair)
     else:  # the workers' heaps keep their last working sets while the pairs are assembled
@@ -224,9 +227,9 @@ def estimate_memory(
     --------
     >>> import cuph
     >>> cuph.estimate_memory((2048, 2048), "float32") // 2**20
-    253
+    117
     >>> cuph.estimate_memory((64, 28, 28), "uint8", batch_dims=1, n_threads=4) // 2**20
-    2
+    1
     """
     from .engine import _check_options
 
