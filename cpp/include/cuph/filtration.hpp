@@ -42,6 +42,34 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int thread
   const int parts = ranges_for(int64_t(n), threads);
   std::vector<K> tk(n);
   std::vector<uint32_t> tp(n);
+  if (parts == 1) {  // one thread: the histograms of every digit in one read of the keys
+    const int digits = (bits + R - 1) / R;
+    const uint64_t m = (uint64_t(1) << R) - 1;
+    std::vector<size_t> hist(size_t(digits) << R);
+    for (const K k : keys) {
+      const uint64_t v = uint64_t(k - lo);
+      for (int d = 0; d < digits; ++d) ++hist[(size_t(d) << R) + ((v >> (d * R)) & m)];
+    }
+    for (int d = 0; d < digits; ++d) {
+      size_t* c = &hist[size_t(d) << R];
+      const int shift = d * R;
+      if (c[(uint64_t(keys[0] - lo) >> shift) & m] == n) continue;  // one digit everywhere
+      size_t sum = 0;
+      for (size_t b = 0; b <= m; ++b) {
+        const size_t here = c[b];
+        c[b] = sum;
+        sum += here;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const size_t pos = c[(uint64_t(keys[i] - lo) >> shift) & m]++;
+        tk[pos] = keys[i];
+        tp[pos] = payload[i];
+      }
+      keys.swap(tk);
+      payload.swap(tp);
+    }
+    return;
+  }
   std::vector<size_t> count(buckets * size_t(parts));  // count[part * buckets + digit]
   const uint64_t mask = buckets - 1;
   for (int shift = 0; shift < bits; shift += R) {
