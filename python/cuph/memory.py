@@ -45,13 +45,14 @@ _NOISE_BYTES_PER_GENERATOR = {
     (4, "V", 0): 38.4, (4, "V", 1): 559.8, (4, "V", 2): 564.2, (4, "V", 3): 568.9,
     (4, "T", 0): 29.2, (4, "T", 1): 233.3, (4, "T", 2): 237.7, (4, "T", 3): 247.2,
 }
-# 8-byte values of white noise span more than 2^32 keys: 1-D/2-D items (and maxdim 0) are
-# ranked by a sort instead of packed, whose 4-byte ranks make the union-find lighter.
-# 2-D items (rectangle.hpp, pixel nodes) remeasured at 1024^2 and 1536^2 after it replaced the
-# cell sweep; float32 maxdim 1 varies from 29.0 to 24.4 with the size (vector growth steps).
+# 8-byte values of white noise span more than 2^32 keys: 1-D items (and maxdim 0) are ranked
+# by a sort instead of packed, whose 4-byte ranks make the union-find lighter; 2-D items
+# (rectangle.hpp, pixel nodes) keep 64-bit values instead. 2-D remeasured at 1024^2 and 1536^2
+# after the pixel sweep replaced the cell sweep; float32 maxdim 1 varies from 24.4 to 29.0 with
+# the size and the run (vector growth steps).
 _NOISE_BYTES_PER_GENERATOR_WIDE = {
     (1, "V", 0): 40.0, (1, "T", 0): 40.0,
-    (2, "V", 0): 25.0, (2, "T", 0): 25.0, (2, "V", 1): 28.3, (2, "T", 1): 28.3,
+    (2, "V", 0): 26.4, (2, "T", 0): 24.9, (2, "V", 1): 35.5, (2, "T", 1): 35.5,
     (3, "V", 0): 34.7, (3, "T", 0): 31.7,
 }
 # Off-diagonal pairs per generator of white noise, by dimension (same measurements).
@@ -102,8 +103,9 @@ def _floor_bytes(item_shape: Sequence[int], itemsize: int, construction: str, ma
     padded = math.prod(int(s) + 2 for s in item_shape)
     top = d >= 2 and maxdim >= d - 1
     parents = 4 * padded * (1 + top)
-    if d == 2:  # rectangle.hpp: keys and 32-bit values, then values and parents
-        return max(8 * n + 4 * padded, 4 * padded + parents)
+    if d == 2:  # rectangle.hpp: keys and values (64-bit for 8-byte dtypes), then values, parents
+        value_bytes = 8 if itemsize == 8 else 4
+        return max(8 * n + value_bytes * padded, value_bytes * padded + parents)
     if d <= 2 or maxdim == 0:  # pack_keys: keys and packed keys, then packed keys and parents
         return max(8 * n + 8 * padded, 8 * padded + parents)
     # rank_keys (narrow keys: keys, order, 32-bit copy; then order, copy and two buffers),

@@ -193,18 +193,17 @@ bool pack_keys(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad,
 }
 
 
-// The same for algorithms that break ties by index themselves: padded 32-bit values key - min,
-// border generators and one extra slot after the grid ~0u, above every value. Returns false if
-// the keys span 2^32 - 1 values or more.
-template <int D>
-bool pack_values(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad,
-                 std::vector<uint32_t>& out) {
+// The same for algorithms that break ties by index themselves: padded values key - min, border
+// generators and one extra slot after the grid ~0, above every value. Returns false if the keys
+// span too many values for V (2^32 - 1 for 32 bits; only the full 64-bit range for 64 bits).
+template <int D, class V>
+bool pack_values(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad, std::vector<V>& out) {
   if (keys.empty()) return false;
   uint64_t lo = keys[0], hi = keys[0];
   for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
-  if (hi - lo >= 0xffffffffull) return false;
-  out.assign(size_t(pad.size) + 1, ~0u);
-  pad.for_each([&](int64_t j, int64_t p) { out[size_t(p)] = uint32_t(keys[size_t(j)] - lo); });
+  if (hi - lo >= uint64_t(V(~V(0)))) return false;
+  out.assign(size_t(pad.size) + 1, ~V(0));
+  pad.for_each([&](int64_t j, int64_t p) { out[size_t(p)] = V(keys[size_t(j)] - lo); });
   return true;
 }
 

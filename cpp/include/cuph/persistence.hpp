@@ -120,15 +120,27 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   load_keys(item, superlevel, keys);
   if (use_rectangle<D>(keep_diagonal)) {
-    std::vector<uint32_t> own_values;
-    std::vector<uint32_t>& values = scratch_vector<8>(size_t(pad.size), own_values);
-    if (!pack_values<D>(keys, pad, values)) {  // values too far apart for 32 bits: rank them
-      values = rank_keys<D>(keys, pad).rank;
-      values.push_back(~0u);  // the outside
+    // 32-bit values where they fit (every dtype of at most 32 bits), else 64-bit ones: never a
+    // sort, except for 64-bit keys spanning their full range (ranked then).
+    std::vector<uint32_t> own32;
+    std::vector<uint64_t> own64;
+    std::vector<uint32_t>& v32 = scratch_vector<8>(size_t(pad.size), own32);
+    auto run = [&](const auto& values) {
+      own_keys = std::vector<uint64_t>();
+      rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
+                          cancel);
+    };
+    if (pack_values<D>(keys, pad, v32)) {
+      run(v32);
+    } else if (pack_values<D>(keys, pad, own64)) {
+      run(own64);
+    } else {
+      v32 = rank_keys<D>(keys, pad).rank;
+      v32.push_back(~0u);  // the outside
+      run(v32);
     }
-    own_keys = std::vector<uint64_t>();
-    rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads, cancel);
-    own_values = std::vector<uint32_t>();
+    own32 = std::vector<uint32_t>();
+    own64 = std::vector<uint64_t>();
     index_pairs(res, [&](uint64_t p) { return pad.unpad(int64_t(p)); }, item, maxdim,
                 keep_diagonal);
     return;

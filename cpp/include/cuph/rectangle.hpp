@@ -95,14 +95,15 @@ struct PixelJoin {
 // the pixel that started its component (or the outside), so its birth is its own value and no
 // age array is kept. `older(a, b)`: whether root a was born before root b in this pass.
 // Returns pairs (birth pixel, death pixel) as padded indices.
-template <bool Dual, class Older>
-void replay_pixels(std::vector<PixelJoin>& joins, const uint32_t* value, uint32_t* parent,
+template <bool Dual, class Value, class Older>
+void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* parent,
                    size_t nodes, Older older, std::vector<RawPair>& out, CancelToken& cancel) {
   // Filtration order by a stable radix sort on the value: joins were recorded in memory order,
   // which breaks ties like the sweep (read backwards for the decreasing pass).
   const size_t n = joins.size();
-  std::vector<uint32_t> own_key, own_order;
-  std::vector<uint32_t>& sort_key = scratch_vector<6>(nodes, own_key);
+  std::vector<Value> own_key;
+  std::vector<uint32_t> own_order;
+  std::vector<Value>& sort_key = scratch_vector<6>(nodes, own_key);
   std::vector<uint32_t>& order = scratch_vector<7>(nodes, own_order);
   sort_key.resize(n);
   order.resize(n);
@@ -126,12 +127,13 @@ void replay_pixels(std::vector<PixelJoin>& joins, const uint32_t* value, uint32_
 }
 
 // Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D item:
-// `value` holds the padded pixel values (border ~0u, every real value below it; ties allowed,
-// broken by index like everywhere in cuph), plus one slot after the grid for the outside.
+// `value` holds the padded pixel values, 32- or 64-bit (border ~0, every real value below it;
+// ties allowed, broken by index like everywhere in cuph), plus one slot after the grid for the
+// outside.
 // Pairs name pixels by padded index.
 // (Templated on D so that callers compile for every dimension; only D == 2 is ever run.)
-template <Construction C, int D>
-void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vector<RawPair>& dim0,
+template <Construction C, int D, class Value>
+void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector<RawPair>& dim0,
                       std::vector<RawPair>* top, int threads, CancelToken& cancel) {
   if constexpr (D != 2) {
     (void)pad, (void)value, (void)dim0, (void)top, (void)threads, (void)cancel;
@@ -166,10 +168,10 @@ void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vec
     // unpredictable). "Earlier" is (value, index) order: a neighbour at a lower index comes first
     // on a tie, so it needs <=, one at a higher index <. A local extremum links to itself.
     auto visit = [&](auto with_top, int64_t p, Part& part) {
-      const uint32_t v = value[p];
+      const Value v = value[p];
       const uint32_t best = part.min_pixel;
       part.min_pixel = (v < value[best] || (v == value[best] && uint32_t(p) < best)) ? uint32_t(p) : best;
-      const uint32_t *up = value + p - w, *here = value + p, *down = value + p + w;
+      const Value *up = value + p - w, *here = value + p, *down = value + p + w;
       const unsigned m = unsigned(up[-1] <= v) | unsigned(up[0] <= v) << 1 |
                          unsigned(up[1] <= v) << 2 | unsigned(here[-1] <= v) << 3 |
                          unsigned(here[1] < v) << 4 | unsigned(down[-1] < v) << 5 |
@@ -183,7 +185,7 @@ void rectangle_passes(const PaddedShape<D>& pad, const uint32_t* value, std::vec
       const PixelGroups& g1 = dual[~m & 0xffu];  // a total order: not before means after
       auto node = [&](int i) {  // a border pixel stands for the outside
         const int64_t q = p + step[g1.rep[i]];
-        return value[q] == ~0u ? outside : uint32_t(q);
+        return value[q] == ~Value(0) ? outside : uint32_t(q);
       };
       parent1[p] = node(0);
       if (g1.n > 1)
