@@ -18,18 +18,18 @@
 #pragma once
 #include <algorithm>
 #include <array>
-#include <memory>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
-#include <cstdint>
 #include <vector>
 
 #include "cancel.hpp"
 #include "diagram.hpp"
 #include "filtration.hpp"
-#include "threads.hpp"
 #include "scratch.hpp"
+#include "threads.hpp"
 #include "union_find.hpp"
 
 namespace cuph {
@@ -94,7 +94,7 @@ struct PixelJoin {
 // Replays the joins of one pass: the younger root dies at the joining pixel. A root is always
 // the pixel that started its component (or the outside), so its birth is its own value and no
 // age array is kept. `older(a, b)`: whether root a was born before root b in this pass.
-// Returns pairs (birth pixel, death pixel) as padded indices.
+// Appends pairs (birth pixel, death pixel) as padded indices to `out`.
 template <bool Dual, class Value, class Older>
 void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* parent,
                    size_t nodes, Older older, std::vector<RawPair>& out, CancelToken& cancel) {
@@ -129,8 +129,7 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
 // Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D item:
 // `value` holds the padded pixel values, 32- or 64-bit (border ~0, every real value below it;
 // ties allowed, broken by index like everywhere in cuph), plus one slot after the grid for the
-// outside.
-// Pairs name pixels by padded index.
+// outside. Pairs name pixels by padded index.
 // (Templated on D so that callers compile for every dimension; only D == 2 is ever run.)
 template <Construction C, int D, class Value>
 void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector<RawPair>& dim0,
