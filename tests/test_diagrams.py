@@ -468,3 +468,15 @@ def test_betti_curve_at_infinity_is_the_essential_classes(rng, construction, sup
             dg.betti_curve([1.5, np.inf]),
             np.stack([cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction)
                       for eta in (1.5, np.inf)], axis=1))
+
+
+@pytest.mark.parametrize("n_eta", [1, 2, 32, 33, 60])
+@pytest.mark.parametrize("superlevel", [False, True])
+def test_betti_curve_both_ways_of_counting(rng, superlevel, n_eta) -> None:
+    """Up to 32 thresholds are counted pair by pair, more by sorting: both equal the direct
+    count, ties with birth/death values and the infinities included."""
+    x = rng.integers(0, 6, size=(3, 7, 6)).astype(np.float32)
+    dg = cuph.persistence(x, batch_dims=1, construction="T", superlevel=superlevel)
+    pool = np.concatenate([np.arange(-1.0, 7.0, 0.5), [-np.inf, np.inf]])
+    eta = rng.choice(pool, size=n_eta, replace=n_eta > pool.size)
+    np.testing.assert_array_equal(dg.betti_curve(eta), direct_betti_curve(dg, eta))
