@@ -141,8 +141,9 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     }
     own32 = std::vector<uint32_t>();
     own64 = std::vector<uint64_t>();
-    index_pairs(res, [&](uint64_t p) { return pad.unpad(int64_t(p)); }, item, maxdim,
-                keep_diagonal);
+    const uint64_t w = uint64_t(pad.shape[D - 1]);  // padded 2-D index -> flat: one division
+    const auto flat_of = [w](uint64_t p) { return int64_t((p / w - 1) * (w - 2) + p % w - 1); };
+    index_pairs(res, flat_of, item, maxdim, keep_diagonal);
     return;
   }
   std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
