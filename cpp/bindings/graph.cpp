@@ -38,9 +38,9 @@ py::dict graph_compute(const py::array& values, const py::array& edges, int maxd
   e.wide = et == cuph::DType::i64;
   const int threads = thread_count(n_threads);
 
-  cuph::ItemDiagram res;
+  std::vector<cuph::ItemPairs> res(1);
   try {
-    res = run_released([&](const std::atomic<bool>* flag) {
+    res[0] = run_released([&](const std::atomic<bool>* flag) {
       cuph::CancelToken cancel(flag);
       return cuph::graph_persistence(v, e, maxdim, superlevel, keep_diagonal, threads, cancel);
     });
@@ -56,16 +56,8 @@ py::dict graph_compute(const py::array& values, const py::array& edges, int maxd
   } catch (const std::length_error& err) {
     throw py::value_error(std::string("values: ") + err.what());
   }
-  cuph::BatchResult out;
-  out.offsets = {0, res.count[0]};
-  if (maxdim >= 1) out.offsets.push_back(res.count[0] + res.count[1]);
-  out.item.assign(res.dim.size(), 0);
-  out.dim = std::move(res.dim);
-  out.birth = std::move(res.birth);
-  out.death = std::move(res.death);
-  out.birth_index = std::move(res.birth_index);
-  out.death_index = std::move(res.death_index);
-  return pairs_dict(std::move(out));
+  return pairs_dict(cuph::assemble_pairs(res, maxdim, superlevel, v.dtype, 1,
+                                         [&](int64_t) { return v; }));
 }
 
 }  // namespace

@@ -50,28 +50,13 @@ inline bool exact_in_float(DType t) {
          t == DType::i16 || t == DType::u8 || t == DType::u16;
 }
 
-// Thrown for the failing item with the lowest index; wraps the original exception.
-struct ItemError {
-  int64_t item;
-  std::exception_ptr error;
-};
-
-// Items run in parallel into their own pair lists; then, with every item's count known, each
-// item writes its rows straight into the result's columns, again in parallel.
-inline BatchResult compute_batch(const BatchView& batch, const Options& opt, bool keep_diagonal,
-                                 int n_threads, const std::atomic<bool>* cancel_flag) {
-  const int64_t n = batch.n_items();
-  const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
-  std::vector<ItemPairs> items(static_cast<size_t>(n));
-  // Fewer items than threads: the spare threads split the items' sweeps.
-  const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
-  const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
-    return [&](int64_t i, CancelToken& cancel) {
-      items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
-    };
-  });
-  if (failure.error) throw ItemError{failure.item, failure.error};
-
+// Every item's pairs (after index_pairs) in one result sorted by (item, dim): with every count
+// known, each item writes its rows straight into the result's columns, in parallel (items
+// released as they are written). `item_at(i)`: the view item i's values are read from.
+template <class ItemAt>
+BatchResult assemble_pairs(std::vector<ItemPairs>& items, int maxdim, bool superlevel, DType dtype,
+                           int n_threads, ItemAt item_at) {
+  const int64_t n = int64_t(items.size());
   BatchResult out;
   out.offsets.resize(size_t(n) * size_t(maxdim + 1) + 1);
   out.offsets[0] = 0;
@@ -81,7 +66,7 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
       out.offsets[at + 1] = out.offsets[at] + int64_t(items[size_t(i)].dim[k].size());
     }
   const size_t total = size_t(out.offsets.back());
-  out.single = exact_in_float(batch.item.dtype);
+  out.single = exact_in_float(dtype);
   out.dim.resize(total);
   if (out.single) {
     out.birth32.resize(total);
@@ -98,7 +83,7 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
       const size_t row = size_t(out.offsets[size_t(i) * size_t(maxdim + 1)]);
       auto write = [&](auto* birth, auto* death) {
         using Value = typename std::remove_pointer<decltype(birth)>::type;
-        write_pairs<Value>(items[size_t(i)], batch.at(i), maxdim, opt.superlevel, i,
+        write_pairs<Value>(items[size_t(i)], item_at(i), maxdim, superlevel, i,
                            {out.dim.data() + row, birth + row, death + row,
                             out.birth_index.data() + row, out.death_index.data() + row,
                             out.item.data() + row});
@@ -109,6 +94,31 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
     };
   });
   return out;
+}
+
+// Thrown for the failing item with the lowest index; wraps the original exception.
+struct ItemError {
+  int64_t item;
+  std::exception_ptr error;
+};
+
+// Items run in parallel into their own pair lists, then assemble_pairs.
+inline BatchResult compute_batch(const BatchView& batch, const Options& opt, bool keep_diagonal,
+                                 int n_threads, const std::atomic<bool>* cancel_flag) {
+  const int64_t n = batch.n_items();
+  const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
+  std::vector<ItemPairs> items(static_cast<size_t>(n));
+  // Fewer items than threads: the spare threads split the items' sweeps.
+  const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
+  const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
+    return [&](int64_t i, CancelToken& cancel) {
+      items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
+    };
+  });
+  if (failure.error) throw ItemError{failure.item, failure.error};
+
+  return assemble_pairs(items, maxdim, opt.superlevel, batch.item.dtype, n_threads,
+                        [&](int64_t i) { return batch.at(i); });
 }
 
 }  // namespace cuph

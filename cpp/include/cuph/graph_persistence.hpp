@@ -49,10 +49,11 @@ constexpr int64_t kMaxGraphVertices = int64_t(kBorderRank) - 4;
 
 // Pairs of dimensions 0..maxdim (maxdim 0 or 1) of the sublevel (superlevel: of -values)
 // filtration. `values` is a 1-D view; birth/death indices are vertex indices. Self-loops are
-// ignored (a vertex is already present when its loop would enter).
-inline ItemDiagram graph_persistence(const ItemView& values, const EdgeView& edges, int maxdim,
-                                     bool superlevel, bool keep_diagonal, int threads,
-                                     CancelToken& cancel) {
+// ignored (a vertex is already present when its loop would enter). Returns the pairs as vertex
+// indices (index_pairs); assemble_pairs gives them their values.
+inline ItemPairs graph_persistence(const ItemView& values, const EdgeView& edges, int maxdim,
+                                   bool superlevel, bool keep_diagonal, int threads,
+                                   CancelToken& cancel) {
   if (values.ndim != 1) throw std::invalid_argument("cuph: graph values must be a 1-D view");
   if (maxdim < 0 || maxdim > 1) throw std::invalid_argument("cuph: graph maxdim must be 0 or 1");
   const int64_t n = values.size();
@@ -113,10 +114,9 @@ inline ItemDiagram graph_persistence(const ItemView& values, const EdgeView& edg
     if (parent[size_t(r)] == uint32_t(r)) res.dim[0].push_back({uint64_t(r), kEssential});
   parent.reset();
 
-  ItemDiagram out;
-  to_diagram(res, [&](uint64_t k) { return int64_t(ranking.order[size_t(k)]) - 1; }, values, maxdim,
-             superlevel, keep_diagonal, out);
-  return out;
+  index_pairs(res, [&](uint64_t k) { return int64_t(ranking.order[size_t(k)]) - 1; }, values,
+              maxdim, keep_diagonal);
+  return res;
 }
 
 }  // namespace cuph

@@ -78,30 +78,6 @@ void write_pairs(const ItemPairs& res, const ItemView& item, int maxdim, bool su
   });
 }
 
-// Pairs of one item as values and flat indices into the item (C order), dims in order.
-struct ItemDiagram {
-  std::vector<int8_t> dim;
-  std::vector<double> birth, death;
-  std::vector<int64_t> birth_index, death_index;
-  int64_t count[5] = {0, 0, 0, 0, 0};
-};
-
-template <class FlatOf>
-void to_diagram(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim, bool superlevel,
-                bool keep_diagonal, ItemDiagram& out) {
-  index_pairs(res, flat_of, item, maxdim, keep_diagonal);
-  size_t total = 0;
-  for (int k = 0; k <= maxdim; ++k) total += size_t(out.count[k] = int64_t(res.dim[k].size()));
-  out.dim.resize(total);
-  out.birth.resize(total);
-  out.death.resize(total);
-  out.birth_index.resize(total);
-  out.death_index.resize(total);
-  write_pairs<double>(res, item, maxdim, superlevel, 0,
-                      {out.dim.data(), out.birth.data(), out.death.data(), out.birth_index.data(),
-                       out.death_index.data(), nullptr});
-}
-
 // 2-D items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted (it has
 // none: a pixel's own cells never form a node).
 template <int D> constexpr bool use_rectangle(bool keep_diagonal) {
