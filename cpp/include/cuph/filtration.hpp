@@ -152,15 +152,27 @@ template <int D> struct PaddedShape {
   }
 };
 
+// The smallest and largest key of an item (lo = hi = 0 for no keys). Computed once per item
+// and handed to whichever of rank_keys, pack_keys and pack_values the item takes.
+struct KeyRange {
+  uint64_t lo = 0, hi = 0;
+};
+inline KeyRange key_range(const std::vector<uint64_t>& keys) {
+  if (keys.empty()) return {};
+  KeyRange r{keys[0], keys[0]};
+  for (uint64_t k : keys) { r.lo = std::min(r.lo, k); r.hi = std::max(r.hi, k); }
+  return r;
+}
+
 // Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices
 // and their buffers, 24 bytes per generator, or 16 when the keys span < 2^32 values.
 template <int D>
-Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad, int threads = 1) {
+Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
+                  int threads = 1) {
   Ranking r;
   r.order.resize(keys.size());
   pad.for_each([&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
-  uint64_t lo = ~uint64_t(0), hi = 0;
-  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
+  const uint64_t lo = range.lo, hi = range.hi;
   if (!keys.empty() && hi - lo <= 0xffffffffull) {
     std::vector<uint32_t> narrow(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) narrow[i] = uint32_t(keys[i] - lo);
@@ -200,12 +212,11 @@ Ranking rank_keys(std::vector<uint64_t>& keys, const PaddedShape<D>& pad, int th
 // and wider ones with a small range), (key - min) << 32 | flat index is itself a unique,
 // order-preserving key. Border generators get ~0. Returns false if the range is too wide.
 template <int D>
-bool pack_keys(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad,
+bool pack_keys(const std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
                std::vector<uint64_t>& packed) {
   if (keys.empty() || keys.size() >= (size_t(1) << 32) - 1) return false;
-  uint64_t lo = keys[0], hi = keys[0];
-  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
-  if (hi - lo > 0xffffffffull) return false;
+  const uint64_t lo = range.lo;
+  if (range.hi - lo > 0xffffffffull) return false;
   packed.assign(size_t(pad.size), ~uint64_t(0));
   pad.for_each([&](int64_t j, int64_t p) {
     packed[size_t(p)] = ((keys[size_t(j)] - lo) << 32) | uint64_t(j);
@@ -213,16 +224,15 @@ bool pack_keys(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad,
   return true;
 }
 
-
 // The same for algorithms that break ties by index themselves: padded values key - min, border
 // generators and one extra slot after the grid ~0, above every value. Returns false if the keys
 // span too many values for V (2^32 - 1 for 32 bits; only the full 64-bit range for 64 bits).
 template <int D, class V>
-bool pack_values(const std::vector<uint64_t>& keys, const PaddedShape<D>& pad, std::vector<V>& out) {
+bool pack_values(const std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
+                 std::vector<V>& out) {
   if (keys.empty()) return false;
-  uint64_t lo = keys[0], hi = keys[0];
-  for (uint64_t k : keys) { lo = std::min(lo, k); hi = std::max(hi, k); }
-  if (hi - lo >= uint64_t(V(~V(0)))) return false;
+  const uint64_t lo = range.lo;
+  if (range.hi - lo >= uint64_t(V(~V(0)))) return false;
   out.assign(size_t(pad.size) + 1, ~V(0));
   pad.for_each([&](int64_t j, int64_t p) { out[size_t(p)] = V(keys[size_t(j)] - lo); });
   return true;

@@ -72,7 +72,7 @@ inline ItemPairs graph_persistence(const ItemView& values, const EdgeView& edges
   });
   cancel.check();
   const PaddedShape<1> pad(&n);  // rank[v + 1], order[r] = v + 1: the cubical engine's ranking
-  const Ranking ranking = rank_keys<1>(keys, pad, threads);
+  const Ranking ranking = rank_keys<1>(keys, key_range(keys), pad, threads);
   cancel.check();
 
   const uint32_t loop = uint32_t(n);  // self-loops sort after every real edge

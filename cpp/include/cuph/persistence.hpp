@@ -95,6 +95,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
   std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   load_keys(item, superlevel, keys);
+  const KeyRange range = key_range(keys);
   if (use_rectangle<D>(keep_diagonal)) {
     // 32-bit values where they fit (every dtype of at most 32 bits), else 64-bit ones: never a
     // sort, except for 64-bit keys spanning their full range (ranked then).
@@ -106,12 +107,12 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
                           cancel);
     };
-    if (pack_values<D>(keys, pad, v32)) {
+    if (pack_values<D>(keys, range, pad, v32)) {
       run(v32);
-    } else if (pack_values<D>(keys, pad, own64)) {
+    } else if (pack_values<D>(keys, range, pad, own64)) {
       run(own64);
     } else {
-      v32 = rank_keys<D>(keys, pad).rank;
+      v32 = rank_keys<D>(keys, range, pad).rank;
       v32.push_back(~0u);  // the outside
       run(v32);
     }
@@ -123,7 +124,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     return;
   }
   std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
-  if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, pad, packed)) {
+  if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, range, pad, packed)) {
     own_keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
@@ -133,7 +134,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
                 keep_diagonal);
     return;
   }
-  const Ranking ranking = rank_keys<D>(keys, pad);
+  const Ranking ranking = rank_keys<D>(keys, range, pad);
   const auto flat_of_rank = [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); };
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
