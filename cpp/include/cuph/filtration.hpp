@@ -173,7 +173,7 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
   r.order.resize(keys.size());
   pad.for_each([&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
   const uint64_t lo = range.lo, hi = range.hi;
-  if (!keys.empty() && hi - lo <= 0xffffffffull) {
+  if (hi - lo <= 0xffffffffull) {  // no keys: range 0, the narrow path (an empty sort)
     std::vector<uint32_t> narrow(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) narrow[i] = uint32_t(keys[i] - lo);
     keys = std::vector<uint64_t>();
