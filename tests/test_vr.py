@@ -153,6 +153,51 @@ def test_higher_dims_match_gph_values_many_threads():
     assert gudhi.bottleneck_distance(dg.in_dim(1), ref, e=0) <= 1e-5 * ref.max()
 
 
+def test_many_threads_equal_one_thread_and_indices_give_values():
+    # 500 Gaussian points in 512-d: giotto-ph 0.2.4 on 2 threads reports stale birth edges for
+    # 1-3% of the H1 pairs (measured); after cuph's repair every value equals the one-thread
+    # result exactly and every birth index is an edge of that float64 length.
+    x = np.random.default_rng(0).standard_normal((500, 512))
+    one = vr.persistence(x, maxdim=1, n_threads=1)
+    for threads in (2, 4):
+        many = vr.persistence(x, maxdim=1, n_threads=threads)
+        np.testing.assert_array_equal(_sorted(many.in_dim(1)), _sorted(one.in_dim(1)))
+        sel = many.dim == 1
+        i, j = many.unravel(many.birth_index[sel])
+        np.testing.assert_allclose(np.linalg.norm(x[i] - x[j], axis=1), many.birth[sel],
+                                   rtol=1e-13)
+
+
+def test_repair_births_restores_stale_generators():
+    # Corrupt a one-thread giotto-ph result the way the lock-free reduction does (a pair keeps
+    # the birth edge of a later column: another pair's birth) and check the repair undoes it.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((120, 40))
+    d32 = squareform(pdist(x)).astype(np.float32)
+    res = gph.ripser_parallel(d32, metric="precomputed", maxdim=1, n_threads=1,
+                              return_generators=True)
+    fin = np.asarray(res["gens"][1][0], np.int64).reshape(-1, 4)
+    value32 = res["dgms"][1][:, 0].astype(np.float32)
+    truth = fin[:, :2].copy()
+    stale = truth.copy()
+    order = np.argsort(value32)
+    victims = order[1::7]
+    stale[victims] = truth[order[0::7][:len(victims)]]  # a shorter birth edge of another pair
+    assert (d32[stale[victims, 0], stale[victims, 1]] != value32[victims]).all()
+    taken = vr._edge_keys(np.asarray(res["gens"][0], np.int64).reshape(-1, 3)[:, 1:], len(x))
+    fixed = vr._repair_births(d32, stale, value32, fin[:, 2:], taken)
+    np.testing.assert_array_equal(vr._edge_keys(fixed, len(x)), vr._edge_keys(truth, len(x)))
+
+
+def test_points_path_when_matrices_do_not_fit(rng):
+    # memory_limit too small for the matrices: giotto-ph gets points, on one thread.
+    x = rng.standard_normal((60, 5))
+    ref = vr.persistence(x, maxdim=2)
+    small = vr.persistence(x, maxdim=2, memory_limit=0, n_threads=2)
+    for k in (0, 1, 2):
+        np.testing.assert_allclose(_sorted(small.in_dim(k)), _sorted(ref.in_dim(k)), rtol=1e-12)
+
+
 def test_threads_and_memory_paths_identical(rng):
     # A cloud big enough for the in-Prim thread team, and the O(n)-memory path.
     x = rng.standard_normal((700, 33))

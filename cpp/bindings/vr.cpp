@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "common.hpp"
@@ -76,6 +77,52 @@ py::array_t<double> vr_edge_lengths(py::array_t<double, py::array::c_style | py:
   return out;
 }
 
+py::array_t<double> vr_distance_matrix(
+    py::array_t<double, py::array::c_style | py::array::forcecast> x, const std::string& metric,
+    int n_threads) {
+  if (x.ndim() != 2) throw py::value_error("x: expected one cloud (points, features)");
+  const cuph::mst::Metric met = metric_of(metric);
+  if (met == cuph::mst::Metric::Precomputed)
+    throw py::value_error("metric: 'precomputed' is already a distance matrix");
+  const cuph::mst::CloudView c{x.data(), x.shape(0), x.shape(1), met};
+  const int threads = thread_count(n_threads);
+  std::vector<double> D = run_released([&](const std::atomic<bool>* cancel) {
+    std::vector<double> out;
+    cuph::CancelToken token(cancel);
+    std::unique_ptr<cuph::mst::Team> team;
+    if (threads > 1 && c.n >= 128) team.reset(new cuph::mst::Team(threads));
+    cuph::mst::distance_matrix(c, team.get(), token, out);
+    return out;
+  });
+  return to_numpy(std::move(D)).reshape({c.n, c.n});
+}
+
+// Flat indices i * n + j (i < j) of the entries of the float32 matrix d equal to one of the
+// sorted `targets`: the candidates for giotto-ph's stale birth edges (cuph/vr.py,
+// _repair_births). One pass over the upper triangle, no n^2 temporaries.
+py::array_t<int64_t> vr_edges_of_lengths(
+    py::array_t<float, py::array::c_style | py::array::forcecast> d,
+    py::array_t<float, py::array::c_style | py::array::forcecast> targets) {
+  if (d.ndim() != 2 || d.shape(0) != d.shape(1)) throw py::value_error("d: expected an (n, n) matrix");
+  if (targets.ndim() != 1) throw py::value_error("targets: expected a 1-D array");
+  const int64_t n = d.shape(0), m = targets.shape(0);
+  const float* t = targets.data();
+  for (int64_t k = 1; k < m; ++k)
+    if (!(t[k - 1] <= t[k])) throw py::value_error("targets: must be sorted");
+  const float* D = d.data();
+  std::vector<int64_t> keys;
+  if (m > 0) {
+    py::gil_scoped_release release;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j) {
+        const float v = D[i * n + j];
+        if (v < t[0] || v > t[m - 1]) continue;
+        if (*std::lower_bound(t, t + m, v) == v) keys.push_back(i * n + j);
+      }
+  }
+  return to_numpy(std::move(keys));
+}
+
 }  // namespace
 
 void bind_vr(py::module_& m) {
@@ -85,4 +132,9 @@ void bind_vr(py::module_& m) {
         "see docs/INTERNALS.md for the result layout.");
   m.def("vr_edge_lengths", &vr_edge_lengths, py::arg("x"), py::arg("u"), py::arg("v"),
         py::arg("metric"), "Lengths of the edges (u[k], v[k]) of one cloud, with vr_h0's kernels.");
+  m.def("vr_distance_matrix", &vr_distance_matrix, py::arg("x"), py::arg("metric"),
+        py::arg("n_threads"),
+        "The (n, n) float64 distance matrix of one cloud, with vr_h0's kernels, GIL released.");
+  m.def("vr_edges_of_lengths", &vr_edges_of_lengths, py::arg("d"), py::arg("targets"),
+        "Flat indices i * n + j (i < j) of the entries of d equal to one of the sorted targets.");
 }

@@ -7,11 +7,18 @@
   MST edge lengths; this is exact for any input, duplicate points and ties included (the
   multiset of MST edge lengths does not depend on how ties are broken).
 * **Dimensions >= 1 come from giotto-ph** (``gph.ripser_parallel``), which computes in float32.
-  cuph asks it for the generating edges and recomputes every birth and death in float64 from
-  those edges with the same kernels as H0, so a distance has one value in all dimensions.
-  giotto-ph runs single-threaded here (its generators are wrong for some births with several
-  threads, giotto-ph 0.2.4), concurrently with our multi-threaded H0; a batch of clouds is
-  processed one cloud at a time.
+  cuph computes each cloud's float64 distance matrix once (the H0 kernels, multi-threaded),
+  hands giotto-ph its float32 rounding, asks for the generating edges and reports every birth
+  and death as the float64 length of its edge, so a distance has one value in all dimensions.
+  giotto-ph runs on ``n_threads`` threads. Its lock-free reduction can report a stale birth
+  edge (giotto-ph 0.2.4: 2-4% of H1 pairs of 2000 Gaussian points in 512-d with 2 threads; the
+  diagram values are right); cuph detects these (the edge's float32 length is not the birth)
+  and replaces them by the edge of exactly that float32 length, excluding MST edges and the
+  other pairs' births. When several edges share that float32 length (about 0.1% of H1 pairs
+  in that example), the chosen one may be a twin of the true generator whose float64 length
+  differs by less than float32 resolution. ``n_threads=1`` never needs the repair. A cloud
+  whose matrices (12 bytes per entry) exceed ``memory_limit`` goes to giotto-ph as points, on
+  one thread.
   (Pairs whose float64 lengths differ by less than float32 resolution may be missing, as
   giotto-ph drops pairs that are zero-length in float32.)
 
@@ -43,7 +50,6 @@ Examples
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -223,41 +229,106 @@ def h0(points: Any = None, metric: str = "euclidean", threshold: float = np.inf,
                        memory_limit=memory_limit)
 
 
-def _higher(x: np.ndarray, metric: str, maxdim: int, threshold: float, coeff: int,
-            n_threads: int, keep_diagonal: bool) -> List[List[Tuple[np.ndarray, ...]]]:
-    """Per cloud, per dimension 1..maxdim: (birth, death, birth_index, death_index)."""
+def _cloud_higher(cloud: np.ndarray, d64: Optional[np.ndarray], metric: str, maxdim: int,
+                  threshold: float, coeff: int, n_threads: int, keep_diagonal: bool
+                  ) -> List[Tuple[np.ndarray, ...]]:
+    """Dimensions 1..maxdim of one cloud: per dimension (birth, death, birth_index, death_index).
+
+    With ``d64`` (the cloud's float64 distance matrix) giotto-ph gets it in float32 (its working
+    precision), so that its filtration values are exactly the float32 roundings of the lengths
+    cuph reports, and it runs on ``n_threads`` threads: the stale generators that its lock-free
+    reduction can report are detected and replaced (:func:`_repair_births`). Without the matrix
+    (it does not fit in ``memory_limit``) giotto-ph computes distances itself and runs on one
+    thread, whose generators are right.
+    """
     try:
         from gph import ripser_parallel
     except ImportError:
         raise ImportError("cuph.vr.persistence with maxdim >= 1 needs giotto-ph: pip install "
                           "giotto-ph (or pip install 'cuph[vr]'); maxdim=0 works without it") from None
-    out = []
-    n = x.shape[1]
-    for c in range(x.shape[0]):
-        cloud = x[c]
-        # n_threads=1: with more threads, giotto-ph 0.2.4 returns wrong birth edges for some
-        # H>=1 generators (about 1% of H1 pairs of 500 Gaussian points in 512-d; the diagram
-        # values themselves are right). Our H0 runs on the other cores meanwhile.
+    n = cloud.shape[0]
+    d32 = None
+    if d64 is not None:
+        d32 = d64.astype(np.float32)
+        res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
+                              metric="precomputed", n_threads=n_threads, return_generators=True)
+        src, how = d64, "precomputed"
+    else:
         res = ripser_parallel(cloud, maxdim=maxdim, thresh=threshold, coeff=coeff,
                               metric=metric, n_threads=1, return_generators=True)
-        _, finite_higher, _, essential_higher = res["gens"]
-        per_dim = []
-        for k in range(1, maxdim + 1):
-            fin = np.asarray(finite_higher[k - 1], dtype=np.int64).reshape(-1, 4)
-            ess = np.asarray(essential_higher[k - 1], dtype=np.int64).reshape(-1, 2)
-            b_u = np.concatenate([fin[:, 0], ess[:, 0]])
-            b_v = np.concatenate([fin[:, 1], ess[:, 1]])
-            birth = _core.vr_edge_lengths(cloud, b_u, b_v, metric)
-            death = np.concatenate([_core.vr_edge_lengths(cloud, fin[:, 2], fin[:, 3], metric),
-                                    np.full(len(ess), np.inf)])
-            bi = np.minimum(b_u, b_v) * n + np.maximum(b_u, b_v)
-            di = np.concatenate([np.minimum(fin[:, 2], fin[:, 3]) * n + np.maximum(fin[:, 2], fin[:, 3]),
-                                 np.full(len(ess), -1, np.int64)])
-            keep = np.ones(len(birth), bool) if keep_diagonal else birth != death
-            order = np.lexsort((birth[keep], death[keep]))
-            per_dim.append(tuple(a[keep][order] for a in (birth, death, bi, di)))
-        out.append(per_dim)
-    return out
+        src, how = cloud, metric
+    h0_gens, finite_higher, _, essential_higher = res["gens"]
+    taken = _edge_keys(np.asarray(h0_gens, np.int64).reshape(-1, 3)[:, 1:], n)
+    per_dim = []
+    for k in range(1, maxdim + 1):
+        fin = np.asarray(finite_higher[k - 1], dtype=np.int64).reshape(-1, 4)
+        ess = np.asarray(essential_higher[k - 1], dtype=np.int64).reshape(-1, 2)
+        birth_edges = np.concatenate([fin[:, :2], ess])
+        if d32 is not None and len(birth_edges):
+            value32 = np.asarray(res["dgms"][k][:, 0], np.float32)
+            birth_edges = _repair_births(d32, birth_edges, value32, fin[:, 2:],
+                                         taken if k == 1 else None)
+        birth = _core.vr_edge_lengths(src, birth_edges[:, 0], birth_edges[:, 1], how)
+        death = np.concatenate([_core.vr_edge_lengths(src, fin[:, 2], fin[:, 3], how),
+                                np.full(len(ess), np.inf)])
+        bi = _edge_keys(birth_edges, n)
+        di = np.concatenate([_edge_keys(fin[:, 2:], n), np.full(len(ess), -1, np.int64)])
+        keep = np.ones(len(birth), bool) if keep_diagonal else birth != death
+        order = np.lexsort((birth[keep], death[keep]))
+        per_dim.append(tuple(a[keep][order] for a in (birth, death, bi, di)))
+    return per_dim
+
+
+def _edge_keys(edges: np.ndarray, n: int) -> np.ndarray:
+    """Flat indices ``i * n + j`` (``i < j``) of edges ``(m, 2)``."""
+    edges = np.asarray(edges, np.int64).reshape(-1, 2)
+    return np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1])
+
+
+def _repair_births(d32: np.ndarray, birth_edges: np.ndarray, value32: np.ndarray,
+                   death_edges: np.ndarray, taken: Optional[np.ndarray]) -> np.ndarray:
+    """Birth edges whose float32 length is the pair's birth value.
+
+    With several threads, giotto-ph 0.2.4 can record the generator of a column that later lost
+    its pivot to an earlier column (its lock-free reduction moves pivots; the diagram values are
+    read at the end and are right, the generator recorded at the first insertion is stale). Such
+    an edge is detected because its float32 length differs from the birth value; it is replaced
+    by an edge of exactly that float32 length. In dimension 1 the birth simplex is the edge
+    itself, so MST edges and the birth edges of the other pairs (``taken``) are excluded; a
+    candidate touching the death edge is preferred, then the smallest index. When several
+    candidates remain (lengths equal in float32) the choice may be a twin of the true generator:
+    its float64 length differs from the true birth by less than float32 resolution.
+    """
+    n = d32.shape[0]
+    edges = birth_edges.copy()
+    bad = np.nonzero(d32[edges[:, 0], edges[:, 1]] != value32)[0]
+    if len(bad) == 0:
+        return edges
+    targets = np.unique(value32[bad])
+    cand_keys = _core.vr_edges_of_lengths(d32, targets)
+    cand_vals = d32.reshape(-1)[cand_keys]
+    used = set()
+    if taken is not None:
+        good = np.ones(len(edges), bool)
+        good[bad] = False
+        used = set(taken.tolist()) | set(_edge_keys(edges[good], n).tolist())
+    by_value: dict = {}
+    for key, v in zip(cand_keys.tolist(), cand_vals.tolist()):
+        by_value.setdefault(v, []).append(key)
+    for r in bad.tolist():
+        cands = [k for k in by_value.get(float(value32[r]), []) if k not in used]
+        if not cands:
+            raise RuntimeError("cuph.vr: giotto-ph reported a birth value that no edge has; "
+                               "rerun with n_threads=1")
+        if r < len(death_edges):
+            ends = {int(death_edges[r, 0]), int(death_edges[r, 1])}
+            touching = [k for k in cands if k // n in ends or k % n in ends]
+            cands = touching or cands
+        key = min(cands)
+        if taken is not None:
+            used.add(key)
+        edges[r] = (key // n, key % n)
+    return edges
 
 
 def persistence(
@@ -303,9 +374,11 @@ def persistence(
     coeff : int
         Prime field of coefficients for dimensions >= 1 (giotto-ph's ``coeff``).
     memory_limit : int
-        Bytes of float64 distance matrices the H0 workers may hold at once (default 1 GiB);
-        a cloud whose matrix does not fit gets O(n)-memory Prim with distances computed on the
-        fly (slower for many features; same values).
+        Bytes of distance matrices cuph may hold at once (default 1 GiB). For ``maxdim=0``, a
+        cloud whose float64 matrix does not fit gets O(n)-memory Prim with distances computed
+        on the fly (slower for many features; same values). For ``maxdim >= 1``, a cloud whose
+        float64 and float32 matrices (12 bytes per entry) do not fit goes to giotto-ph as
+        points, on one thread.
 
     Returns
     -------
@@ -341,19 +414,34 @@ def persistence(
     x, batch_shape, native = _prepare(points, distance_matrix, metric)
     n_clouds, n = x.shape[0], x.shape[1]
 
-    def run_h0() -> dict:
-        return _core.vr_h0(x, native, threshold, threads, bool(keep_diagonal), memory_limit)
-
     if maxdim == 0:
-        r0 = run_h0()
-        higher: List[List[Tuple[np.ndarray, ...]]] = [[] for _ in range(n_clouds)]
-    else:
-        # Our H0 runs (GIL released) while giotto-ph computes the higher dimensions.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            fut = pool.submit(run_h0)
-            higher = _higher(x, native, maxdim, threshold, coeff, threads, bool(keep_diagonal))
-            r0 = fut.result()
+        r0 = _core.vr_h0(x, native, threshold, threads, bool(keep_diagonal), memory_limit)
+        return _assemble(r0, [[] for _ in range(n_clouds)], n_clouds, n, maxdim, batch_shape)
+    # Higher dimensions, one cloud at a time. A point cloud's float64 distance matrix (plus its
+    # float32 copy for giotto-ph) is computed once when it fits in memory_limit and serves H0 too.
+    fits = 12 * n * n <= memory_limit
+    parts, higher = [], []
+    for c in range(n_clouds):
+        cloud = x[c]
+        d64 = cloud if native == "precomputed" else (
+            _core.vr_distance_matrix(cloud, native, threads) if fits else None)
+        h0_in, h0_metric = (cloud, native) if d64 is None else (d64, "precomputed")
+        parts.append(_core.vr_h0(h0_in[None], h0_metric, threshold, threads,
+                                 bool(keep_diagonal), memory_limit))
+        higher.append(_cloud_higher(cloud, d64, native, maxdim, threshold, coeff, threads,
+                                    bool(keep_diagonal)))
+        del d64
+    r0 = _concat_h0(parts)
     return _assemble(r0, higher, n_clouds, n, maxdim, batch_shape)
+
+
+def _concat_h0(parts: Sequence[dict]) -> dict:
+    """One vr_h0 result from per-cloud results (their ``item`` columns are all 0)."""
+    out = {key: np.concatenate([p[key] for p in parts]) for key in
+           ("birth", "death", "birth_index", "death_index")}
+    sizes = [len(p["death"]) for p in parts]
+    out["offsets"] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return out
 
 
 def _assemble(r0: dict, higher: Sequence[Sequence[Tuple[np.ndarray, ...]]], n_clouds: int,

@@ -479,6 +479,31 @@ void prim_points(int64_t n, Dist dist, double cost, double threshold, Team* team
 
 }  // namespace detail
 
+// Calls f(dist, squared) with the distance functor of the cloud's metric (the AVX2 kernel where
+// the CPU has it) for point clouds; `squared` says that dist gives squared Euclidean distances
+// (monotone in the distance; callers take square roots only where a length is reported). Every
+// consumer goes through here, so an edge gets the same value in every dimension and path.
+template <class F>
+void with_point_metric(const CloudView& c, F&& f) {
+  const double* x = c.data;
+  const int64_t d = c.d;
+  switch (c.metric) {
+    case Metric::Euclidean:
+#ifdef CUPH_HAVE_AVX2_KERNEL
+      if (cpu_has_avx2()) {
+        f(detail::Avx2Euclid{x, d}, true);
+        return;
+      }
+#endif
+      f(detail::PointDist<detail::EuclidSq>{x, d}, true);
+      return;
+    case Metric::Manhattan: f(detail::PointDist<detail::Manhattan>{x, d}, false); return;
+    case Metric::Chebyshev: f(detail::PointDist<detail::Chebyshev>{x, d}, false); return;
+    case Metric::Precomputed: break;
+  }
+  throw std::logic_error("with_point_metric: a precomputed matrix has no point metric");
+}
+
 // The H0 pairs of one cloud (see H0Result). `team` may be null (single-threaded). Point clouds
 // whose n x n float64 distance matrix fits in `matrix_limit_bytes` get that matrix computed
 // first, tile by tile (cache-friendly: Prim's on-the-fly path re-reads every remaining point at
@@ -488,74 +513,55 @@ inline H0Result h0_cloud(const CloudView& c, double threshold, Team* team, Cance
                          int64_t matrix_limit_bytes = int64_t(1) << 28) {
   H0Result out;
   if (c.n <= 0) return out;
-  const int64_t n = c.n, d = c.d;
-  const double* x = c.data;
-  switch (c.metric) {
-    case Metric::Precomputed: {
-      auto dist = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
-      detail::prim(n, dist, 1.0, threshold, team, cancel, out);
-      break;
-    }
-    case Metric::Euclidean: {
-      // Keys are squared distances (monotone), square roots taken for the n-1 tree edges only.
-      // thr2 is the largest double whose square root is <= threshold, so that a key passes
-      // exactly when its reported length sqrt(key) does.
-      double thr2 = threshold * threshold;
-      if (std::isfinite(thr2)) {
-        const double inf = std::numeric_limits<double>::infinity();
-        while (std::sqrt(thr2) > threshold) thr2 = std::nextafter(thr2, -inf);
-        while (std::sqrt(std::nextafter(thr2, inf)) <= threshold) thr2 = std::nextafter(thr2, inf);
-      }
-#ifdef CUPH_HAVE_AVX2_KERNEL
-      if (cpu_has_avx2()) {
-        detail::prim_points(n, detail::Avx2Euclid{x, d}, double(d), thr2, team, cancel,
-                            matrix_limit_bytes, out);
-      } else
-#endif
-      {
-        detail::prim_points(n, detail::PointDist<detail::EuclidSq>{x, d}, double(d), thr2, team,
-                            cancel, matrix_limit_bytes, out);
-      }
-      for (double& v : out.death) v = std::sqrt(v);
-      break;
-    }
-    case Metric::Manhattan:
-      detail::prim_points(n, detail::PointDist<detail::Manhattan>{x, d}, double(d), threshold, team,
-                          cancel, matrix_limit_bytes, out);
-      break;
-    case Metric::Chebyshev:
-      detail::prim_points(n, detail::PointDist<detail::Chebyshev>{x, d}, double(d), threshold, team,
-                          cancel, matrix_limit_bytes, out);
-      break;
+  const int64_t n = c.n;
+  if (c.metric == Metric::Precomputed) {
+    const double* x = c.data;
+    auto dist = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
+    detail::prim(n, dist, 1.0, threshold, team, cancel, out);
+    return out;
   }
+  with_point_metric(c, [&](auto dist, bool squared) {
+    double thr = threshold;
+    if (squared) {
+      // Keys are squared distances; thr is the largest double whose square root is <= threshold,
+      // so that a key passes exactly when its reported length sqrt(key) does.
+      thr = threshold * threshold;
+      if (std::isfinite(thr)) {
+        const double inf = std::numeric_limits<double>::infinity();
+        while (std::sqrt(thr) > threshold) thr = std::nextafter(thr, -inf);
+        while (std::sqrt(std::nextafter(thr, inf)) <= threshold) thr = std::nextafter(thr, inf);
+      }
+    }
+    detail::prim_points(n, dist, double(c.d), thr, team, cancel, matrix_limit_bytes, out);
+    if (squared)
+      for (double& v : out.death) v = std::sqrt(v);
+  });
   return out;
+}
+
+// The full n x n float64 distance matrix of a point cloud, with the kernels of h0_cloud (what
+// giotto-ph receives for dimensions >= 1, so that its filtration is the float32 rounding of
+// exactly the lengths cuph reports).
+inline void distance_matrix(const CloudView& c, Team* team, CancelToken& cancel,
+                            std::vector<double>& out) {
+  with_point_metric(c, [&](auto dist, bool squared) {
+    detail::fill_matrix(c.n, dist, team, cancel, out);
+    if (squared)
+      for (double& v : out) v = std::sqrt(v);
+  });
 }
 
 // Lengths of the edges (u[k], v[k]) of a point cloud with the same kernels as h0_cloud, so an
 // edge gets the same value in every homology dimension.
 inline void edge_lengths(const CloudView& c, const int64_t* u, const int64_t* v, int64_t m,
                          double* out) {
-  const double* x = c.data;
-  const int64_t d = c.d, n = c.n;
-  for (int64_t k = 0; k < m; ++k) {
-    const int64_t a = u[k], b = v[k];
-    double r = 0;
-    switch (c.metric) {
-      case Metric::Precomputed: r = x[a * n + b]; break;
-      case Metric::Euclidean:
-#ifdef CUPH_HAVE_AVX2_KERNEL
-        if (cpu_has_avx2()) {
-          r = std::sqrt(detail::Avx2Euclid{x, d}(a, b));
-          break;
-        }
-#endif
-        r = std::sqrt(detail::PointDist<detail::EuclidSq>{x, d}(a, b));
-        break;
-      case Metric::Manhattan: r = detail::PointDist<detail::Manhattan>{x, d}(a, b); break;
-      case Metric::Chebyshev: r = detail::PointDist<detail::Chebyshev>{x, d}(a, b); break;
-    }
-    out[k] = r;
+  if (c.metric == Metric::Precomputed) {
+    for (int64_t k = 0; k < m; ++k) out[k] = c.data[u[k] * c.n + v[k]];
+    return;
   }
+  with_point_metric(c, [&](auto dist, bool squared) {
+    for (int64_t k = 0; k < m; ++k) out[k] = squared ? std::sqrt(dist(u[k], v[k])) : dist(u[k], v[k]);
+  });
 }
 
 struct H0Batch {
