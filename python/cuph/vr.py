@@ -229,14 +229,15 @@ def h0(points: Any = None, metric: str = "euclidean", threshold: float = np.inf,
                        memory_limit=memory_limit)
 
 
-def _cloud_higher(cloud: np.ndarray, d64: Optional[np.ndarray], metric: str, maxdim: int,
+def _cloud_higher(cloud: np.ndarray, d32: Optional[np.ndarray], metric: str, maxdim: int,
                   threshold: float, coeff: int, n_threads: int, keep_diagonal: bool
                   ) -> List[Tuple[np.ndarray, ...]]:
     """Dimensions 1..maxdim of one cloud: per dimension (birth, death, birth_index, death_index).
 
-    With ``d64`` (the cloud's float64 distance matrix) giotto-ph gets it in float32 (its working
-    precision), so that its filtration values are exactly the float32 roundings of the lengths
-    cuph reports, and it runs on ``n_threads`` threads: the stale generators that its lock-free
+    ``cloud`` is points (``metric`` native) or a distance matrix (``metric="precomputed"``).
+    With ``d32`` (the float32 rounding of the cloud's float64 distance matrix, giotto-ph's
+    working precision) giotto-ph's filtration values are exactly the float32 roundings of the
+    lengths cuph reports, and it runs on ``n_threads`` threads: the stale generators that its lock-free
     reduction can report are detected and replaced (:func:`_repair_births`). Without the matrix
     (it does not fit in ``memory_limit``) giotto-ph computes distances itself and runs on one
     thread, whose generators are right.
@@ -247,16 +248,12 @@ def _cloud_higher(cloud: np.ndarray, d64: Optional[np.ndarray], metric: str, max
         raise ImportError("cuph.vr.persistence with maxdim >= 1 needs giotto-ph: pip install "
                           "giotto-ph (or pip install 'cuph[vr]'); maxdim=0 works without it") from None
     n = cloud.shape[0]
-    d32 = None
-    if d64 is not None:
-        d32 = d64.astype(np.float32)
+    if d32 is not None:
         res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
                               metric="precomputed", n_threads=n_threads, return_generators=True)
-        src, how = d64, "precomputed"
     else:
         res = ripser_parallel(cloud, maxdim=maxdim, thresh=threshold, coeff=coeff,
                               metric=metric, n_threads=1, return_generators=True)
-        src, how = cloud, metric
     h0_gens, finite_higher, _, essential_higher = res["gens"]
     taken = _edge_keys(np.asarray(h0_gens, np.int64).reshape(-1, 3)[:, 1:], n)
     per_dim = []
@@ -268,8 +265,8 @@ def _cloud_higher(cloud: np.ndarray, d64: Optional[np.ndarray], metric: str, max
             value32 = np.asarray(res["dgms"][k][:, 0], np.float32)
             birth_edges = _repair_births(d32, birth_edges, value32, fin[:, 2:],
                                          taken if k == 1 else None)
-        birth = _core.vr_edge_lengths(src, birth_edges[:, 0], birth_edges[:, 1], how)
-        death = np.concatenate([_core.vr_edge_lengths(src, fin[:, 2], fin[:, 3], how),
+        birth = _core.vr_edge_lengths(cloud, birth_edges[:, 0], birth_edges[:, 1], metric)
+        death = np.concatenate([_core.vr_edge_lengths(cloud, fin[:, 2], fin[:, 3], metric),
                                 np.full(len(ess), np.inf)])
         bi = _edge_keys(birth_edges, n)
         di = np.concatenate([_edge_keys(fin[:, 2:], n), np.full(len(ess), -1, np.int64)])
@@ -417,8 +414,10 @@ def persistence(
     if maxdim == 0:
         r0 = _core.vr_h0(x, native, threshold, threads, bool(keep_diagonal), memory_limit)
         return _assemble(r0, [[] for _ in range(n_clouds)], n_clouds, n, maxdim, batch_shape)
-    # Higher dimensions, one cloud at a time. A point cloud's float64 distance matrix (plus its
-    # float32 copy for giotto-ph) is computed once when it fits in memory_limit and serves H0 too.
+    # Higher dimensions, one cloud at a time. A point cloud's float64 distance matrix is
+    # computed once when it and its float32 copy fit in memory_limit: it serves H0, then only
+    # the float32 copy is kept for giotto-ph (lengths are recomputed from the points with the
+    # same kernel, bitwise equal).
     fits = 12 * n * n <= memory_limit
     parts, higher = [], []
     for c in range(n_clouds):
@@ -428,9 +427,11 @@ def persistence(
         h0_in, h0_metric = (cloud, native) if d64 is None else (d64, "precomputed")
         parts.append(_core.vr_h0(h0_in[None], h0_metric, threshold, threads,
                                  bool(keep_diagonal), memory_limit))
-        higher.append(_cloud_higher(cloud, d64, native, maxdim, threshold, coeff, threads,
+        d32 = None if d64 is None else d64.astype(np.float32)
+        del d64, h0_in
+        higher.append(_cloud_higher(cloud, d32, native, maxdim, threshold, coeff, threads,
                                     bool(keep_diagonal)))
-        del d64
+        del d32
     r0 = _concat_h0(parts)
     return _assemble(r0, higher, n_clouds, n, maxdim, batch_shape)
 
