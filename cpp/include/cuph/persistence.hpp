@@ -94,8 +94,6 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   const bool top = D >= 2 && maxdim >= D - 1;
   std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
   std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
-  load_keys(item, superlevel, keys);
-  const KeyRange range = key_range(keys);
   if (use_rectangle<D>(keep_diagonal)) {
     // 32-bit values where they fit (every dtype of at most 32 bits), else 64-bit ones: never a
     // sort, except for 64-bit keys spanning their full range (ranked then).
@@ -107,14 +105,22 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
                           cancel);
     };
-    if (pack_values<D>(keys, range, pad, v32)) {
+    bool loaded = false;
+    if constexpr (D == 2) loaded = load_pixel_values(item, superlevel, pad, v32);
+    if (loaded) {
       run(v32);
-    } else if (pack_values<D>(keys, range, pad, own64)) {
-      run(own64);
     } else {
-      v32 = rank_keys<D>(keys, range, pad).rank;
-      v32.push_back(~0u);  // the outside
-      run(v32);
+      load_keys(item, superlevel, keys);
+      const KeyRange range = key_range(keys);
+      if (pack_values<D>(keys, range, pad, v32)) {
+        run(v32);
+      } else if (pack_values<D>(keys, range, pad, own64)) {
+        run(own64);
+      } else {
+        v32 = rank_keys<D>(keys, range, pad).rank;
+        v32.push_back(~0u);  // the outside
+        run(v32);
+      }
     }
     own32 = std::vector<uint32_t>();
     own64 = std::vector<uint64_t>();
@@ -123,6 +129,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     index_pairs(res, flat_of, item, maxdim, keep_diagonal);
     return;
   }
+  load_keys(item, superlevel, keys);
+  const KeyRange range = key_range(keys);
   std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, range, pad, packed)) {
     own_keys = std::vector<uint64_t>();
