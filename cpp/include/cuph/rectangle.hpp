@@ -208,18 +208,9 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
     std::vector<Part> parts(size_t(ranges_for(rows * cols, threads)));
     parts[0].joins0 = &joins0;
     parts[0].joins1 = &joins1;
-    // One pixel of both passes, branch-free but for the joins (on noise the number of groups is
-    // unpredictable). "Earlier" is (value, index) order: a neighbour at a lower index comes first
-    // on a tie, so it needs <=, one at a higher index <. A local extremum links to itself.
-    auto visit = [&](auto with_top, int64_t p, Part& part) {
-      const Value v = value[p];
-      const uint32_t best = part.min_pixel;
-      part.min_pixel = (v < value[best] || (v == value[best] && uint32_t(p) < best)) ? uint32_t(p) : best;
-      const Value *up = value + p - w, *here = value + p, *down = value + p + w;
-      const unsigned m = unsigned(up[-1] <= v) | unsigned(up[0] <= v) << 1 |
-                         unsigned(up[1] <= v) << 2 | unsigned(here[-1] <= v) << 3 |
-                         unsigned(here[1] < v) << 4 | unsigned(down[-1] < v) << 5 |
-                         unsigned(down[0] < v) << 6 | unsigned(down[1] < v) << 7;
+    // One pixel of both passes, from the mask of its earlier neighbours, branch-free but for
+    // the joins (on noise the number of groups is unpredictable).
+    auto visit = [&](auto with_top, int64_t p, unsigned m, Part& part) {
       const PixelGroups& g0 = primal[m];
       parent0[p] = uint32_t(p + step[g0.rep[0]]);
       if (g0.n > 1)
@@ -235,20 +226,47 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
       if (g1.n > 1)
         for (int i = 1; i < g1.n; ++i) part.joins1->push_back({uint32_t(p), node(i)});
     };
+    // The masks of a run of pixels of one row, in a loop of its own so that the compiler
+    // vectorises it. "Earlier" is (value, index) order: a neighbour at a lower index comes first
+    // on a tie, so it needs <=, one at a higher index <. A local extremum links to itself.
+    auto masks = [&](int64_t first, int64_t count, uint8_t* out) {
+      const Value *up = value + first - w, *here = value + first, *down = value + first + w;
+      for (int64_t i = 0; i < count; ++i) {
+        const Value v = here[i];
+        out[i] = uint8_t(unsigned(up[i - 1] <= v) | unsigned(up[i] <= v) << 1 |
+                         unsigned(up[i + 1] <= v) << 2 | unsigned(here[i - 1] <= v) << 3 |
+                         unsigned(here[i + 1] < v) << 4 | unsigned(down[i - 1] < v) << 5 |
+                         unsigned(down[i] < v) << 6 | unsigned(down[i + 1] < v) << 7);
+      }
+    };
     parallel_ranges(rows * cols, threads, [&](int64_t begin, int64_t end, int t) {
       Part& part = parts[size_t(t)];
-      part.min_pixel = uint32_t((begin / cols + 1) * w + begin % cols + 1);
+      uint32_t best = uint32_t((begin / cols + 1) * w + begin % cols + 1);
+      Value best_value = value[best];
       CancelToken tc = cancel.fork();
+      uint8_t mask[64];
       for (int64_t j = begin; j < end;) {  // row by row; the first and last may be partial
         tc.check();
         const int64_t y = j / cols, x = j % cols, stop = std::min(end - j, cols - x);
         j += stop;
-        const int64_t first = (y + 1) * w + x + 1, last = first + stop;
-        if (top)
-          for (int64_t p = first; p < last; ++p) visit(std::true_type{}, p, part);
-        else
-          for (int64_t p = first; p < last; ++p) visit(std::false_type{}, p, part);
+        const int64_t row_first = (y + 1) * w + x + 1;
+        for (int64_t c = 0; c < stop; c += 64) {  // chunks of a row: the masks stay on the stack
+          const int64_t first = row_first + c, count = std::min<int64_t>(64, stop - c);
+          masks(first, count, mask);
+          for (int64_t i = 0; i < count; ++i) {  // pixels come in index order: ties keep the first
+            const Value v = value[first + i];
+            if (v < best_value) {
+              best_value = v;
+              best = uint32_t(first + i);
+            }
+          }
+          if (top)
+            for (int64_t i = 0; i < count; ++i) visit(std::true_type{}, first + i, mask[i], part);
+          else
+            for (int64_t i = 0; i < count; ++i) visit(std::false_type{}, first + i, mask[i], part);
+        }
       }
+      part.min_pixel = best;
     });
     uint32_t min_pixel = parts[0].min_pixel;
     for (size_t t = 1; t < parts.size(); ++t) {
