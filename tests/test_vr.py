@@ -320,3 +320,25 @@ def test_points_or_matrix_not_both():
         vr.persistence()
     with pytest.raises(TypeError, match="points"):
         vr.persistence("abc")
+
+
+def test_distance_matrix_and_edge_search_kernels(rng):
+    from cuph import _core
+
+    x = rng.standard_normal((40, 7))
+    for metric, ref in (("euclidean", "euclidean"), ("manhattan", "cityblock"),
+                        ("chebyshev", "chebyshev")):
+        d = _core.vr_distance_matrix(x, metric, 2)
+        np.testing.assert_allclose(d, squareform(pdist(x, ref)), rtol=1e-13, atol=1e-13)
+        i, j = np.triu_indices(40, 1)
+        np.testing.assert_array_equal(_core.vr_edge_lengths(x, i, j, metric), d[i, j])
+    d32 = _core.vr_distance_matrix(x, "euclidean", 1).astype(np.float32)
+    targets = np.sort(d32[[0, 3, 5], [9, 4, 30]])
+    keys = _core.vr_edges_of_lengths(d32, targets)
+    i, j = np.divmod(keys, 40)
+    assert (i < j).all() and np.isin(d32[i, j], targets).all()
+    assert {(0, 9), (3, 4), (5, 30)} <= set(zip(i.tolist(), j.tolist()))
+    with pytest.raises(ValueError, match="sorted"):
+        _core.vr_edges_of_lengths(d32, targets[::-1].copy())
+    with pytest.raises(ValueError, match="precomputed"):
+        _core.vr_distance_matrix(squareform(pdist(x)), "precomputed", 1)

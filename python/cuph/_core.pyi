@@ -60,3 +60,18 @@ def vr_edge_lengths(
     metric: str,
 ) -> npt.NDArray[np.float64]:
     """Lengths of the edges (u[k], v[k]) of one cloud, with the kernels of :func:`vr_h0`."""
+
+def vr_distance_matrix(
+    x: npt.NDArray[np.float64],
+    metric: str,
+    n_threads: int,
+) -> npt.NDArray[np.float64]:
+    """The (n, n) float64 distance matrix of one cloud of points, with the kernels of
+    :func:`vr_h0` (tiled, on ``n_threads`` threads, GIL released)."""
+
+def vr_edges_of_lengths(
+    d: npt.NDArray[np.float32],
+    targets: npt.NDArray[np.float32],
+) -> npt.NDArray[np.int64]:
+    """Flat indices ``i * n + j`` (``i < j``) of the entries of the float32 matrix ``d`` equal
+    to one of the sorted ``targets``."""
