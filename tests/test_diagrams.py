@@ -499,3 +499,22 @@ def test_betti_curve_both_ways_of_counting(rng, superlevel, n_eta) -> None:
     pool = np.concatenate([np.arange(-1.0, 7.0, 0.5), [-np.inf, np.inf]])
     eta = rng.choice(pool, size=n_eta, replace=n_eta > pool.size)
     np.testing.assert_array_equal(dg.betti_curve(eta), direct_betti_curve(dg, eta))
+
+
+def test_item_column_rebuilt_from_offsets(rng: np.random.Generator) -> None:
+    # The engine leaves `item` to Diagrams (built from the offsets when first read).
+    x = rng.integers(0, 4, size=(4, 3, 6, 5)).astype(np.float32)
+    dg = cuph.persistence(x, batch_dims=2, maxdim=1)
+    expected = np.concatenate([np.full(dg[i].n_pairs, i) for i in range(dg.n_items)])
+    np.testing.assert_array_equal(dg.item, expected)
+    assert dg.item.dtype == np.int64
+    lazy = Diagrams(dim=dg.dim, birth=dg.birth, death=dg.death, birth_index=dg.birth_index,
+                    death_index=dg.death_index, item=None, offsets=dg.offsets,
+                    batch_shape=dg.batch_shape, item_shape=dg.item_shape, maxdim=dg.maxdim,
+                    construction=dg.construction, superlevel=dg.superlevel)
+    np.testing.assert_array_equal(lazy.item, expected)
+    with pytest.raises(ValueError, match="item must be a 1-D array"):
+        Diagrams(dim=dg.dim, birth=dg.birth, death=dg.death, birth_index=dg.birth_index,
+                 death_index=dg.death_index, item=expected[:-1], offsets=dg.offsets,
+                 batch_shape=dg.batch_shape, item_shape=dg.item_shape, maxdim=dg.maxdim,
+                 construction=dg.construction, superlevel=dg.superlevel)

@@ -89,7 +89,12 @@ inline py::dict pairs_dict(cuph::BatchResult&& r) {
   }
   out["birth_index"] = to_numpy(std::move(r.birth_index));
   out["death_index"] = to_numpy(std::move(r.death_index));
-  out["item"] = to_numpy(std::move(r.item));
+  // The item column only where it was filled (vr_h0); else None: cuph.Diagrams rebuilds it from
+  // the offsets when it is read.
+  if (r.item.size() == r.dim.size() && !r.dim.empty())
+    out["item"] = to_numpy(std::move(r.item));
+  else
+    out["item"] = py::none();
   out["offsets"] = to_numpy(std::move(r.offsets));
   return out;
 }

@@ -91,7 +91,9 @@ class Diagrams:
         Flat C-order index into one item of the input of the value that created / killed
         the class; ``death_index == -1`` for essential classes.
     item : array of int64, shape (n,)
-        Flat (C-order) index of the batch item each pair belongs to.
+        Flat (C-order) index of the batch item each pair belongs to. It follows from
+        ``offsets``: the constructor accepts ``None`` and builds it when first read (the
+        engine does not write it: 8 bytes per pair saved on every batch).
     offsets : array of int64, shape (n_items * (maxdim + 1) + 1,)
         Rows are sorted by ``(item, dim)``; item ``i``, dimension ``k`` is
         ``slice(offsets[i*(maxdim+1)+k], offsets[i*(maxdim+1)+k+1])``.
@@ -147,7 +149,7 @@ class Diagrams:
         death: "npt.ArrayLike",
         birth_index: "npt.ArrayLike",
         death_index: "npt.ArrayLike",
-        item: "npt.ArrayLike",
+        item: "Optional[npt.ArrayLike]",
         offsets: "npt.ArrayLike",
         batch_shape: Sequence[int],
         item_shape: Sequence[int],
@@ -160,7 +162,8 @@ class Diagrams:
         self.death = np.asarray(death)
         self.birth_index = np.asarray(birth_index)
         self.death_index = np.asarray(death_index)
-        self.item = np.asarray(item)
+        # None: rebuilt from the offsets when first read (the engine does not write it).
+        self.item = None if item is None else np.asarray(item)  # type: ignore[assignment]
         self.offsets = np.asarray(offsets)
         self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
         self.item_shape = _as_int_tuple(item_shape, "item_shape")
@@ -172,11 +175,13 @@ class Diagrams:
         if self.maxdim < 0:
             raise ValueError(f"maxdim must be >= 0, got {maxdim}")
         n = self.dim.shape[0] if self.dim.ndim == 1 else -1
-        for name in ("dim", "birth", "death", "birth_index", "death_index", "item"):
+        for name in ("dim", "birth", "death", "birth_index", "death_index", "_item"):
             a = getattr(self, name)
+            if a is None:
+                continue
             if a.ndim != 1 or a.shape[0] != n:
                 raise ValueError(
-                    f"{name} must be a 1-D array with as many rows as dim ({n}), "
+                    f"{name.lstrip('_')} must be a 1-D array with as many rows as dim ({n}), "
                     f"got shape {a.shape}"
                 )
         n_groups = self.n_items * (self.maxdim + 1)
@@ -213,7 +218,7 @@ class Diagrams:
         return self._item
 
     @item.setter
-    def item(self, value: np.ndarray) -> None:
+    def item(self, value: Optional[np.ndarray]) -> None:
         self._item = value
 
     # ------------------------------------------------------------------ sizes, access

@@ -14,9 +14,10 @@ The model follows what the C++ core allocates (``cpp/include/cuph/``), per item:
   column needs reducing.
 
 Items of a batch run concurrently on ``n_threads`` workers, so the peak is the working set
-of one item times the items in flight plus the assembly of all pairs into one result (33
-bytes per pair per item, 41 in the assembled arrays, 8 more for float32 values): the
-workers' heaps keep their last working sets while the pairs are assembled.
+of one item times the items in flight plus the assembly of all pairs into one result (16
+bytes per pair per item, 33 in the assembled arrays, 8 fewer with float32 values; the
+``item`` column is built by :class:`cuph.Diagrams` only when read): the workers' heaps keep
+their last working sets while the pairs are assembled.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _NOISE_PAIRS_PER_GENERATOR = {
     (4, "V"): (0.116, 0.229, 0.117, 0.009), (4, "T"): (0.015, 0.122, 0.188, 0.078),
 }
 _ITEM_PAIR_BYTES = 16  # an item's pairs before assembly: two 64-bit flat indices
-_BATCH_PAIR_BYTES = 41  # BatchResult: int8 dim, two float64 values, three int64 (indices, item)
+_BATCH_PAIR_BYTES = 33  # BatchResult: int8 dim, two float64 values, two int64 indices (no item)
 _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
 # Per worker thread in 3-D/4-D: the union-find program caches (2^12 slots, two passes).
 _PROGRAM_CACHE_BYTES = {1: 0, 2: 0, 3: 2 * 4096 * 176, 4: 2 * 4096 * 392}
