@@ -237,10 +237,10 @@ def _cloud_higher(cloud: np.ndarray, d32: Optional[np.ndarray], metric: str, max
     ``cloud`` is points (``metric`` native) or a distance matrix (``metric="precomputed"``).
     With ``d32`` (the float32 rounding of the cloud's float64 distance matrix, giotto-ph's
     working precision) giotto-ph's filtration values are exactly the float32 roundings of the
-    lengths cuph reports, and it runs on ``n_threads`` threads: the stale generators that its lock-free
-    reduction can report are detected and replaced (:func:`_repair_births`). Without the matrix
-    (it does not fit in ``memory_limit``) giotto-ph computes distances itself and runs on one
-    thread, whose generators are right.
+    lengths cuph reports, and it runs on ``n_threads`` threads: the stale generators that its
+    lock-free reduction can report are detected and replaced (:func:`_repair_births`).
+    Without the matrix (it does not fit in ``memory_limit``) giotto-ph computes distances
+    itself and runs on one thread, whose generators are right.
     """
     try:
         from gph import ripser_parallel

@@ -42,6 +42,7 @@ namespace cuph {
 // the sweep links every pixel without a branch.
 struct PixelGroups {
   uint8_t n = 0;
+  uint8_t joins = 0;  // n - 1, or 0 without groups: the joins the pixel records
   std::array<uint8_t, 4> rep{{8, 8, 8, 8}};
 };
 
@@ -82,6 +83,7 @@ template <bool Four> const std::array<PixelGroups, 256>& pixel_groups() {
       g.rep = {{8, 8, 8, 8}};
       for (int i = 0; i < 8; ++i)
         if (node(i) && root(i) == i) g.rep[g.n++] = uint8_t(i);
+      g.joins = uint8_t(g.n > 1 ? g.n - 1 : 0);
     }
     return t;
   }();
@@ -158,7 +160,11 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
     order[i] = uint32_t(j);
   }
   radix_sort(sort_key, order);
-  out.reserve(out.size() + n + 1);  // at most one pair per join, plus an essential class
+  // At most one pair per join; written through a pointer (push_back stayed out of line, ~3% of
+  // a batch of noise maps), the caller's essential class appended after.
+  size_t k = out.size();
+  out.resize(k + n + 1);  // + 1: room for the essential class without a reallocation
+  RawPair* dst = out.data();
   for (uint32_t i : order) {
     cancel.poll();
     const PixelJoin& j = joins[i];
@@ -166,9 +172,10 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
     if (a == b) continue;  // a cycle of this pass
     if (older(a, b)) std::swap(a, b);  // a: the younger
     if (value[a] != value[j.pixel])    // else a zero-length pair of tied values
-      out.push_back(Dual ? RawPair{j.pixel, a} : RawPair{a, j.pixel});
+      dst[k++] = Dual ? RawPair{j.pixel, a} : RawPair{a, j.pixel};
     parent[a] = b;
   }
+  out.resize(k);
 }
 
 // Dimension 0 into `dim0` and, if `top` is non-null, dimension 1 into `top`, for one 2-D item:
@@ -193,6 +200,10 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
     uint32_t* parent0 = scratch_buffer<4>(nodes + 1, own0);
     uint32_t* parent1 = scratch_buffer<5>(top ? nodes + 1 : 1, own1);
     parent1[top ? nodes : 0] = outside;
+    if (top) {  // the border pixels are the outside in the dual pass
+      for (int64_t x = 0; x < w; ++x) parent1[x] = parent1[(rows + 1) * w + x] = outside;
+      for (int64_t y = 1; y <= rows; ++y) parent1[y * w] = parent1[y * w + w - 1] = outside;
+    }
     std::vector<PixelJoin> own_joins0, own_joins1;
     std::vector<PixelJoin>& joins0 = scratch_vector<4>(nodes, own_joins0);
     std::vector<PixelJoin>& joins1 = scratch_vector<5>(nodes, own_joins1);
@@ -208,23 +219,35 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
     std::vector<Part> parts(size_t(ranges_for(rows * cols, threads)));
     parts[0].joins0 = &joins0;
     parts[0].joins1 = &joins1;
-    // One pixel of both passes, from the mask of its earlier neighbours, branch-free but for
-    // the joins (on noise the number of groups is unpredictable).
-    auto visit = [&](auto with_top, int64_t p, unsigned m, Part& part) {
+    // One pixel of both passes, from the mask of its earlier neighbours. The joins of a chunk
+    // go to stack buffers. Where joins are frequent (noise: whether a pixel joins groups is
+    // unpredictable, and a branch on it mispredicts often) every pixel writes three entries and
+    // advances the count by its real number, without a branch; where they are rare (smooth
+    // maps) the branch is predictable and cheaper than the stores.
+    struct ChunkJoins {
+      PixelJoin j0[3 * 64], j1[3 * 64];
+      int n0 = 0, n1 = 0;
+    };
+    auto visit = [&](auto with_top, auto branchless, int64_t p, unsigned m, ChunkJoins& cj) {
+      const uint32_t self = uint32_t(p);
+      auto record = [&](const PixelGroups& g, PixelJoin* buf, int& n) {
+        PixelJoin* o = buf + n;
+        if (decltype(branchless)::value) {
+          for (int i = 0; i < 3; ++i) o[i] = {self, uint32_t(p + step[g.rep[i + 1]])};
+          n += g.joins;
+        } else if (g.joins) {
+          for (int i = 0; i < g.joins; ++i) o[i] = {self, uint32_t(p + step[g.rep[i + 1]])};
+          n += g.joins;
+        }
+      };
       const PixelGroups& g0 = primal[m];
       parent0[p] = uint32_t(p + step[g0.rep[0]]);
-      if (g0.n > 1)
-        for (int i = 1; i < g0.n; ++i)
-          part.joins0->push_back({uint32_t(p), uint32_t(p + step[g0.rep[i]])});
+      record(g0, cj.j0, cj.n0);
       if (!decltype(with_top)::value) return;
+      // A border pixel stands for the outside: its parent1 is the outside node.
       const PixelGroups& g1 = dual[~m & 0xffu];  // a total order: not before means after
-      auto node = [&](int i) {  // a border pixel stands for the outside
-        const int64_t q = p + step[g1.rep[i]];
-        return value[q] == ~Value(0) ? outside : uint32_t(q);
-      };
-      parent1[p] = node(0);
-      if (g1.n > 1)
-        for (int i = 1; i < g1.n; ++i) part.joins1->push_back({uint32_t(p), node(i)});
+      parent1[p] = uint32_t(p + step[g1.rep[0]]);
+      record(g1, cj.j1, cj.n1);
     };
     // The masks of a run of pixels of one row, in a loop of its own so that the compiler
     // vectorises it. "Earlier" is (value, index) order: a neighbour at a lower index comes first
@@ -245,6 +268,7 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
       Value best_value = value[best];
       CancelToken tc = cancel.fork();
       uint8_t mask[64];
+      ChunkJoins cj;
       for (int64_t j = begin; j < end;) {  // row by row; the first and last may be partial
         tc.check();
         const int64_t y = j / cols, x = j % cols, stop = std::min(end - j, cols - x);
@@ -260,10 +284,18 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector
               best = uint32_t(first + i);
             }
           }
-          if (top)
-            for (int64_t i = 0; i < count; ++i) visit(std::true_type{}, first + i, mask[i], part);
-          else
-            for (int64_t i = 0; i < count; ++i) visit(std::false_type{}, first + i, mask[i], part);
+          // The previous chunk's joins decide: more than one per 8 pixels takes the stores.
+          const bool dense = (cj.n0 + cj.n1) * 8 > count;
+          cj.n0 = cj.n1 = 0;
+          auto run = [&](auto with_top, auto branchless) {
+            for (int64_t i = 0; i < count; ++i) visit(with_top, branchless, first + i, mask[i], cj);
+          };
+          if (top && dense) run(std::true_type{}, std::true_type{});
+          else if (top) run(std::true_type{}, std::false_type{});
+          else if (dense) run(std::false_type{}, std::true_type{});
+          else run(std::false_type{}, std::false_type{});
+          part.joins0->insert(part.joins0->end(), cj.j0, cj.j0 + cj.n0);
+          if (top) part.joins1->insert(part.joins1->end(), cj.j1, cj.j1 + cj.n1);
         }
       }
       part.min_pixel = best;
