@@ -109,23 +109,41 @@ inline bool load_pixel_values(const ItemView& item, bool negate, const PaddedSha
       uint32_t* v = out.data();
       std::fill(v, v + w, ~0u);  // first padded row
       std::fill(v + (rows + 1) * w, v + pad.size + 1, ~0u);  // last padded row and the outside
+      auto key = [](T e) -> uint32_t {
+        if constexpr (std::is_integral<T>::value && std::is_signed<T>::value)
+          return uint32_t(int32_t(e) - int32_t(std::numeric_limits<T>::min()));
+        else if constexpr (std::is_integral<T>::value)
+          return uint32_t(e);
+        else
+          return uint32_t(Sortable<T>::key(e));  // float32 and float16: already 32/16 bits
+      };
+      // A row: the NaN check, then the keys, each in a loop without an exit so that both
+      // vectorise (contiguous rows are the common case and get their own loops).
+      auto convert = [&](auto contiguous, auto negated, const char* row, uint32_t* dst,
+                         int64_t y) {
+        const int64_t stride = decltype(contiguous)::value ? int64_t(sizeof(T)) : item.strides[1];
+        if constexpr (!std::is_integral<T>::value) {
+          bool nan = false;
+          for (int64_t x = 0; x < cols; ++x) nan |= Sortable<T>::is_nan(load<T>(row + x * stride));
+          if (nan)
+            for (int64_t x = 0; x < cols; ++x)
+              if (Sortable<T>::is_nan(load<T>(row + x * stride))) throw NanError(y * cols + x);
+        }
+        for (int64_t x = 0; x < cols; ++x) {
+          const uint32_t k = key(load<T>(row + x * stride));
+          dst[x] = decltype(negated)::value ? top - k : k;
+        }
+      };
+      const bool contiguous = item.strides[1] == int64_t(sizeof(T));
       for (int64_t y = 0; y < rows; ++y) {
         const char* row = item.base + y * item.strides[0];
         uint32_t* dst = v + (y + 1) * w;
         dst[0] = ~0u;
         dst[cols + 1] = ~0u;
-        for (int64_t x = 0; x < cols; ++x) {
-          const T e = load<T>(row + x * item.strides[1]);
-          if (Sortable<T>::is_nan(e)) throw NanError(y * cols + x);
-          uint32_t k;
-          if constexpr (std::is_integral<T>::value && std::is_signed<T>::value)
-            k = uint32_t(int32_t(e) - int32_t(std::numeric_limits<T>::min()));
-          else if constexpr (std::is_integral<T>::value)
-            k = uint32_t(e);
-          else
-            k = uint32_t(Sortable<T>::key(e));  // float32 and float16: already 32/16 bits
-          dst[x + 1] = negate ? top - k : k;
-        }
+        if (contiguous && !negate) convert(std::true_type{}, std::false_type{}, row, dst + 1, y);
+        else if (contiguous) convert(std::true_type{}, std::true_type{}, row, dst + 1, y);
+        else if (!negate) convert(std::false_type{}, std::false_type{}, row, dst + 1, y);
+        else convert(std::false_type{}, std::true_type{}, row, dst + 1, y);
       }
       ok = true;
     }
