@@ -45,9 +45,9 @@ inline cuph::DType core_dtype(const py::array& x, const char* name) {
                        "; use a real floating, integer or bool array");
 }
 
-template <class T> py::array_t<T> to_numpy(std::vector<T>&& v) {
-  auto* owner = new std::vector<T>(std::move(v));
-  py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+template <class T, class A> py::array_t<T> to_numpy(std::vector<T, A>&& v) {
+  auto* owner = new std::vector<T, A>(std::move(v));
+  py::capsule free_when_done(owner, [](void* p) { delete static_cast<std::vector<T, A>*>(p); });
   return py::array_t<T>({py::ssize_t(owner->size())}, {py::ssize_t(sizeof(T))}, owner->data(),
                         free_when_done);
 }

@@ -47,9 +47,9 @@ py::dict vr_h0(py::array_t<double, py::array::c_style | py::array::forcecast> x,
   cuph::BatchResult out;
   out.dim.assign(res.death.size(), 0);
   out.birth.assign(res.death.size(), 0.0);  // every H0 class is born at distance 0
-  out.death = std::move(res.death);
-  out.birth_index = std::move(res.birth_index);
-  out.death_index = std::move(res.death_index);
+  out.death.assign(res.death.begin(), res.death.end());
+  out.birth_index.assign(res.birth_index.begin(), res.birth_index.end());
+  out.death_index.assign(res.death_index.begin(), res.death_index.end());
   out.item = std::move(res.item);
   out.offsets = std::move(res.offsets);
   return pairs_dict(std::move(out));

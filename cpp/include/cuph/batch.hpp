@@ -4,9 +4,12 @@
 #pragma once
 #include <atomic>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "persistence.hpp"
@@ -37,12 +40,28 @@ struct BatchView {
 // Birth and death values are float32 when that is exact for the input dtype (Python's
 // engine.output_dtype makes the same choice): half the bytes to write for the common float32
 // activation maps. `single` says which pair of vectors holds them.
+// An allocator whose resize() leaves new elements uninitialised: every row of a result column
+// is written once by its item, so zeroing it first was a second pass over the output (and its
+// page faults taken by one thread instead of the writers).
+template <class T> struct UninitAllocator : std::allocator<T> {
+  using value_type = T;
+  template <class U> struct rebind { using other = UninitAllocator<U>; };
+  UninitAllocator() = default;
+  template <class U> UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+  template <class U, class... Args> void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <class T> using Column = std::vector<T, UninitAllocator<T>>;
+
 struct BatchResult {
-  std::vector<int8_t> dim;
-  std::vector<double> birth, death;
-  std::vector<float> birth32, death32;
+  Column<int8_t> dim;
+  Column<double> birth, death;
+  Column<float> birth32, death32;
   bool single = false;
-  std::vector<int64_t> birth_index, death_index, offsets;
+  Column<int64_t> birth_index, death_index;
+  std::vector<int64_t> offsets;
   std::vector<int64_t> item;  // filled by vr_h0 only; assemble_pairs leaves it empty
 };
 
