@@ -342,3 +342,28 @@ def test_distance_matrix_and_edge_search_kernels(rng):
         _core.vr_edges_of_lengths(d32, targets[::-1].copy())
     with pytest.raises(ValueError, match="precomputed"):
         _core.vr_distance_matrix(squareform(pdist(x)), "precomputed", 1)
+
+
+def test_failed_repair_falls_back_on_one_thread(monkeypatch):
+    # A stale generator without any candidate edge has not been seen; if it happens, the cloud
+    # is recomputed on one thread (whose generators need no repair) instead of failing.
+    x = np.random.default_rng(1).standard_normal((80, 12))
+    ref = vr.persistence(x, maxdim=1, n_threads=1)
+    real = vr._repair_births
+    calls = []
+
+    def flaky(d32, edges, value32, deaths, taken):
+        calls.append(len(edges))
+        if len(calls) == 1:
+            raise vr._RepairFailed()
+        return real(d32, edges, value32, deaths, taken)
+
+    monkeypatch.setattr(vr, "_repair_births", flaky)
+    dg = vr.persistence(x, maxdim=1, n_threads=2)
+    assert len(calls) == 2
+    for f in ("dim", "birth", "death", "birth_index", "death_index"):
+        np.testing.assert_array_equal(getattr(dg, f), getattr(ref, f))
+    monkeypatch.setattr(vr, "_repair_births",
+                        lambda *a: (_ for _ in ()).throw(vr._RepairFailed()))
+    with pytest.raises(RuntimeError, match="no edge has"):
+        vr.persistence(x, maxdim=1, n_threads=1)

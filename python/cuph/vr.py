@@ -247,13 +247,32 @@ def _cloud_higher(cloud: np.ndarray, d32: Optional[np.ndarray], metric: str, max
     except ImportError:
         raise ImportError("cuph.vr.persistence with maxdim >= 1 needs giotto-ph: pip install "
                           "giotto-ph (or pip install 'cuph[vr]'); maxdim=0 works without it") from None
-    n = cloud.shape[0]
-    if d32 is not None:
-        res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
-                              metric="precomputed", n_threads=n_threads, return_generators=True)
-    else:
+    if d32 is None:
         res = ripser_parallel(cloud, maxdim=maxdim, thresh=threshold, coeff=coeff,
                               metric=metric, n_threads=1, return_generators=True)
+        return _pairs_from(res, cloud, None, metric, maxdim, keep_diagonal)
+    res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
+                          metric="precomputed", n_threads=n_threads, return_generators=True)
+    try:
+        return _pairs_from(res, cloud, d32, metric, maxdim, keep_diagonal)
+    except _RepairFailed:
+        if n_threads == 1:
+            raise RuntimeError("cuph.vr: giotto-ph reported a birth value that no edge has") from None
+        # Not seen in practice: fall back on one thread, whose generators need no repair.
+        res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
+                              metric="precomputed", n_threads=1, return_generators=True)
+        return _pairs_from(res, cloud, d32, metric, maxdim, keep_diagonal)
+
+
+class _RepairFailed(Exception):
+    """A stale generator without a candidate edge (see _repair_births)."""
+
+
+def _pairs_from(res: dict, cloud: np.ndarray, d32: Optional[np.ndarray], metric: str,
+                maxdim: int, keep_diagonal: bool) -> List[Tuple[np.ndarray, ...]]:
+    """Per dimension 1..maxdim, (birth, death, birth_index, death_index) from a giotto-ph
+    result with generators; with ``d32``, stale birth generators are repaired first."""
+    n = cloud.shape[0]
     h0_gens, finite_higher, _, essential_higher = res["gens"]
     taken = _edge_keys(np.asarray(h0_gens, np.int64).reshape(-1, 3)[:, 1:], n)
     per_dim = []
@@ -315,8 +334,7 @@ def _repair_births(d32: np.ndarray, birth_edges: np.ndarray, value32: np.ndarray
     for r in bad.tolist():
         cands = [k for k in by_value.get(float(value32[r]), []) if k not in used]
         if not cands:
-            raise RuntimeError("cuph.vr: giotto-ph reported a birth value that no edge has; "
-                               "rerun with n_threads=1")
+            raise _RepairFailed()
         if r < len(death_edges):
             ends = {int(death_edges[r, 0]), int(death_edges[r, 1])}
             touching = [k for k in cands if k // n in ends or k % n in ends]
