@@ -89,12 +89,7 @@ inline py::dict pairs_dict(cuph::BatchResult&& r) {
   }
   out["birth_index"] = to_numpy(std::move(r.birth_index));
   out["death_index"] = to_numpy(std::move(r.death_index));
-  // The item column only where it was filled (vr_h0); else None: cuph.Diagrams rebuilds it from
-  // the offsets when it is read.
-  if (r.item.size() == r.dim.size() && !r.dim.empty())
-    out["item"] = to_numpy(std::move(r.item));
-  else
-    out["item"] = py::none();
+  out["item"] = py::none();  // cuph.Diagrams builds it from the offsets when it is read
   out["offsets"] = to_numpy(std::move(r.offsets));
   return out;
 }

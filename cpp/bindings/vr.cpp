@@ -50,7 +50,6 @@ py::dict vr_h0(py::array_t<double, py::array::c_style | py::array::forcecast> x,
   out.death.assign(res.death.begin(), res.death.end());
   out.birth_index.assign(res.birth_index.begin(), res.birth_index.end());
   out.death_index.assign(res.death_index.begin(), res.death_index.end());
-  out.item = std::move(res.item);
   out.offsets = std::move(res.offsets);
   return pairs_dict(std::move(out));
 }

@@ -15,8 +15,8 @@ def compute(
     keep_diagonal: bool,
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """Persistence pairs of every item of ``x`` as a dict of arrays: dim (int8), birth, death
-    (float32 where exact for x's dtype, else float64), birth_index, death_index, item, offsets
-    (int64)."""
+    (float32 where exact for x's dtype, else float64), birth_index, death_index, offsets
+    (int64), and item None (:class:`cuph.Diagrams` builds it from the offsets)."""
 
 def betti_at(
     x: npt.NDArray[np.generic],

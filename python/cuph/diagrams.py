@@ -538,7 +538,7 @@ class Diagrams:
             death=np.concatenate([np.asarray(p.death, dtype=dt) for p in parts]),
             birth_index=np.concatenate([np.asarray(p.birth_index, dtype=np.int64) for p in parts]),
             death_index=np.concatenate([np.asarray(p.death_index, dtype=np.int64) for p in parts]),
-            item=_items_from_offsets(offsets, n_items, first.maxdim),
+            item=None,  # built from the offsets when first read
             offsets=offsets,
             batch_shape=shape,
             item_shape=first.item_shape,

@@ -455,7 +455,7 @@ def persistence(
 
 
 def _concat_h0(parts: Sequence[dict]) -> dict:
-    """One vr_h0 result from per-cloud results (their ``item`` columns are all 0)."""
+    """One vr_h0 result from per-cloud results (one cloud each)."""
     out = {key: np.concatenate([p[key] for p in parts]) for key in
            ("birth", "death", "birth_index", "death_index")}
     sizes = [len(p["death"]) for p in parts]

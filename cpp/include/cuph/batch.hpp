@@ -37,9 +37,6 @@ struct BatchView {
   }
 };
 
-// Birth and death values are float32 when that is exact for the input dtype (Python's
-// engine.output_dtype makes the same choice): half the bytes to write for the common float32
-// activation maps. `single` says which pair of vectors holds them.
 // An allocator whose resize() leaves new elements uninitialised: every row of a result column
 // is written once by its item, so zeroing it first was a second pass over the output (and its
 // page faults taken by one thread instead of the writers).
@@ -55,6 +52,10 @@ template <class T> struct UninitAllocator : std::allocator<T> {
 };
 template <class T> using Column = std::vector<T, UninitAllocator<T>>;
 
+// Birth and death values are float32 when that is exact for the input dtype (Python's
+// engine.output_dtype makes the same choice): half the bytes to write for the common float32
+// activation maps. `single` says which pair of vectors holds them. There is no item column: it
+// follows from the offsets, and Python's Diagrams builds it only when read.
 struct BatchResult {
   Column<int8_t> dim;
   Column<double> birth, death;
@@ -62,7 +63,6 @@ struct BatchResult {
   bool single = false;
   Column<int64_t> birth_index, death_index;
   std::vector<int64_t> offsets;
-  std::vector<int64_t> item;  // filled by vr_h0 only; assemble_pairs leaves it empty
 };
 
 inline bool exact_in_float(DType t) {
@@ -97,8 +97,6 @@ BatchResult assemble_pairs(std::vector<ItemPairs>& items, int maxdim, bool super
   }
   out.birth_index.resize(total);
   out.death_index.resize(total);
-  // No item column: it follows from the offsets, and Python's Diagrams builds it only when read
-  // (8 bytes per pair of writes and page faults saved on every batch).
   for_each_item(n, n_threads, nullptr, [&]() {
     return [&](int64_t i, CancelToken&) {
       const size_t row = size_t(out.offsets[size_t(i) * size_t(maxdim + 1)]);

@@ -566,7 +566,7 @@ inline void edge_lengths(const CloudView& c, const int64_t* u, const int64_t* v,
 
 struct H0Batch {
   std::vector<double> death;
-  std::vector<int64_t> birth_index, death_index, item, offsets;
+  std::vector<int64_t> birth_index, death_index, offsets;
 };
 
 // H0 of every cloud of a batch. Clouds are spread over n_threads threads; when there are fewer
@@ -617,7 +617,6 @@ inline H0Batch h0_batch(const std::vector<CloudView>& clouds, double threshold, 
       out.death.push_back(r.death[k]);
       out.birth_index.push_back(r.birth_index[k]);
       out.death_index.push_back(r.death_index[k]);
-      out.item.push_back(i);
       ++count;
     }
     out.offsets.push_back(out.offsets.back() + count);
