@@ -13,14 +13,16 @@
 #include <cstdlib>
 #include <cstdint>
 #include <functional>
-#include <unordered_map>
 #include <vector>
 
 #include "bitset.hpp"
 #include "cancel.hpp"
+#include "column_store.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
 #include "parallel.hpp"
+#include "pivot_map.hpp"
+#include "working_column.hpp"
 
 namespace cuph {
 
@@ -124,27 +126,27 @@ template <int D, Construction C> class CoboundaryReducer {
     });
     return found;
   }
-  // The column whose pivot is tau among those reduced so far: a stored one, or an apparent one.
-  // Any facet sigma' of tau already processed has a larger key than the current column, so the
-  // apparent partner found here is always an earlier column.
+  // The column whose pivot is tau among those reduced so far: an apparent one, or a stored
+  // one (stored >= 0) or an emergent one (stored < 0: the raw coboundary of sigma) from the
+  // map. Any facet sigma' of tau already processed has a larger key than the current column,
+  // so the apparent partner found here is always an earlier column. The local test comes
+  // first: most pivots met are apparent, and the map lookup is a cache miss.
   bool earlier_column(Key tau, Key current, Cell& sigma, int64_t& stored) const {
-    auto it = pivots_.find(tau);
-    if (it != pivots_.end()) {
-      sigma = it->second.sigma;
-      stored = it->second.stored;
-      return true;
-    }
     Key best = 0;
     Cell best_cell = 0;
     g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
       const Key k = g_.key(f);
       if (k > best) { best = k; best_cell = f; }
     });
-    if (best == current) return false;
     Entry m;
-    if (min_coface(best_cell, m) && m.key == tau) {
+    if (best != current && min_coface(best_cell, m) && m.key == tau) {
       sigma = best_cell;
       stored = -1;
+      return true;
+    }
+    if (const int64_t* v = pivots_.find(tau)) {
+      stored = *v;
+      if (stored < 0) sigma = g_.cell_of(Key(-(stored + 1)));
       return true;
     }
     return false;
@@ -155,65 +157,47 @@ template <int D, Construction C> class CoboundaryReducer {
     g_.for_each_coface(c, [&](Cell f) { col.push_back(g_.key(f)); });
     std::sort(col.begin(), col.end());
   }
-  // work += col over Z/2, both sorted: a merge that drops the entries present in both.
-  void add_column(const Key* col, size_t n) {
-    if (n * 32 < work_.size()) {  // a short column into a long one: edit in place
-      for (size_t j = 0; j < n; ++j) {
-        auto it = std::lower_bound(work_.begin(), work_.end(), col[j]);
-        if (it != work_.end() && *it == col[j]) work_.erase(it);
-        else work_.insert(it, col[j]);
-      }
-      return;
-    }
-    merged_.clear();
-    size_t i = 0, j = 0;
-    while (i < work_.size() && j < n) {
-      if (work_[i] < col[j]) merged_.push_back(work_[i++]);
-      else if (col[j] < work_[i]) merged_.push_back(col[j++]);
-      else { ++i; ++j; }
-    }
-    merged_.insert(merged_.end(), work_.begin() + std::ptrdiff_t(i), work_.end());
-    merged_.insert(merged_.end(), col + j, col + n);
-    work_.swap(merged_);
-  }
 
   // A column that is not apparent: an emergent pair if its earliest coface is still free,
-  // otherwise a full reduction. Columns are sorted vectors added by merging, which beats a heap
-  // here because stored columns are kept reduced (every entry of an added column is needed).
+  // otherwise a full reduction. Every column added starts with the current pivot, which the
+  // working column no longer holds, so only the rest of it is added. Reduced columns are
+  // stored (pivot first, ascending) for later columns to add: they are kept reduced, so every
+  // entry of an added column is needed.
   void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
     const uint64_t birth = sigma.key >> kCodeBits;
-    coboundary(sigma.cell, work_);
-    if (work_.empty()) {  // no cofaces at all: an essential class
+    coboundary(sigma.cell, raw_);
+    if (raw_.empty()) {  // no cofaces at all: an essential class
       out.push_back({birth, kEssential});
       return;
     }
+    Key pivot = raw_[0];
     Cell other;
     int64_t stored;
-    if (!earlier_column(work_[0], sigma.key, other, stored)) {
-      pivots_[work_[0]] = {sigma.cell, -1};
-      record(birth, work_[0], deaths, out);
+    if (!earlier_column(pivot, sigma.key, other, stored)) {
+      pivots_.set(pivot, -int64_t(sigma.key) - 1);
+      record(birth, pivot, deaths, out);
       return;
     }
+    work_.assign(raw_.data() + 1, raw_.size() - 1);
     do {
       cancel.poll();
       if (stored < 0) {
         coboundary(other, raw_);
-        add_column(raw_.data(), raw_.size());
+        work_.add(raw_.data() + 1, raw_.size() - 1);
       } else {
-        const int64_t lo = offsets_[size_t(stored)], hi = offsets_[size_t(stored) + 1];
-        add_column(pool_.data() + lo, size_t(hi - lo));
+        raw_.clear();
+        store_.tail(stored, raw_);
+        work_.add(raw_.data(), raw_.size());
       }
-      if (work_.empty()) {
+      if (!work_.pop_pivot(pivot)) {
         out.push_back({birth, kEssential});
         return;
       }
-    } while (earlier_column(work_[0], sigma.key, other, stored));
-    // Store the reduced column so later columns can add it.
-    const int64_t id = int64_t(offsets_.size()) - 1;
-    pool_.insert(pool_.end(), work_.begin(), work_.end());
-    offsets_.push_back(int64_t(pool_.size()));
-    pivots_[work_[0]] = {sigma.cell, id};
-    record(birth, work_[0], deaths, out);
+    } while (earlier_column(pivot, sigma.key, other, stored));
+    raw_.assign(1, pivot);
+    work_.drain(raw_);
+    pivots_.set(pivot, store_.append(raw_.data(), raw_.size()));
+    record(birth, pivot, deaths, out);
   }
 
   void record(uint64_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
@@ -221,19 +205,17 @@ template <int D, Construction C> class CoboundaryReducer {
     if (deaths) deaths->set(g_.cell_id(tau));
   }
 
-  struct Column {
-    Cell sigma;
-    int64_t stored;  // index of the stored reduced column, -1: the raw coboundary of sigma
-  };
   const Grid<D, C>& g_;
   int k_;
   bool keep_diagonal_;
   std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
-  std::vector<Key> work_, merged_, raw_;
-  std::unordered_map<Key, Column> pivots_;  // non-apparent pivots only
-  std::vector<Key> pool_;
-  std::vector<int64_t> offsets_{0};
+  WorkingColumn<Key> work_;
+  std::vector<Key> raw_;
+  // Non-apparent pivots: the stored column's index, or -(key of sigma) - 1 for a column that
+  // was never added to (its raw coboundary).
+  PivotMap pivots_;
+  ColumnStore store_;
 };
 
 }  // namespace cuph
