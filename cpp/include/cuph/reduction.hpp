@@ -54,6 +54,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
            CancelToken& cancel) {
+    apparent_ = Bitset(g_.n_cell_ids(k_ + 1));
     std::vector<Key> hard = sweep_apparent(cleared, deaths, out, threads, cancel);
     std::sort(hard.begin(), hard.end(), std::greater<Key>());
     for (Key key : hard) {
@@ -101,8 +102,10 @@ template <int D, Construction C> class CoboundaryReducer {
           continue;
         }
         if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
+        const size_t id = g_.cell_id(p, tau);
+        if (shared) apparent_.set_shared(id);
+        else apparent_.set(id);
         if (deaths) {
-          const size_t id = g_.cell_id(p, tau);
           if (shared) deaths->set_shared(id);
           else deaths->set(id);
         }
@@ -117,30 +120,17 @@ template <int D, Construction C> class CoboundaryReducer {
     return hard;
   }
 
-  // The earliest coface of a k-cell; returns false if it has none.
-  bool min_coface(Cell c, Entry& best) const {
-    bool found = false;
-    g_.for_each_coface(c, [&](Cell f) {
-      const Key k = g_.key(f);
-      if (!found || k < best.key) { best = {k, f}; found = true; }
-    });
-    return found;
-  }
-  // The column whose pivot is tau among those reduced so far: an apparent one, or a stored
-  // one (stored >= 0) or an emergent one (stored < 0: the raw coboundary of sigma) from the
-  // map. Any facet sigma' of tau already processed has a larger key than the current column,
-  // so the apparent partner found here is always an earlier column. The local test comes
-  // first: most pivots met are apparent, and the map lookup is a cache miss.
-  bool earlier_column(Key tau, Key current, Cell& sigma, int64_t& stored) const {
-    Key best = 0;
-    Cell best_cell = 0;
-    g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
-      const Key k = g_.key(f);
-      if (k > best) { best = k; best_cell = f; }
-    });
-    Entry m;
-    if (best != current && min_coface(best_cell, m) && m.key == tau) {
-      sigma = best_cell;
+  // The column whose pivot is tau among those reduced so far: an apparent one (marked by the
+  // sweep; its column is the raw coboundary of tau's latest facet), or a stored one
+  // (stored >= 0) or an emergent one (stored < 0: the raw coboundary of sigma) from the map.
+  bool earlier_column(Key tau, Cell& sigma, int64_t& stored) const {
+    pivots_.prefetch(tau);
+    if (apparent_.test(g_.cell_id(tau))) {
+      Key best = 0;
+      g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
+        const Key k = g_.key(f);
+        if (k > best) { best = k; sigma = f; }
+      });
       stored = -1;
       return true;
     }
@@ -173,7 +163,7 @@ template <int D, Construction C> class CoboundaryReducer {
     Key pivot = raw_[0];
     Cell other;
     int64_t stored;
-    if (!earlier_column(pivot, sigma.key, other, stored)) {
+    if (!earlier_column(pivot, other, stored)) {
       pivots_.set(pivot, -int64_t(sigma.key) - 1);
       record(birth, pivot, deaths, out);
       return;
@@ -193,7 +183,7 @@ template <int D, Construction C> class CoboundaryReducer {
         out.push_back({birth, kEssential});
         return;
       }
-    } while (earlier_column(pivot, sigma.key, other, stored));
+    } while (earlier_column(pivot, other, stored));
     raw_.assign(1, pivot);
     work_.drain(raw_);
     pivots_.set(pivot, store_.append(raw_.data(), raw_.size()));
@@ -215,6 +205,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // Non-apparent pivots: the stored column's index, or -(key of sigma) - 1 for a column that
   // was never added to (its raw coboundary).
   PivotMap pivots_;
+  Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet
   ColumnStore store_;
 };
 
