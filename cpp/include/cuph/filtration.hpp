@@ -120,6 +120,13 @@ template <int D> struct PaddedShape {
   template <class F> void for_each(F&& f) const { for_each(0, n_items, f); }
   // The same for the generators with flat index in [begin, end).
   template <class F> void for_each(int64_t begin, int64_t end, F&& f) const {
+    for_each_run(begin, end, [&](int64_t j, int64_t p, int64_t n) {
+      for (int64_t x = 0; x < n; ++x) f(j + x, p + x);  // along a row: consecutive indices
+    });
+  }
+  // Calls f(flat index, padded index, n) for each run of n generators along a row (consecutive
+  // flat and padded indices) with flat index in [begin, end), in C order.
+  template <class F> void for_each_run(int64_t begin, int64_t end, F&& f) const {
     if (begin >= end) return;
     int64_t idx[D] = {};
     for (int64_t i = D - 1, rest = begin; i >= 0; --i) {
@@ -131,7 +138,8 @@ template <int D> struct PaddedShape {
       int64_t p = 0;
       for (int i = 0; i < D; ++i) p += (idx[i] + 1) * stride[i];
       const int64_t stop = std::min(end - j, row - idx[D - 1]);
-      for (int64_t x = 0; x < stop; ++x, ++j) f(j, p + x);  // along a row: consecutive indices
+      f(j, p, stop);
+      j += stop;
       idx[D - 1] = 0;
       for (int i = D - 2; i >= 0; --i) {
         if (++idx[i] < shape[i] - 2) break;

@@ -17,6 +17,9 @@
 #include <initializer_list>
 #include <type_traits>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "filtration.hpp"
 
@@ -184,6 +187,33 @@ template <int D, Construction C> struct Grid {
       m |= Mask(V ? rk < r : rk > r) << pr.bit[j];
     }
     return m;
+  }
+  // The masks of n consecutive generators p0 .. p0 + n - 1 of a row: with 32-bit keys, four
+  // generators per vector compare (neighbour j of four consecutive generators is four
+  // consecutive keys), where before_mask does 3^D - 1 scalar compare-and-shifts per generator.
+  template <class KeyT>
+  void before_masks(const KeyT* keys, int64_t p0, int n, const Probe& pr, Mask* out) const {
+    const KeyT* at = keys + p0;
+    int done = 0;
+#if defined(__SSE2__)
+    // 32-bit ranks and masks (3-D): explicit, since GCC's cost model leaves this loop scalar.
+    if constexpr (std::is_same<KeyT, uint32_t>::value && sizeof(Mask) == 4) {
+      const __m128i flip = _mm_set1_epi32(int(0x80000000u));  // unsigned order via signed compare
+      for (; done + 4 <= n; done += 4) {
+        const __m128i here = _mm_xor_si128(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done)), flip);
+        __m128i acc = _mm_setzero_si128();
+        for (size_t j = 0; j < pr.step.size(); ++j) {
+          const __m128i nb = _mm_xor_si128(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done + pr.step[j])), flip);
+          const __m128i earlier = V ? _mm_cmpgt_epi32(here, nb) : _mm_cmpgt_epi32(nb, here);
+          acc = _mm_or_si128(acc, _mm_and_si128(earlier, _mm_set1_epi32(int(1u << pr.bit[j]))));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + done), acc);
+      }
+    }
+#endif
+    for (int i = done; i < n; ++i) out[i] = before_mask(keys, p0 + i, at[i], pr);
   }
   // Neighbour index of a generator offset (each entry in {-1,0,1}), -1 for the zero offset.
   int neighbour_of(const int* off) const {

@@ -70,46 +70,13 @@ template <int D, Construction C> class CoboundaryReducer {
                                   int threads, CancelToken& cancel) {
     const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
     const auto& cells = g_.star[size_t(k_)];
-    struct Part {
-      std::vector<Key> hard;
-      std::vector<RawPair> out;
-    };
-    auto parts = sweep_generators<Part>(g_.pad, threads, cancel, [&](Part& part, int64_t p,
-                                                                      bool shared) {
-      const uint32_t r = g_.rank[p];
-      const auto before = g_.before_mask(g_.rank, p, r, probe);
-      for (const auto& e : cells) {
-        if (!g_.owns(before, e)) continue;
-        const Key key = (Key(r) << kCodeBits) | e.code;
-        if (cleared.test(g_.cell_id(p, e.code))) continue;
-        // The earliest coface, if g owns one, is g's coface of smallest code (any coface
-        // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
-        // largest code (the others have smaller ranks): both are read off the neighbour mask.
-        // For T, every coface of sigma inside g's top cell is owned by g.
-        int tau = -1;
-        for (uint8_t c : cofaces_[e.code])
-          if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
-        if (tau < 0) {
-          // V only: every coface has a later vertex, which owns a later facet: not apparent.
-          part.hard.push_back(key);
-          continue;
-        }
-        int latest = -1;
-        for (uint8_t f : facets_[size_t(tau)])
-          if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
-        if (latest != int(e.code)) {
-          part.hard.push_back(key);
-          continue;
-        }
-        if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-        const size_t id = g_.cell_id(p, tau);
-        if (shared) apparent_.set_shared(id);
-        else apparent_.set(id);
-        if (deaths) {
-          if (shared) deaths->set_shared(id);
-          else deaths->set(id);
-        }
-      }
+    using Mask = typename Grid<D, C>::Mask;
+    auto parts = sweep_runs<Part>(g_.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
+                                                               bool shared) {
+      Mask masks[kRun];
+      g_.before_masks(g_.rank, p0, n, probe, masks);
+      for (int i = 0; i < n; ++i) visit_generator(part, p0 + i, masks[i], cells, cleared, deaths,
+                                                  shared);
     });
     std::vector<Key> hard;
     for (Part& part : parts) {
@@ -118,6 +85,48 @@ template <int D, Construction C> class CoboundaryReducer {
       part = Part();
     }
     return hard;
+  }
+  struct Part {  // one range of generators' results
+    std::vector<Key> hard;
+    std::vector<RawPair> out;
+  };
+  // The k-cells generator p owns: cleared, apparent (paired here) or hard (listed).
+  template <class Mask>
+  void visit_generator(Part& part, int64_t p, Mask before, const std::vector<StarEntry<D>>& cells,
+                       const Bitset& cleared, Bitset* deaths, bool shared) {
+    const uint32_t r = g_.rank[p];
+    for (const auto& e : cells) {
+      if (!g_.owns(before, e)) continue;
+      const Key key = (Key(r) << kCodeBits) | e.code;
+      if (cleared.test(g_.cell_id(p, e.code))) continue;
+      // The earliest coface, if g owns one, is g's coface of smallest code (any coface
+      // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
+      // largest code (the others have smaller ranks): both are read off the neighbour mask.
+      // For T, every coface of sigma inside g's top cell is owned by g.
+      int tau = -1;
+      for (uint8_t c : cofaces_[e.code])
+        if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+      if (tau < 0) {
+        // V only: every coface has a later vertex, which owns a later facet: not apparent.
+        part.hard.push_back(key);
+        continue;
+      }
+      int latest = -1;
+      for (uint8_t f : facets_[size_t(tau)])
+        if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
+      if (latest != int(e.code)) {
+        part.hard.push_back(key);
+        continue;
+      }
+      if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
+      const size_t id = g_.cell_id(p, tau);
+      if (shared) apparent_.set_shared(id);
+      else apparent_.set(id);
+      if (deaths) {
+        if (shared) deaths->set_shared(id);
+        else deaths->set(id);
+      }
+    }
   }
 
   // The column whose pivot is tau among those reduced so far: an apparent one (marked by the

@@ -380,17 +380,21 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     std::vector<RawPair> out0, out1;
     KeyT min_key = ~KeyT(0);
   };
-  auto parts = sweep_generators<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p,
-                                                                 bool shared) {
-    const KeyT r = keys[p];
-    part.min_key = std::min(part.min_key, r);
-    const Mask before = g.before_mask(keys, p, r, probe);
-    if (dim0)
-      visit(primal, primal.program(before), keys, p, r, s0, part.crit0, keep_diagonal, part.out0,
-            death_edges, shared);
-    if (top)
-      visit(*dual, dual->program(before), keys, p, r, *s1, part.crit1, keep_diagonal, part.out1,
-            nullptr, shared);
+  auto parts = sweep_runs<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
+                                                            bool shared) {
+    Mask masks[kRun];
+    g.before_masks(keys, p0, n, probe, masks);
+    for (int i = 0; i < n; ++i) {
+      const int64_t p = p0 + i;
+      const KeyT r = keys[p];
+      part.min_key = std::min(part.min_key, r);
+      if (dim0)
+        visit(primal, primal.program(masks[i]), keys, p, r, s0, part.crit0, keep_diagonal,
+              part.out0, death_edges, shared);
+      if (top)
+        visit(*dual, dual->program(masks[i]), keys, p, r, *s1, part.crit1, keep_diagonal,
+              part.out1, nullptr, shared);
+    }
   });
   KeyT min_key = ~KeyT(0);
   for (Part& part : parts) {
