@@ -268,6 +268,17 @@ template <int D, Construction C> struct Grid {
     return cell_id(order[key >> kCodeBits], int(key & ((1u << kCodeBits) - 1)));
   }
   size_t n_cell_ids(int k) const { return size_t(pad.size) * star[size_t(k)].size(); }
+  // The same numbering by the owner's rank instead of its padded index: computed from a key
+  // alone, without the dependent load of order[].
+  size_t rank_cell_id(uint64_t owner_rank, int code) const {
+    return size_t(owner_rank) * star[star_dim[size_t(code)]].size() + star_place[size_t(code)];
+  }
+  size_t rank_cell_id(Key key) const {
+    return rank_cell_id(key >> kCodeBits, int(key & ((1u << kCodeBits) - 1)));
+  }
+  size_t n_rank_cell_ids(int k) const { return size_t(n_gen) * star[size_t(k)].size(); }
+  // Starts loading what cell_of(key) reads.
+  void prefetch_owner(Key key) const { __builtin_prefetch(order + (key >> kCodeBits)); }
 
   template <class F> void for_each_facet(Cell c, F&& f) const {
     for (int i = 0; i < D; ++i)

@@ -54,7 +54,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
            CancelToken& cancel) {
-    apparent_ = Bitset(g_.n_cell_ids(k_ + 1));
+    apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     std::vector<Key> hard = sweep_apparent(cleared, deaths, out, threads, cancel);
     std::sort(hard.begin(), hard.end(), std::greater<Key>());
     for (Key key : hard) {
@@ -119,10 +119,11 @@ template <int D, Construction C> class CoboundaryReducer {
         continue;
       }
       if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-      const size_t id = g_.cell_id(p, tau);
-      if (shared) apparent_.set_shared(id);
-      else apparent_.set(id);
+      const size_t rid = g_.rank_cell_id(r, tau);
+      if (shared) apparent_.set_shared(rid);
+      else apparent_.set(rid);
       if (deaths) {
+        const size_t id = g_.cell_id(p, tau);
         if (shared) deaths->set_shared(id);
         else deaths->set(id);
       }
@@ -133,8 +134,9 @@ template <int D, Construction C> class CoboundaryReducer {
   // sweep; its column is the raw coboundary of tau's latest facet), or a stored one
   // (stored >= 0) or an emergent one (stored < 0: the raw coboundary of sigma) from the map.
   bool earlier_column(Key tau, Cell& sigma, int64_t& stored) const {
-    pivots_.prefetch(tau);
-    if (apparent_.test(g_.cell_id(tau))) {
+    pivots_.prefetch(tau);  // three independent loads: the owner, the map, the bitset
+    g_.prefetch_owner(tau);
+    if (apparent_.test(g_.rank_cell_id(tau))) {
       Key best = 0;
       g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
         const Key k = g_.key(f);
@@ -214,7 +216,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // Non-apparent pivots: the stored column's index, or -(key of sigma) - 1 for a column that
   // was never added to (its raw coboundary).
   PivotMap pivots_;
-  Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet
+  Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet, by rank_cell_id
   ColumnStore store_;
 };
 
