@@ -38,6 +38,7 @@ class ColumnStore {
     const uint8_t* r = where_[size_t(id)];
     uint64_t n, key;
     r = get(r, n);
+    CUPH_ASSERT(n >= 1);  // every stored column has its pivot
     r = get(r, key);
     const size_t at = out.size();
     out.resize(at + size_t(n) - 1);
