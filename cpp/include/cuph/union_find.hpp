@@ -19,6 +19,9 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "bitset.hpp"
 #include "cancel.hpp"
@@ -115,6 +118,13 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
       slot_step_.push_back(step);
       slot_wit_.push_back(witness);
     }
+    for (const auto& c : creates_) sig_req_.push_back(g.required[c.code]);
+    for (const auto& j : joins_) sig_req_.push_back(g.required[j.code]);
+    if (!kStarCase)
+      for (const auto& d : diagonals_)
+        sig_req_.push_back(g.required[joins_[size_t(d.x)].code] |
+                           g.required[joins_[size_t(d.y)].code] | (Mask(1) << d.nb));
+    CUPH_ASSERT(sig_req_.size() <= 64);
     if (D <= 2) table_ = table().data();
   }
 
@@ -135,16 +145,26 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     if (!slot.valid || slot.sig != sig) slot = {sig, true, compile(before)};
     return slot.prog;
   }
+  // Bit k of the signature is whether every neighbour in sig_req_[k] comes before g: the
+  // ownership of each node and join cell, then, for the block case, each pair of owned joins
+  // whose diagonal neighbour comes first. One uniform test per bit, four per SSE2 compare.
   uint64_t signature(Mask before) const {
-    uint64_t sig = 0, owned = 0;
-    int b = 0;
-    for (const auto& c : creates_) sig |= uint64_t(owns(before, c.code)) << b++;
-    for (size_t j = 0; j < joins_.size(); ++j) owned |= uint64_t(owns(before, joins_[j].code)) << j;
-    sig |= owned << b;
-    b += int(joins_.size());
-    if (!kStarCase)  // a diagonal matters only between two owned joins
-      for (const auto& d : diagonals_)
-        sig |= uint64_t((owned >> d.x) & (owned >> d.y) & uint64_t((before >> d.nb) & 1)) << b++;
+    const Mask* req = sig_req_.data();
+    const size_t n = sig_req_.size();
+    uint64_t sig = 0;
+    size_t k = 0;
+#if defined(__SSE2__)
+    if constexpr (sizeof(Mask) == 4) {
+      const __m128i after = _mm_set1_epi32(int(~before));
+      const __m128i zero = _mm_setzero_si128();
+      for (; k + 4 <= n; k += 4) {
+        const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i*>(req + k));
+        const __m128i none_after = _mm_cmpeq_epi32(_mm_and_si128(r, after), zero);
+        sig |= uint64_t(_mm_movemask_ps(_mm_castsi128_ps(none_after))) << k;
+      }
+    }
+#endif
+    for (; k < n; ++k) sig |= uint64_t((req[k] & ~before) == 0) << k;
     return sig;
   }
 
@@ -258,6 +278,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   const Program* table_ = nullptr;
   struct Diagonal { int x, y, nb; };  // block case: joins x < y and their diagonal neighbour
   std::vector<Diagonal> diagonals_;
+  std::vector<Mask> sig_req_;  // see signature()
 };
 
 // The mutable side of one pass over one item. The arrays are left uninitialised on purpose:
