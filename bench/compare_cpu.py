@@ -166,6 +166,12 @@ def build_cases() -> List[Case]:
         cases.append(Case(
             f"v3d-128-{kind}", (128, 128, 128), (32, 32, 32), kind, np.float64, "V", 2,
             sigma=3.0, peers=[lambda: tool_cripser(2)], heavy=True))
+    for kind in ("noise", "smooth"):  # 4-D: CubicalRipser only (gudhi takes minutes)
+        for cons in ("V", "T"):
+            peer = (lambda: tool_cripser(3)) if cons == "V" else (lambda: tool_tcripser(3))
+            cases.append(Case(
+                f"v4d-24-{kind}-{cons}", (24, 24, 24, 24), (8, 8, 8, 8), kind, np.float64, cons,
+                3, sigma=2.0, peers=[peer], heavy=True))
     for kind in ("noise", "smooth"):
         for cons in ("V", "T"):
             peers = [lambda cons=cons: tool_gudhi_cc(cons, 1),

@@ -196,20 +196,32 @@ template <int D, Construction C> struct Grid {
     const KeyT* at = keys + p0;
     int done = 0;
 #if defined(__SSE2__)
-    // 32-bit ranks and masks (3-D): explicit, since GCC's cost model leaves this loop scalar.
-    if constexpr (std::is_same<KeyT, uint32_t>::value && sizeof(Mask) == 4) {
+    // 32-bit ranks: explicit, since GCC's cost model leaves this loop scalar. A mask is built
+    // as 32-bit words (one in 3-D, four for the 80 bits of 4-D), four generators per vector.
+    if constexpr (std::is_same<KeyT, uint32_t>::value) {
+      constexpr int kWords = int(sizeof(Mask) / 4);
       const __m128i flip = _mm_set1_epi32(int(0x80000000u));  // unsigned order via signed compare
       for (; done + 4 <= n; done += 4) {
         const __m128i here = _mm_xor_si128(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done)), flip);
-        __m128i acc = _mm_setzero_si128();
+        __m128i acc[kWords];
+        for (int w = 0; w < kWords; ++w) acc[w] = _mm_setzero_si128();
         for (size_t j = 0; j < pr.step.size(); ++j) {
           const __m128i nb = _mm_xor_si128(
               _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done + pr.step[j])), flip);
           const __m128i earlier = V ? _mm_cmpgt_epi32(here, nb) : _mm_cmpgt_epi32(nb, here);
-          acc = _mm_or_si128(acc, _mm_and_si128(earlier, _mm_set1_epi32(int(1u << pr.bit[j]))));
+          const int bit = pr.bit[j];
+          acc[bit >> 5] = _mm_or_si128(
+              acc[bit >> 5], _mm_and_si128(earlier, _mm_set1_epi32(int(1u << (bit & 31)))));
         }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + done), acc);
+        alignas(16) uint32_t word[kWords][4];
+        for (int w = 0; w < kWords; ++w)
+          _mm_store_si128(reinterpret_cast<__m128i*>(word[w]), acc[w]);
+        for (int i = 0; i < 4; ++i) {
+          Mask m = 0;
+          for (int w = 0; w < kWords; ++w) m |= Mask(word[w][i]) << (32 * w);
+          out[done + i] = m;
+        }
       }
     }
 #endif
