@@ -37,13 +37,13 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
 # growth of single-item calls (1-D 2^22, 2-D 1024^2, 3-D 64^3-112^3, 4-D 24^4; glibc), by
 # (item dimension, construction, maxdim). Float32 inputs; the cohomology's stored columns grow
-# faster than the volume in 3-D (53-55 bytes per voxel at 64^3-96^3, 68 at 112^3 for V,
+# faster than the volume in 3-D (49-53 bytes per voxel at 64^3-96^3, 57 at 112^3 for V,
 # maxdim 2), and the middle of that range is kept.
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
     (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 26.5, (2, "T", 1): 26.5,
-    (3, "V", 0): 40.4, (3, "V", 1): 52.0, (3, "V", 2): 56.0,
-    (3, "T", 0): 31.7, (3, "T", 1): 50.0, (3, "T", 2): 54.0,
+    (3, "V", 0): 40.4, (3, "V", 1): 46.0, (3, "V", 2): 54.0,
+    (3, "T", 0): 31.7, (3, "T", 1): 45.0, (3, "T", 2): 51.0,
     (4, "V", 0): 38.4, (4, "V", 1): 132.0, (4, "V", 2): 132.0, (4, "V", 3): 138.0,
     (4, "T", 0): 29.2, (4, "T", 1): 84.0, (4, "T", 2): 89.0, (4, "T", 3): 96.0,
 }

@@ -201,8 +201,9 @@ template <int D, Construction C> class CoboundaryReducer {
     record(birth, pivot, deaths, out);
   }
 
+  // A pair of one generator has length zero: dropped here (index_pairs would) unless wanted.
   void record(uint64_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
-    out.push_back({birth, tau >> kCodeBits});
+    if (keep_diagonal_ || birth != tau >> kCodeBits) out.push_back({birth, tau >> kCodeBits});
     if (deaths) deaths->set(g_.cell_id(tau));
   }
 
