@@ -5,8 +5,9 @@
 //
 // Apparent pairs are decided locally, so they are found in a sweep in memory order (cache
 // friendly) and never enter the reduction; only the other columns, typically 1% of smooth data
-// and 10-15% of noise, are sorted and reduced in filtration order. Their reduction finds the
-// apparent column of a pivot again by the same local test instead of storing it.
+// and 10-15% of noise, are sorted and reduced in filtration order. The sweep marks each
+// apparent (k+1)-cell in a bitset (one bit per cell, numbered by its owner's rank); the
+// reduction recovers the partner of a marked pivot as its latest facet instead of storing it.
 #pragma once
 #include <algorithm>
 #include <array>
