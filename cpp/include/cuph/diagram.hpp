@@ -6,13 +6,16 @@
 
 namespace cuph {
 
-constexpr uint64_t kEssential = ~uint64_t(0);
+// Generators are named by 32 bits (an item has fewer than 2^32 - 1 generators, padding
+// included: check_item_size): a rank, a padded index, or the flat-index half of a packed
+// (value, flat index) key (see filtration.hpp); each maps back to the flat index of the input
+// value. Eight bytes a pair: the pairs of the outer dimensions wait through the whole
+// middle-dimension reduction of a 3-D or 4-D item, part of its memory peak.
+constexpr uint32_t kEssential = ~uint32_t(0);
 
-// Generators are named by their filtration key: a rank, or a packed (value, flat index) key
-// (see filtration.hpp); either maps back to the flat index of the input value.
 struct RawPair {
-  uint64_t birth;  // key of the generator whose value created the class
-  uint64_t death;  // key of the generator whose value killed it, or kEssential
+  uint32_t birth;  // the generator whose value created the class
+  uint32_t death;  // the generator whose value killed it, or kEssential
 };
 
 struct ItemPairs {

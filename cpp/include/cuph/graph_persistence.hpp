@@ -111,7 +111,7 @@ inline ItemPairs graph_persistence(const ItemView& values, const EdgeView& edges
   hi = std::vector<uint32_t>();
   lo = std::vector<uint32_t>();
   for (int64_t r = 0; r < n; ++r)
-    if (parent[size_t(r)] == uint32_t(r)) res.dim[0].push_back({uint64_t(r), kEssential});
+    if (parent[size_t(r)] == uint32_t(r)) res.dim[0].push_back({uint32_t(r), kEssential});
   parent.reset();
 
   index_pairs(res, [&](uint64_t k) { return int64_t(ranking.order[size_t(k)]) - 1; }, values,

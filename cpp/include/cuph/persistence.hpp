@@ -34,10 +34,10 @@ void index_pairs(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdi
       size_t kept = 0;
       for (const RawPair& p : pairs) {
         if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
-        const uint64_t bi = uint64_t(flat_of(p.birth));
-        uint64_t di = kEssential;
+        const uint32_t bi = uint32_t(flat_of(p.birth));
+        uint32_t di = kEssential;
         if (p.death != kEssential) {
-          di = uint64_t(flat_of(p.death));
+          di = uint32_t(flat_of(p.death));
           if (!keep_diagonal && value(int64_t(di)) == value(int64_t(bi))) continue;
         }
         pairs[kept++] = {bi, di};
@@ -138,7 +138,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                       nullptr, threads, cancel);
     own_packed = std::vector<uint64_t>();
-    index_pairs(res, [](uint64_t k) { return int64_t(k & 0xffffffffu); }, item, maxdim,
+    index_pairs(res, [](uint32_t j) { return int64_t(j); }, item, maxdim,
                 keep_diagonal);
     return;
   }

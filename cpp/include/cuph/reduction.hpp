@@ -166,7 +166,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // stored (pivot first, ascending) for later columns to add: they are kept reduced, so every
   // entry of an added column is needed.
   void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
-    const uint64_t birth = sigma.key >> kCodeBits;
+    const uint32_t birth = uint32_t(sigma.key >> kCodeBits);
     coboundary(sigma.cell, raw_);
     if (raw_.empty()) {  // no cofaces at all: an essential class
       out.push_back({birth, kEssential});
@@ -203,8 +203,9 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
   // A pair of one generator has length zero: dropped here (index_pairs would) unless wanted.
-  void record(uint64_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
-    if (keep_diagonal_ || birth != tau >> kCodeBits) out.push_back({birth, tau >> kCodeBits});
+  void record(uint32_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
+    const uint32_t death = uint32_t(tau >> kCodeBits);
+    if (keep_diagonal_ || birth != death) out.push_back({birth, death});
     if (deaths) deaths->set(g_.cell_id(tau));
   }
 

@@ -310,6 +310,9 @@ template <class KeyT> struct PassState {
   PassState& operator=(const PassState&) = delete;
 };
 
+// The generator a key names in a RawPair: a rank, or the flat-index half of a packed key.
+template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
+
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
                   const KeyT* keys, int64_t p, KeyT r, PassState<KeyT>& st,
@@ -327,7 +330,7 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
       continue;
     }
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
-    if (keep_diagonal) out.push_back({uint64_t(r), uint64_t(r)});
+    if (keep_diagonal) out.push_back({generator(r), generator(r)});
     if (death_edges) {
       const size_t id = pass.grid().cell_id(p, pass.join_code(a.join));
       if (shared) death_edges->set_shared(id);
@@ -367,8 +370,8 @@ void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
     // The younger root dies: born later in the direction of the pass.
     if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
     if (keep_diagonal || st.age[a] != c.key)
-      out.push_back(Dual ? RawPair{uint64_t(c.key), uint64_t(st.age[a])}
-                         : RawPair{uint64_t(st.age[a]), uint64_t(c.key)});
+      out.push_back(Dual ? RawPair{generator(c.key), generator(st.age[a])}
+                         : RawPair{generator(st.age[a]), generator(c.key)});
     st.parent[a] = b;
     if (death_edges) death_edges->set(g->cell_id(c.owner, c.code));
   }
@@ -430,7 +433,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   }
   if (dim0) {
     replay<false>(&g, s0, keep_diagonal, *dim0, death_edges, cancel);
-    dim0->push_back({uint64_t(min_key), kEssential});  // the box is connected
+    dim0->push_back({generator(min_key), kEssential});  // the box is connected
   }
   if (top) replay<true>(&g, *s1, keep_diagonal, *top, nullptr, cancel);
 }
