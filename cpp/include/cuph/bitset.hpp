@@ -21,6 +21,15 @@ class Bitset {
   bool test(size_t i) const {
     CUPH_ASSERT(i < size_);
     return (words_[i >> 6] >> (i & 63)) & 1; }
+  // f(i) for every set bit i, from the highest down.
+  template <class F> void for_each_set_descending(F&& f) const {
+    for (size_t w = words_.size(); w-- > 0;)
+      for (uint64_t bits = words_[w]; bits;) {
+        const int top = 63 - __builtin_clzll(bits);
+        f(w * 64 + size_t(top));
+        bits &= ~(uint64_t(1) << top);
+      }
+  }
 
  private:
   std::vector<uint64_t> words_;

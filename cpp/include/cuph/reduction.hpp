@@ -56,18 +56,24 @@ template <int D, Construction C> class CoboundaryReducer {
   void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
            CancelToken& cancel) {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
-    std::vector<Key> hard = sweep_apparent(cleared, deaths, out, threads, cancel);
-    std::sort(hard.begin(), hard.end(), std::greater<Key>());
-    for (Key key : hard) {
+    hard_ = Bitset(g_.n_rank_cell_ids(k_));
+    sweep_apparent(cleared, deaths, out, threads, cancel);
+    // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
+    // descending keys: the filtration order of cohomology, without a list or a sort.
+    const auto& cells = g_.star[size_t(k_)];
+    const size_t per_owner = cells.size();
+    hard_.for_each_set_descending([&](size_t id) {
       cancel.poll();
+      const Key key = (Key(id / per_owner) << kCodeBits) | cells[id % per_owner].code;
       reduce_column({key, g_.cell_of(key)}, deaths, out, cancel);
-    }
+    });
+    hard_ = Bitset();
   }
 
  private:
-  // Pairs every apparent column; returns the keys of the others. Ranges of generators run on
-  // `threads` threads; each writes its own lists, concatenated in order.
-  std::vector<Key> sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
+  // Pairs every apparent column and marks the others in hard_. Ranges of generators run on
+  // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
+  void sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
                                   int threads, CancelToken& cancel) {
     const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
     const auto& cells = g_.star[size_t(k_)];
@@ -79,26 +85,21 @@ template <int D, Construction C> class CoboundaryReducer {
       for (int i = 0; i < n; ++i) visit_generator(part, p0 + i, masks[i], cells, cleared, deaths,
                                                   shared);
     });
-    std::vector<Key> hard;
     for (Part& part : parts) {
-      hard.insert(hard.end(), part.hard.begin(), part.hard.end());
       out.insert(out.end(), part.out.begin(), part.out.end());
       part = Part();
     }
-    return hard;
   }
-  struct Part {  // one range of generators' results
-    std::vector<Key> hard;
+  struct Part {  // one range of generators' zero-length pairs (keep_diagonal)
     std::vector<RawPair> out;
   };
-  // The k-cells generator p owns: cleared, apparent (paired here) or hard (listed).
+  // The k-cells generator p owns: cleared, apparent (paired here) or hard (marked).
   template <class Mask>
   void visit_generator(Part& part, int64_t p, Mask before, const std::vector<StarEntry<D>>& cells,
                        const Bitset& cleared, Bitset* deaths, bool shared) {
     const uint32_t r = g_.rank[p];
     for (const auto& e : cells) {
       if (!g_.owns(before, e)) continue;
-      const Key key = (Key(r) << kCodeBits) | e.code;
       if (cleared.test(g_.cell_id(p, e.code))) continue;
       // The earliest coface, if g owns one, is g's coface of smallest code (any coface
       // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
@@ -109,26 +110,24 @@ template <int D, Construction C> class CoboundaryReducer {
         if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
       if (tau < 0) {
         // V only: every coface has a later vertex, which owns a later facet: not apparent.
-        part.hard.push_back(key);
+        mark(hard_, g_.rank_cell_id(r, e.code), shared);
         continue;
       }
       int latest = -1;
       for (uint8_t f : facets_[size_t(tau)])
         if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
       if (latest != int(e.code)) {
-        part.hard.push_back(key);
+        mark(hard_, g_.rank_cell_id(r, e.code), shared);
         continue;
       }
       if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-      const size_t rid = g_.rank_cell_id(r, tau);
-      if (shared) apparent_.set_shared(rid);
-      else apparent_.set(rid);
-      if (deaths) {
-        const size_t id = g_.cell_id(p, tau);
-        if (shared) deaths->set_shared(id);
-        else deaths->set(id);
-      }
+      mark(apparent_, g_.rank_cell_id(r, tau), shared);
+      if (deaths) mark(*deaths, g_.cell_id(p, tau), shared);
     }
+  }
+  static void mark(Bitset& bits, size_t id, bool shared) {
+    if (shared) bits.set_shared(id);
+    else bits.set(id);
   }
 
   // The column whose pivot is tau among those reduced so far: an apparent one (marked by the
@@ -220,6 +219,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // was never added to (its raw coboundary).
   PivotMap pivots_;
   Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet, by rank_cell_id
+  Bitset hard_;      // k-cells left to the reduction (neither cleared nor apparent), likewise
   ColumnStore store_;
 };
 
