@@ -21,6 +21,11 @@ class Bitset {
   bool test(size_t i) const {
     CUPH_ASSERT(i < size_);
     return (words_[i >> 6] >> (i & 63)) & 1; }
+  size_t count() const {
+    size_t n = 0;
+    for (uint64_t w : words_) n += size_t(__builtin_popcountll(w));
+    return n;
+  }
   // f(i) for every set bit i, from the highest down.
   template <class F> void for_each_set_descending(F&& f) const {
     for (size_t w = words_.size(); w-- > 0;)

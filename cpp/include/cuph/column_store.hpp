@@ -4,7 +4,8 @@
 // its first key and the gaps between its ascending keys, each a LEB128 varint (7 bits per
 // byte): measured on 128^3 noise, 59% of the gaps fit one byte (cells of one owner, or of
 // nearby ranks, are neighbours in a column) and the mean is 1.85 bytes per key. Bytes go to
-// chunks that are never copied when the store grows.
+// chunks that are never copied when the store grows. A column is named by its address,
+// chunk << 20 | offset: the pivot map holds it, so there is no table of column starts.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -16,10 +17,12 @@ namespace cuph {
 
 class ColumnStore {
  public:
-  // Stores a sorted column of distinct keys; returns its id (0, 1, ...).
-  int64_t append(const uint64_t* col, size_t n) {
+  // Stores a sorted column of distinct keys; returns its address.
+  uint64_t append(const uint64_t* col, size_t n) {
     const size_t most = 10 * (n + 1);  // a varint of 64 bits takes at most 10 bytes
-    if (used_ + most > capacity_) new_chunk(most);
+    // A column starts below 2^20 in its chunk (a larger one opens a chunk of its own).
+    if (used_ + most > capacity_ || used_ >= kChunkBytes) new_chunk(most);
+    const uint64_t address = uint64_t(chunks_.size() - 1) << kOffsetBits | used_;
     uint8_t* const start = chunks_.back().get() + used_;
     uint8_t* w = put(start, n);
     uint64_t prev = 0;
@@ -28,14 +31,13 @@ class ColumnStore {
       prev = col[j];
     }
     used_ += size_t(w - start);
-    where_.push_back(start);
-    return int64_t(where_.size()) - 1;
+    return address;
   }
 
-  // Column id, without its first key (the pivot), appended to out.
-  void tail(int64_t id, std::vector<uint64_t>& out) const {
-    CUPH_ASSERT(id >= 0 && size_t(id) < where_.size());
-    const uint8_t* r = where_[size_t(id)];
+  // The column at `address`, without its first key (the pivot), appended to out.
+  void tail(uint64_t address, std::vector<uint64_t>& out) const {
+    CUPH_ASSERT((address >> kOffsetBits) < chunks_.size());
+    const uint8_t* r = chunks_[address >> kOffsetBits].get() + (address & (kChunkBytes - 1));
     uint64_t n, key;
     r = get(r, n);
     CUPH_ASSERT(n >= 1);  // every stored column has its pivot
@@ -80,9 +82,9 @@ class ColumnStore {
     used_ = 0;
   }
 
-  static constexpr size_t kChunkBytes = size_t(1) << 20;
+  static constexpr int kOffsetBits = 20;
+  static constexpr size_t kChunkBytes = size_t(1) << kOffsetBits;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
-  std::vector<const uint8_t*> where_;  // first byte of each column
   size_t used_ = 0, capacity_ = 0;
 };
 

@@ -58,6 +58,7 @@ template <int D, Construction C> class CoboundaryReducer {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
     sweep_apparent(cleared, deaths, out, threads, cancel);
+    pivots_ = PivotMap(hard_.count());  // at most one pivot per column
     // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
     // descending keys: the filtration order of cohomology, without a list or a sort.
     const auto& cells = g_.star[size_t(k_)];
@@ -131,9 +132,11 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
   // The column whose pivot is tau among those reduced so far: an apparent one (marked by the
-  // sweep; its column is the raw coboundary of tau's latest facet), or a stored one
-  // (stored >= 0) or an emergent one (stored < 0: the raw coboundary of sigma) from the map.
-  bool earlier_column(Key tau, Cell& sigma, int64_t& stored) const {
+  // sweep; its column is the raw coboundary of tau's latest facet), or from the map a stored
+  // one (`stored`: its address) or an emergent one (stored = kRaw: the raw coboundary of sigma).
+  static constexpr uint64_t kRaw = ~uint64_t(0);
+  static constexpr uint64_t kEmergent = uint64_t(1) << (PivotMap::kValueBits - 1);
+  bool earlier_column(Key tau, Cell& sigma, uint64_t& stored) const {
     pivots_.prefetch(tau);  // three independent loads: the owner, the map, the bitset
     g_.prefetch_owner(tau);
     if (apparent_.test(g_.rank_cell_id(tau))) {
@@ -142,15 +145,17 @@ template <int D, Construction C> class CoboundaryReducer {
         const Key k = g_.key(f);
         if (k > best) { best = k; sigma = f; }
       });
-      stored = -1;
+      stored = kRaw;
       return true;
     }
-    if (const int64_t* v = pivots_.find(tau)) {
-      stored = *v;
-      if (stored < 0) sigma = g_.cell_of(Key(-(stored + 1)));
-      return true;
+    uint64_t v;
+    if (!pivots_.find(tau, v)) return false;
+    stored = v;
+    if (v & kEmergent) {
+      sigma = g_.cell_of(Key(v & ~kEmergent));
+      stored = kRaw;
     }
-    return false;
+    return true;
   }
   // The coboundary of c, sorted by key.
   void coboundary(Cell c, std::vector<Key>& col) const {
@@ -173,16 +178,16 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     Key pivot = raw_[0];
     Cell other;
-    int64_t stored;
+    uint64_t stored;
     if (!earlier_column(pivot, other, stored)) {
-      pivots_.set(pivot, -int64_t(sigma.key) - 1);
+      pivots_.set(pivot, kEmergent | sigma.key);
       record(birth, pivot, deaths, out);
       return;
     }
     work_.assign(raw_.data() + 1, raw_.size() - 1);
     do {
       cancel.poll();
-      if (stored < 0) {
+      if (stored == kRaw) {
         coboundary(other, raw_);
         work_.add(raw_.data() + 1, raw_.size() - 1);
       } else {
@@ -215,8 +220,8 @@ template <int D, Construction C> class CoboundaryReducer {
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
   WorkingColumn<Key> work_;
   std::vector<Key> raw_;
-  // Non-apparent pivots: the stored column's index, or -(key of sigma) - 1 for a column that
-  // was never added to (its raw coboundary).
+  // Non-apparent pivots: the stored column's address, or kEmergent | the key of sigma for a
+  // column that was never added to (its raw coboundary).
   PivotMap pivots_;
   Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet, by rank_cell_id
   Bitset hard_;      // k-cells left to the reduction (neither cleared nor apparent), likewise
