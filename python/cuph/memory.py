@@ -36,16 +36,16 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
 # growth of single-item calls (1-D 2^22, 2-D 1024^2, 3-D 64^3-112^3, 4-D 24^4; glibc), by
-# (item dimension, construction, maxdim). Float32 inputs; the cohomology's stored columns grow
-# faster than the volume in 3-D (49-53 bytes per voxel at 64^3-96^3, 57 at 112^3 for V,
-# maxdim 2), and the middle of that range is kept.
+# (item dimension, construction, maxdim). Float32 inputs. 3-D V maxdim 2 measured 43.5, 46.8
+# and 42.8 bytes per voxel at 64^3, 96^3 and 112^3 (the union-find's criticals and the
+# cohomology's stored columns do not grow in step with the volume); the middle is kept.
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
     (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 26.5, (2, "T", 1): 26.5,
-    (3, "V", 0): 40.4, (3, "V", 1): 46.0, (3, "V", 2): 54.0,
-    (3, "T", 0): 31.7, (3, "T", 1): 45.0, (3, "T", 2): 51.0,
-    (4, "V", 0): 38.4, (4, "V", 1): 132.0, (4, "V", 2): 132.0, (4, "V", 3): 138.0,
-    (4, "T", 0): 29.2, (4, "T", 1): 84.0, (4, "T", 2): 89.0, (4, "T", 3): 96.0,
+    (3, "V", 0): 40.4, (3, "V", 1): 35.2, (3, "V", 2): 45.0,
+    (3, "T", 0): 31.7, (3, "T", 1): 32.5, (3, "T", 2): 45.8,
+    (4, "V", 0): 38.4, (4, "V", 1): 106.6, (4, "V", 2): 112.3, (4, "V", 3): 119.4,
+    (4, "T", 0): 29.2, (4, "T", 1): 71.5, (4, "T", 2): 75.1, (4, "T", 3): 81.0,
 }
 # 8-byte values of white noise span more than 2^32 keys: 1-D items (and maxdim 0) are ranked
 # by a sort instead of packed, whose 4-byte ranks make the union-find lighter; 2-D items
@@ -64,7 +64,7 @@ _NOISE_PAIRS_PER_GENERATOR = {
     (3, "V"): (0.145, 0.183, 0.034), (3, "T"): (0.039, 0.181, 0.132),
     (4, "V"): (0.116, 0.229, 0.117, 0.009), (4, "T"): (0.015, 0.122, 0.188, 0.078),
 }
-_ITEM_PAIR_BYTES = 16  # an item's pairs before assembly: two 64-bit flat indices
+_ITEM_PAIR_BYTES = 8  # an item's pairs before assembly: two 32-bit flat indices
 _BATCH_PAIR_BYTES = 33  # BatchResult: int8 dim, two float64 values, two int64 indices (no item)
 _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
 # Per worker thread in 3-D/4-D: the union-find program caches (2^12 slots, two passes).

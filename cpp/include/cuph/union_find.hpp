@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -285,8 +286,13 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
 // a node's entries are written when its owner creates it, before anything reads them, and
 // zeroing two arrays per pass costs as much as the sweep on large smooth images. Small items
 // use their thread's scratch memory (scratch.hpp), one set per direction of pass.
-template <class KeyT> struct PassState {
-  struct Critical { KeyT key; uint8_t code; uint32_t owner, a, b; };
+// A critical join of the primal pass keeps its cell (owner and code) to mark death edges; the
+// dual pass marks none, so its joins are 12 bytes instead of 20 (on noise, millions of them
+// wait for the replay, at the memory peak of a 3-D item).
+template <class KeyT, bool Dual> struct PassState {
+  struct Joined { KeyT key; uint32_t a, b; };
+  struct Owned { KeyT key; uint8_t code; uint32_t owner, a, b; };
+  using Critical = std::conditional_t<Dual, Joined, Owned>;
 
  private:
   std::unique_ptr<uint32_t[]> own_parent_;
@@ -298,10 +304,10 @@ template <class KeyT> struct PassState {
   KeyT* age;
   std::vector<Critical>& critical;
   size_t nodes;
-  PassState(size_t n, bool dual)
-      : parent(dual ? scratch_buffer<1>(n + 1, own_parent_) : scratch_buffer<0>(n + 1, own_parent_)),
-        age(dual ? scratch_buffer<3>(n + 1, own_age_) : scratch_buffer<2>(n + 1, own_age_)),
-        critical(dual ? scratch_vector<1>(n, own_critical_) : scratch_vector<0>(n, own_critical_)),
+  explicit PassState(size_t n)
+      : parent(scratch_buffer<Dual ? 1 : 0>(n + 1, own_parent_)),
+        age(scratch_buffer<Dual ? 3 : 2>(n + 1, own_age_)),
+        critical(scratch_vector<Dual ? 1 : 0>(n, own_critical_)),
         nodes(n) {
     parent[nodes] = uint32_t(nodes);  // the outside
     age[nodes] = ~KeyT(0);
@@ -315,8 +321,8 @@ template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
 
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
-                  const KeyT* keys, int64_t p, KeyT r, PassState<KeyT>& st,
-                  std::vector<typename PassState<KeyT>::Critical>& critical, bool keep_diagonal,
+                  const KeyT* keys, int64_t p, KeyT r, PassState<KeyT, Dual>& st,
+                  std::vector<typename PassState<KeyT, Dual>::Critical>& critical, bool keep_diagonal,
                   std::vector<RawPair>& out, Bitset* death_edges, bool shared) {
   for (int i = 0; i < prog.n_create; ++i) {
     const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
@@ -325,8 +331,9 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
   for (int i = 0; i < prog.n_act; ++i) {
     const auto& a = prog.act[size_t(i)];
     if (a.critical) {
-      critical.push_back({r, pass.join_code(a.join), uint32_t(p), pass.node(keys, p, a.src),
-                          pass.node(keys, p, a.dst)});
+      const uint32_t from = pass.node(keys, p, a.src), to = pass.node(keys, p, a.dst);
+      if constexpr (Dual) critical.push_back({r, from, to});
+      else critical.push_back({r, pass.join_code(a.join), uint32_t(p), from, to});
       continue;
     }
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
@@ -343,7 +350,7 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 // Replays the critical joins in filtration order on the pre-linked forest.
 // `g` is read only to name the cells of `death_edges`.
 template <bool Dual, int D, Construction C, class KeyT>
-void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
+void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
             std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on 32 bits: a rank, or the value half of
   // a packed (value, flat index) key. Criticals were recorded in memory order, which is flat
@@ -373,7 +380,8 @@ void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
       out.push_back(Dual ? RawPair{generator(c.key), generator(st.age[a])}
                          : RawPair{generator(st.age[a]), generator(c.key)});
     st.parent[a] = b;
-    if (death_edges) death_edges->set(g->cell_id(c.owner, c.code));
+    if constexpr (!Dual)
+      if (death_edges) death_edges->set(g->cell_id(c.owner, c.code));
   }
 }
 
@@ -381,6 +389,14 @@ void replay(const Grid<D, C>* g, PassState<KeyT>& st, bool keep_diagonal,
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
 // `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
 // dimension 1 clears exactly those columns.
+// Appends `from` to `to` and frees it; a large range's list is moved, not copied (a copy would
+// hold both at the memory peak), unless `to` is a small item's scratch vector with room.
+template <class T> void append(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty() && to.capacity() < from.size()) to.swap(from);
+  else to.insert(to.end(), from.begin(), from.end());
+  from = std::vector<T>();
+}
+
 template <int D, Construction C, class KeyT>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
                        std::vector<RawPair>* dim0, std::vector<RawPair>* top, Bitset* death_edges,
@@ -395,12 +411,13 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
 
   const auto probe = g.neighbour_probe(needed);
   const size_t nodes = size_t(g.pad.size);
-  PassState<KeyT> s0(dim0 ? nodes : 0, false);
-  std::unique_ptr<PassState<KeyT>> s1(top ? new PassState<KeyT>(nodes, true) : nullptr);
+  PassState<KeyT, false> s0(dim0 ? nodes : 0);
+  std::unique_ptr<PassState<KeyT, true>> s1(top ? new PassState<KeyT, true>(nodes) : nullptr);
   // Each range of generators writes only the nodes its generators own; criticals, zero-length
   // pairs (keep_diagonal) and the minimum are gathered per range and concatenated in order.
   struct Part {
-    std::vector<typename PassState<KeyT>::Critical> crit0, crit1;
+    std::vector<typename PassState<KeyT, false>::Critical> crit0;
+    std::vector<typename PassState<KeyT, true>::Critical> crit1;
     std::vector<RawPair> out0, out1;
     KeyT min_key = ~KeyT(0);
   };
@@ -423,19 +440,22 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   KeyT min_key = ~KeyT(0);
   for (Part& part : parts) {
     min_key = std::min(min_key, part.min_key);
-    s0.critical.insert(s0.critical.end(), part.crit0.begin(), part.crit0.end());
-    if (dim0) dim0->insert(dim0->end(), part.out0.begin(), part.out0.end());
+    append(s0.critical, part.crit0);
+    if (dim0) append(*dim0, part.out0);
     if (top) {
-      s1->critical.insert(s1->critical.end(), part.crit1.begin(), part.crit1.end());
-      top->insert(top->end(), part.out1.begin(), part.out1.end());
+      append(s1->critical, part.crit1);
+      append(*top, part.out1);
     }
-    part = Part();
+  }
+  // The dual pass first, then its state goes: the primal one's criticals are the larger.
+  if (top) {
+    replay<true>(&g, *s1, keep_diagonal, *top, nullptr, cancel);
+    s1.reset();
   }
   if (dim0) {
     replay<false>(&g, s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({generator(min_key), kEssential});  // the box is connected
   }
-  if (top) replay<true>(&g, *s1, keep_diagonal, *top, nullptr, cancel);
 }
 
 }  // namespace cuph
