@@ -36,16 +36,15 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
 # growth of single-item calls (1-D 2^22, 2-D 1024^2, 3-D 64^3-112^3, 4-D 24^4; glibc), by
-# (item dimension, construction, maxdim). Float32 inputs. 3-D V maxdim 2 measured 43.5, 46.8
-# and 42.8 bytes per voxel at 64^3, 96^3 and 112^3 (the union-find's criticals and the
-# cohomology's stored columns do not grow in step with the volume); the middle is kept.
+# (item dimension, construction, maxdim). Float32 inputs. 3-D V maxdim 2 measured 34.2, 35.6
+# and 35.8 bytes per voxel at 64^3, 96^3 and 112^3; the middle is kept.
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
     (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 26.5, (2, "T", 1): 26.5,
-    (3, "V", 0): 40.4, (3, "V", 1): 35.2, (3, "V", 2): 45.0,
-    (3, "T", 0): 31.7, (3, "T", 1): 32.5, (3, "T", 2): 45.8,
-    (4, "V", 0): 38.4, (4, "V", 1): 106.6, (4, "V", 2): 112.3, (4, "V", 3): 119.4,
-    (4, "T", 0): 29.2, (4, "T", 1): 71.5, (4, "T", 2): 75.1, (4, "T", 3): 81.0,
+    (3, "V", 0): 40.4, (3, "V", 1): 33.1, (3, "V", 2): 35.2,
+    (3, "T", 0): 31.7, (3, "T", 1): 31.7, (3, "T", 2): 36.6,
+    (4, "V", 0): 38.4, (4, "V", 1): 107.1, (4, "V", 2): 114.0, (4, "V", 3): 116.4,
+    (4, "T", 0): 29.2, (4, "T", 1): 61.9, (4, "T", 2): 65.9, (4, "T", 3): 72.3,
 }
 # 8-byte values of white noise span more than 2^32 keys: 1-D items (and maxdim 0) are ranked
 # by a sort instead of packed, whose 4-byte ranks make the union-find lighter; 2-D items

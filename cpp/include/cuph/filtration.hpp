@@ -211,7 +211,7 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     for (uint32_t& f : flat) f = r.order[f];  // flat index -> padded index
     r.order.swap(flat);
   }
-  r.rank.assign(size_t(pad.size), kBorderRank);
+  r.rank.assign(size_t(pad.size) + 1, kBorderRank);  // + the outside node of union-find passes
   for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);
   return r;
 }
@@ -225,7 +225,7 @@ bool pack_keys(const std::vector<uint64_t>& keys, KeyRange range, const PaddedSh
   if (keys.empty() || keys.size() >= (size_t(1) << 32) - 1) return false;
   const uint64_t lo = range.lo;
   if (range.hi - lo > 0xffffffffull) return false;
-  packed.assign(size_t(pad.size), ~uint64_t(0));
+  packed.assign(size_t(pad.size) + 1, ~uint64_t(0));  // + the outside node
   pad.for_each([&](int64_t j, int64_t p) {
     packed[size_t(p)] = ((keys[size_t(j)] - lo) << 32) | uint64_t(j);
   });

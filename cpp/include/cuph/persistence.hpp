@@ -117,8 +117,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       } else if (pack_values<D>(keys, range, pad, own64)) {
         run(own64);
       } else {
-        v32 = rank_keys<D>(keys, range, pad).rank;
-        v32.push_back(~0u);  // the outside
+        v32 = rank_keys<D>(keys, range, pad).rank;  // the outside included
         run(v32);
       }
     }
@@ -152,11 +151,14 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   // Dimensions 0 and D-1 share one sweep; the middle dimensions wait for dimension 0's deaths.
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                     cleared.get(), threads, cancel);
+  // Their lists wait through the reduction: without the slack of their last doubling.
+  res.dim[0].shrink_to_fit();
+  if (top) res.dim[D - 1].shrink_to_fit();
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
     std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1))
                                                                    : nullptr);
-    CoboundaryReducer<D, C>(g, k, keep_diagonal).run(*cleared, next.get(), res.dim[k], threads,
-                                                       cancel);
+    CoboundaryReducer<D, C>(g, k, keep_diagonal)
+        .run(std::move(cleared), next.get(), res.dim[k], threads, cancel);
     cleared = std::move(next);
   }
   cleared.reset();

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "bitset.hpp"
@@ -51,13 +52,15 @@ template <int D, Construction C> class CoboundaryReducer {
     for (auto& v : cofaces_) std::sort(v.begin(), v.end());
   }
 
-  // Reduces every column of dimension k; `cleared` marks k-cells to skip, `deaths` (may be null)
+  // Reduces every column of dimension k; `cleared` marks k-cells to skip (freed once read, before
+  // the reduction's peak), `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
-  void run(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
+  void run(std::unique_ptr<Bitset> cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
            CancelToken& cancel) {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
-    sweep_apparent(cleared, deaths, out, threads, cancel);
+    sweep_apparent(*cleared, deaths, out, threads, cancel);
+    cleared.reset();
     pivots_ = PivotMap(hard_.count());  // at most one pivot per column
     // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
     // descending keys: the filtration order of cohomology, without a list or a sort.

@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 #if defined(__SSE2__)
@@ -26,6 +27,7 @@
 
 #include "bitset.hpp"
 #include "cancel.hpp"
+#include "chunked_list.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
 #include "parallel.hpp"
@@ -68,6 +70,9 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   // Old nodes around g are joined through cells of g's star (T vertices, V cubes) or, for V
   // vertices and T top cells, through the diagonal neighbour of two axis neighbours.
   static constexpr bool kStarCase = (C == Construction::T) != Dual;
+  // V vertices and T top cells are the generators themselves: a node's only creator is the
+  // generator at its own index, so a root's age is its own key and needs no array.
+  static constexpr bool kAgeIsKey = V != Dual;
 
   explicit UnionFindPass(const G& g) : g_(g) {
     const int node_dim = Dual ? D : 0, join_dim = Dual ? D - 1 : 1;
@@ -126,6 +131,8 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
         sig_req_.push_back(g.required[joins_[size_t(d.x)].code] |
                            g.required[joins_[size_t(d.y)].code] | (Mask(1) << d.nb));
     CUPH_ASSERT(sig_req_.size() <= 64);
+    if (kAgeIsKey && (creates_.size() != 1 || slot_step_[size_t(creates_[0].slot)] != 0))
+      throw std::logic_error("cuph: a generator pass whose node is not its generator");
     if (D <= 2) table_ = table().data();
   }
 
@@ -297,21 +304,24 @@ template <class KeyT, bool Dual> struct PassState {
  private:
   std::unique_ptr<uint32_t[]> own_parent_;
   std::unique_ptr<KeyT[]> own_age_;
-  std::vector<Critical> own_critical_;
+  KeyT* ages_;  // the array behind `age` when it is the pass's own
 
  public:
   uint32_t* parent;
-  KeyT* age;
-  std::vector<Critical>& critical;
+  const KeyT* age;  // the key of the generator that created each root
+  ChunkedList<Critical> critical;
   size_t nodes;
-  explicit PassState(size_t n)
-      : parent(scratch_buffer<Dual ? 1 : 0>(n + 1, own_parent_)),
-        age(scratch_buffer<Dual ? 3 : 2>(n + 1, own_age_)),
-        critical(scratch_vector<Dual ? 1 : 0>(n, own_critical_)),
+  // `keys`: non-null when a node's age is its generator's key (UnionFindPass::kAgeIsKey);
+  // the keys' entry at index n is the outside's ~0.
+  PassState(size_t n, const KeyT* keys)
+      : ages_(keys ? nullptr : scratch_buffer<Dual ? 3 : 2>(n + 1, own_age_)),
+        parent(scratch_buffer<Dual ? 1 : 0>(n + 1, own_parent_)),
+        age(keys ? keys : ages_),
         nodes(n) {
     parent[nodes] = uint32_t(nodes);  // the outside
-    age[nodes] = ~KeyT(0);
+    if (ages_) ages_[nodes] = ~KeyT(0);
   }
+  void set_age(size_t node, KeyT key) { ages_[node] = key; }
   PassState(const PassState&) = delete;
   PassState& operator=(const PassState&) = delete;
 };
@@ -322,7 +332,7 @@ template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
                   const KeyT* keys, int64_t p, KeyT r, PassState<KeyT, Dual>& st,
-                  std::vector<typename PassState<KeyT, Dual>::Critical>& critical, bool keep_diagonal,
+                  ChunkedList<typename PassState<KeyT, Dual>::Critical>& critical, bool keep_diagonal,
                   std::vector<RawPair>& out, Bitset* death_edges, bool shared) {
   for (int i = 0; i < prog.n_create; ++i) {
     const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
@@ -344,7 +354,8 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
       else death_edges->set(id);
     }
   }
-  for (int i = 0; i < prog.n_root; ++i) st.age[size_t(p + pass.step(prog.root[size_t(i)]))] = r;
+  if constexpr (!UnionFindPass<Dual, D, C>::kAgeIsKey)
+    for (int i = 0; i < prog.n_root; ++i) st.set_age(size_t(p + pass.step(prog.root[size_t(i)])), r);
 }
 
 // Replays the critical joins in filtration order on the pre-linked forest.
@@ -411,13 +422,16 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
 
   const auto probe = g.neighbour_probe(needed);
   const size_t nodes = size_t(g.pad.size);
-  PassState<KeyT, false> s0(dim0 ? nodes : 0);
-  std::unique_ptr<PassState<KeyT, true>> s1(top ? new PassState<KeyT, true>(nodes) : nullptr);
+  PassState<KeyT, false> s0(dim0 ? nodes : 0,
+                            UnionFindPass<false, D, C>::kAgeIsKey ? keys : nullptr);
+  std::unique_ptr<PassState<KeyT, true>> s1(
+      top ? new PassState<KeyT, true>(nodes, UnionFindPass<true, D, C>::kAgeIsKey ? keys : nullptr)
+          : nullptr);
   // Each range of generators writes only the nodes its generators own; criticals, zero-length
   // pairs (keep_diagonal) and the minimum are gathered per range and concatenated in order.
   struct Part {
-    std::vector<typename PassState<KeyT, false>::Critical> crit0;
-    std::vector<typename PassState<KeyT, true>::Critical> crit1;
+    ChunkedList<typename PassState<KeyT, false>::Critical> crit0;
+    ChunkedList<typename PassState<KeyT, true>::Critical> crit1;
     std::vector<RawPair> out0, out1;
     KeyT min_key = ~KeyT(0);
   };
@@ -440,10 +454,10 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   KeyT min_key = ~KeyT(0);
   for (Part& part : parts) {
     min_key = std::min(min_key, part.min_key);
-    append(s0.critical, part.crit0);
+    s0.critical.append(part.crit0);
     if (dim0) append(*dim0, part.out0);
     if (top) {
-      append(s1->critical, part.crit1);
+      s1->critical.append(part.crit1);
       append(*top, part.out1);
     }
   }
