@@ -11,12 +11,10 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "persistence.hpp"
 #include "threads.hpp"
+#include "uninit_allocator.hpp"
 
 namespace cuph {
 
@@ -40,31 +38,6 @@ struct BatchView {
   }
 };
 
-// An allocator whose resize() leaves new elements uninitialised: every row of a result column
-// is written once by its item, so zeroing it first was a second pass over the output (and its
-// page faults taken by one thread instead of the writers).
-// Large columns also ask for transparent huge pages (where THP is in "madvise" mode): the
-// writers then take one page fault per 2 MiB instead of per 4 KiB.
-template <class T> struct UninitAllocator : std::allocator<T> {
-  using value_type = T;
-  template <class U> struct rebind { using other = UninitAllocator<U>; };
-  UninitAllocator() = default;
-  template <class U> UninitAllocator(const UninitAllocator<U>&) noexcept {}
-  T* allocate(size_t n) {
-    T* p = std::allocator<T>::allocate(n);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    constexpr uintptr_t kHuge = uintptr_t(1) << 21;
-    const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + n * sizeof(T)) & ~(kHuge - 1);
-    if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);  // a hint only
-#endif
-    return p;
-  }
-  template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
-  template <class U, class... Args> void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
 template <class T> using Column = std::vector<T, UninitAllocator<T>>;
 
 // Birth and death values are float32 when that is exact for the input dtype (Python's

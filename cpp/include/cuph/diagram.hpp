@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "uninit_allocator.hpp"
+
 namespace cuph {
 
 // Generators are named by 32 bits (an item has fewer than 2^32 - 1 generators, padding
@@ -18,8 +20,11 @@ struct RawPair {
   uint32_t death;  // the generator whose value killed it, or kEssential
 };
 
+// Uninitialised growth: a pass sizes its list for every join before the replay writes pairs.
+using PairList = std::vector<RawPair, UninitAllocator<RawPair>>;
+
 struct ItemPairs {
-  std::vector<RawPair> dim[5];  // dims 0..4 (D <= 4 uses 0..D-1)
+  PairList dim[5];  // dims 0..4 (D <= 4 uses 0..D-1)
 };
 
 }  // namespace cuph

@@ -30,7 +30,7 @@ void index_pairs(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdi
   dispatch_dtype(item.dtype, [&](auto tag) {
     const ValueReader<decltype(tag)> value(item);
     for (int k = 0; k <= maxdim; ++k) {
-      std::vector<RawPair>& pairs = res.dim[k];
+      PairList& pairs = res.dim[k];
       size_t kept = 0;
       for (const RawPair& p : pairs) {
         if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value

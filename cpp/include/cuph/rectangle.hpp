@@ -162,7 +162,7 @@ struct PixelJoin {
 // Appends pairs (birth pixel, death pixel) as padded indices to `out`.
 template <bool Dual, class Value, class Older>
 void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* parent,
-                   size_t nodes, Older older, std::vector<RawPair>& out, CancelToken& cancel) {
+                   size_t nodes, Older older, PairList& out, CancelToken& cancel) {
   // Filtration order by a stable radix sort on the value: joins were recorded in memory order,
   // which breaks ties like the sweep (read backwards for the decreasing pass).
   const size_t n = joins.size();
@@ -202,8 +202,8 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
 // outside. Pairs name pixels by padded index.
 // (Templated on D so that callers compile for every dimension; only D == 2 is ever run.)
 template <Construction C, int D, class Value>
-void rectangle_passes(const PaddedShape<D>& pad, const Value* value, std::vector<RawPair>& dim0,
-                      std::vector<RawPair>* top, int threads, CancelToken& cancel) {
+void rectangle_passes(const PaddedShape<D>& pad, const Value* value, PairList& dim0,
+                      PairList* top, int threads, CancelToken& cancel) {
   if constexpr (D != 2) {
     (void)pad, (void)value, (void)dim0, (void)top, (void)threads, (void)cancel;
     throw std::logic_error("cuph: rectangle_passes is for 2-D items");

@@ -55,7 +55,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // Reduces every column of dimension k; `cleared` marks k-cells to skip (freed once read, before
   // the reduction's peak), `deaths` (may be null)
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
-  void run(std::unique_ptr<Bitset> cleared, Bitset* deaths, std::vector<RawPair>& out, int threads,
+  void run(std::unique_ptr<Bitset> cleared, Bitset* deaths, PairList& out, int threads,
            CancelToken& cancel) {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
@@ -77,7 +77,7 @@ template <int D, Construction C> class CoboundaryReducer {
  private:
   // Pairs every apparent column and marks the others in hard_. Ranges of generators run on
   // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
-  void sweep_apparent(const Bitset& cleared, Bitset* deaths, std::vector<RawPair>& out,
+  void sweep_apparent(const Bitset& cleared, Bitset* deaths, PairList& out,
                                   int threads, CancelToken& cancel) {
     const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
     const auto& cells = g_.star[size_t(k_)];
@@ -95,7 +95,7 @@ template <int D, Construction C> class CoboundaryReducer {
     }
   }
   struct Part {  // one range of generators' zero-length pairs (keep_diagonal)
-    std::vector<RawPair> out;
+    PairList out;
   };
   // The k-cells generator p owns: cleared, apparent (paired here) or hard (marked).
   template <class Mask>
@@ -172,7 +172,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // working column no longer holds, so only the rest of it is added. Reduced columns are
   // stored (pivot first, ascending) for later columns to add: they are kept reduced, so every
   // entry of an added column is needed.
-  void reduce_column(Entry sigma, Bitset* deaths, std::vector<RawPair>& out, CancelToken& cancel) {
+  void reduce_column(Entry sigma, Bitset* deaths, PairList& out, CancelToken& cancel) {
     const uint32_t birth = uint32_t(sigma.key >> kCodeBits);
     coboundary(sigma.cell, raw_);
     if (raw_.empty()) {  // no cofaces at all: an essential class
@@ -210,7 +210,7 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
   // A pair of one generator has length zero: dropped here (index_pairs would) unless wanted.
-  void record(uint32_t birth, Key tau, Bitset* deaths, std::vector<RawPair>& out) {
+  void record(uint32_t birth, Key tau, Bitset* deaths, PairList& out) {
     const uint32_t death = uint32_t(tau >> kCodeBits);
     if (keep_diagonal_ || birth != death) out.push_back({birth, death});
     if (deaths) deaths->set(g_.cell_id(tau));

@@ -333,7 +333,7 @@ template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
                   const KeyT* keys, int64_t p, KeyT r, PassState<KeyT, Dual>& st,
                   ChunkedList<typename PassState<KeyT, Dual>::Critical>& critical, bool keep_diagonal,
-                  std::vector<RawPair>& out, Bitset* death_edges, bool shared) {
+                  PairList& out, Bitset* death_edges, bool shared) {
   for (int i = 0; i < prog.n_create; ++i) {
     const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
     st.parent[n] = n;
@@ -362,7 +362,7 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 // `g` is read only to name the cells of `death_edges`.
 template <bool Dual, int D, Construction C, class KeyT>
 void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
-            std::vector<RawPair>& out, Bitset* death_edges, CancelToken& cancel) {
+            PairList& out, Bitset* death_edges, CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on 32 bits: a rank, or the value half of
   // a packed (value, flat index) key. Criticals were recorded in memory order, which is flat
   // index order, so stability supplies the index half of the tie-break (read backwards for the
@@ -400,17 +400,17 @@ void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
 // `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
 // dimension 1 clears exactly those columns.
-// Appends `from` to `to` and frees it; a large range's list is moved, not copied (a copy would
-// hold both at the memory peak), unless `to` is a small item's scratch vector with room.
-template <class T> void append(std::vector<T>& to, std::vector<T>& from) {
+// Appends `from` to `to` and frees it; the first range's list is moved, not copied (a copy would
+// hold both at the memory peak).
+template <class List> void append(List& to, List& from) {
   if (to.empty() && to.capacity() < from.size()) to.swap(from);
   else to.insert(to.end(), from.begin(), from.end());
-  from = std::vector<T>();
+  from = List();
 }
 
 template <int D, Construction C, class KeyT>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
-                       std::vector<RawPair>* dim0, std::vector<RawPair>* top, Bitset* death_edges,
+                       PairList* dim0, PairList* top, Bitset* death_edges,
                        int threads, CancelToken& cancel) {
   using Mask = typename Grid<D, C>::Mask;
   const UnionFindPass<false, D, C> primal(g);
@@ -432,7 +432,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   struct Part {
     ChunkedList<typename PassState<KeyT, false>::Critical> crit0;
     ChunkedList<typename PassState<KeyT, true>::Critical> crit1;
-    std::vector<RawPair> out0, out1;
+    PairList out0, out1;
     KeyT min_key = ~KeyT(0);
   };
   auto parts = sweep_runs<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
