@@ -66,8 +66,9 @@ _NOISE_PAIRS_PER_GENERATOR = {
 _ITEM_PAIR_BYTES = 8  # an item's pairs before assembly: two 32-bit flat indices
 _BATCH_PAIR_BYTES = 33  # BatchResult: int8 dim, two float64 values, two int64 indices (no item)
 _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
-# Per worker thread in 3-D/4-D: the union-find program caches (2^12 slots, two passes).
-_PROGRAM_CACHE_BYTES = {1: 0, 2: 0, 3: 2 * 4096 * 176, 4: 2 * 4096 * 392}
+# Per worker thread in 3-D/4-D: the union-find program caches (two passes; 2^11 slots of 184
+# bytes in 3-D, 2^12 of 384 in 4-D).
+_PROGRAM_CACHE_BYTES = {1: 0, 2: 0, 3: 2 * 2048 * 184, 4: 2 * 4096 * 384}
 _STAR_CELLS = {1: (1, 2), 2: (1, 4, 4), 3: (1, 6, 12, 8), 4: (1, 8, 24, 32, 16)}
 
 _INT64_MAX = 2**63 - 1

@@ -21,7 +21,10 @@ template <class T, int kShift = 12> class ChunkedList {
     if (next_ == end_) grow();
     *next_++ = v;
   }
-  size_t size() const { return chunks_.empty() ? 0 : (chunks_.size() - 1) * kChunk + size_t(next_ - chunks_.back().get()); }
+  size_t size() const {
+    if (chunks_.empty()) return 0;
+    return (chunks_.size() - 1) * kChunk + size_t(next_ - chunks_.back().get());
+  }
   bool empty() const { return size() == 0; }
   const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
 

@@ -52,9 +52,9 @@ template <int D, Construction C> class CoboundaryReducer {
     for (auto& v : cofaces_) std::sort(v.begin(), v.end());
   }
 
-  // Reduces every column of dimension k; `cleared` marks k-cells to skip (freed once read, before
-  // the reduction's peak), `deaths` (may be null)
-  // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
+  // Reduces every column of dimension k; `cleared` marks k-cells to skip (freed once read,
+  // before the reduction's memory peak), `deaths` (may be null) receives the (k+1)-cells that
+  // kill a class, for clearing in dimension k+1.
   void run(std::unique_ptr<Bitset> cleared, Bitset* deaths, PairList& out, int threads,
            CancelToken& cancel) {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
@@ -77,8 +77,8 @@ template <int D, Construction C> class CoboundaryReducer {
  private:
   // Pairs every apparent column and marks the others in hard_. Ranges of generators run on
   // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
-  void sweep_apparent(const Bitset& cleared, Bitset* deaths, PairList& out,
-                                  int threads, CancelToken& cancel) {
+  void sweep_apparent(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
+                      CancelToken& cancel) {
     const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
     const auto& cells = g_.star[size_t(k_)];
     using Mask = typename Grid<D, C>::Mask;
