@@ -94,10 +94,13 @@ def test_python_threads_get_the_serial_results() -> None:
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
-@pytest.mark.parametrize("shape", [(120, 90), (24, 20, 22), (10, 11, 9, 10), (30000,)])
+@pytest.mark.parametrize("shape", [(120, 90), (24, 20, 22), (40, 40, 40), (10, 11, 9, 10),
+                                   (30000,)])
 def test_one_item_split_over_threads_is_identical(shape, construction) -> None:
     # More threads than items: the item's sweeps are split into ranges of generators; the
     # result must be the same arrays in the same order, ties and zero-length pairs included.
+    # (40, 40, 40): each range holds more critical joins than one chunk of chunked_list.hpp,
+    # so the ranges after the first are appended across chunk boundaries.
     rng = np.random.default_rng(len(shape))
     for x in (rng.integers(0, 4, size=shape).astype(np.int16), rng.random(shape)):
         for keep in (False, True):
