@@ -18,6 +18,11 @@ class Bitset {
     CUPH_ASSERT(i < size_);
     __atomic_fetch_or(&words_[i >> 6], uint64_t(1) << (i & 63), __ATOMIC_RELAXED);
   }
+  // set_shared when other threads write the same bitset (sweeps split over ranges), else set.
+  void mark(size_t i, bool shared) {
+    if (shared) set_shared(i);
+    else set(i);
+  }
   bool test(size_t i) const {
     CUPH_ASSERT(i < size_);
     return (words_[i >> 6] >> (i & 63)) & 1; }

@@ -114,24 +114,20 @@ template <int D, Construction C> class CoboundaryReducer {
         if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
       if (tau < 0) {
         // V only: every coface has a later vertex, which owns a later facet: not apparent.
-        mark(hard_, g_.rank_cell_id(r, e.code), shared);
+        hard_.mark(g_.rank_cell_id(r, e.code), shared);
         continue;
       }
       int latest = -1;
       for (uint8_t f : facets_[size_t(tau)])
         if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
       if (latest != int(e.code)) {
-        mark(hard_, g_.rank_cell_id(r, e.code), shared);
+        hard_.mark(g_.rank_cell_id(r, e.code), shared);
         continue;
       }
       if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-      mark(apparent_, g_.rank_cell_id(r, tau), shared);
-      if (deaths) mark(*deaths, g_.cell_id(p, tau), shared);
+      apparent_.mark(g_.rank_cell_id(r, tau), shared);
+      if (deaths) deaths->mark(g_.cell_id(p, tau), shared);
     }
-  }
-  static void mark(Bitset& bits, size_t id, bool shared) {
-    if (shared) bits.set_shared(id);
-    else bits.set(id);
   }
 
   // The column whose pivot is tau among those reduced so far: an apparent one (marked by the

@@ -351,11 +351,7 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
     }
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
     if (keep_diagonal) out.push_back({generator(r), generator(r)});
-    if (death_edges) {
-      const size_t id = pass.grid().cell_id(p, pass.join_code(a.join));
-      if (shared) death_edges->set_shared(id);
-      else death_edges->set(id);
-    }
+    if (death_edges) death_edges->mark(pass.grid().cell_id(p, pass.join_code(a.join)), shared);
   }
   if constexpr (!UnionFindPass<Dual, D, C>::kAgeIsKey)
     for (int i = 0; i < prog.n_root; ++i)
