@@ -48,7 +48,7 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int thread
     // Small sorts (two per pass of every map in a batch) count on the stack: a zeroed heap
     // vector per call was 27% of a 2-D batch's page faults.
     const size_t n_hist = size_t(digits) << R;
-    size_t on_stack[4 << 8];
+    size_t on_stack[4 << 8];  // four 8-bit digits: a small sort (R = 8) of 32-bit keys
     std::vector<size_t> on_heap;
     size_t* hist = on_stack;
     if (n_hist > sizeof(on_stack) / sizeof(size_t)) {
