@@ -214,6 +214,67 @@ def test_threads_and_memory_paths_identical(rng):
         np.testing.assert_array_equal(batch[c].death, vr.h0(xs[c], n_threads=1).death)
 
 
+def _adversarial_clouds():
+    """Clouds that stress the float32 filter of H0: ties, duplicates, near-duplicates, a far
+    offset, tiny (float32-subnormal) and huge (float32-overflowing) scales, mixed scales, and
+    coordinate counts around the filter's minimum and its padding."""
+    rng = np.random.default_rng(11)
+    g = rng.standard_normal((150, 40))
+    near = g.copy()
+    near[1] = near[0]
+    near[3] = near[2] + 1e-13
+    near[5] = near[4] * (1 + 1e-9)
+    lattice = rng.integers(0, 3, (150, 24)).astype(np.float64)  # many equal distances
+    mixed = g.copy()
+    mixed[:, 0] *= 1e6
+    mixed[:, 1:] *= 1e-6
+    clouds = {"gaussian with near-duplicates": near, "integer lattice": lattice,
+              "far offset": 1e8 + 1e-3 * g, "tiny": 1e-40 * g, "huge": 1e20 * g,
+              "mixed scales": mixed, "one coordinate apart": np.eye(150, 40)}
+    for d in (15, 16, 17, 33):
+        clouds[f"{d} coordinates"] = rng.integers(0, 4, (120, d)) * 0.25
+    return clouds
+
+
+@pytest.mark.parametrize("name", list(_adversarial_clouds()))
+def test_float32_filter_gives_the_exact_tree(name):
+    # The filtered matrix path (float32 lower bounds, exact distances only where a bound is
+    # below the key) must give the very tree of the exact O(n)-memory path: same values, same
+    # edges, on 1 and 2 threads, with and without a threshold.
+    x = _adversarial_clouds()[name]
+    for threshold in (np.inf, float(np.median(pdist(x[:40])))):
+        ref = vr.h0(x, n_threads=1, memory_limit=0, keep_diagonal=True, threshold=threshold)
+        for threads in (1, 2):
+            dg = vr.h0(x, n_threads=threads, keep_diagonal=True, threshold=threshold)
+            for f in ("death", "birth_index", "death_index"):
+                np.testing.assert_array_equal(getattr(dg, f), getattr(ref, f), err_msg=f)
+
+
+@pytest.mark.parametrize("name", list(_adversarial_clouds()))
+def test_float32_lower_bounds_are_below_the_exact_distances(name):
+    x = _adversarial_clouds()[name]
+    lb = cuph._core.vr_lower_bounds(x)
+    if lb is None:  # the filter does not apply: no AVX2, < 16 coordinates, or out of range
+        assert (not _avx2()) or x.shape[1] < 16 or np.abs(x - x.mean(0)).max() > 1e17
+        return
+    exact = cuph._core.vr_distance_matrix(x, "euclidean", 1) ** 2
+    off = ~np.eye(len(x), dtype=bool)
+    assert lb.dtype == np.float32 and (lb[off] >= 0).all()
+    assert (lb[off].astype(np.float64) <= exact[off]).all()
+    if name == "gaussian with near-duplicates":
+        # and tight enough to filter: within 1e-4 of the exact value for typical pairs
+        pos = off & (exact > 0)
+        assert np.median(lb[pos] / exact[pos]) > 1 - 1e-4
+
+
+def _avx2() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return " avx2 " in flags and " fma " in flags and not os.environ.get("CUPH_DISABLE_AVX2")
+
+
 def test_portable_kernel_matches(tmp_path):
     # The scalar (non-AVX2) Euclidean kernel, in a fresh process, gives the same tree.
     import subprocess

@@ -122,6 +122,22 @@ py::array_t<int64_t> vr_edges_of_lengths(
   return to_numpy(std::move(keys));
 }
 
+// The float32 lower bounds of the squared Euclidean distances that vr_h0 filters with, or None
+// where the filter does not apply (no AVX2, too few coordinates, norms out of range). For tests.
+py::object vr_lower_bounds(py::array_t<double, py::array::c_style | py::array::forcecast> x) {
+  if (x.ndim() != 2) throw py::value_error("x: expected one cloud (points, features)");
+  const int64_t n = x.shape(0);
+  const cuph::mst::EuclidLowerBound bound(x.data(), n, x.shape(1));
+  if (!bound.usable()) return py::none();
+  std::vector<float> L;
+  {
+    py::gil_scoped_release release;
+    cuph::CancelToken token(nullptr);
+    cuph::mst::detail::fill_matrix(n, bound, nullptr, token, L);
+  }
+  return to_numpy(std::move(L)).reshape({n, n});
+}
+
 }  // namespace
 
 void bind_vr(py::module_& m) {
@@ -134,6 +150,8 @@ void bind_vr(py::module_& m) {
   m.def("vr_distance_matrix", &vr_distance_matrix, py::arg("x"), py::arg("metric"),
         py::arg("n_threads"),
         "The (n, n) float64 distance matrix of one cloud, with vr_h0's kernels, GIL released.");
+  m.def("vr_lower_bounds", &vr_lower_bounds, py::arg("x"),
+        "The float32 lower bounds of squared Euclidean distances vr_h0 filters with, or None.");
   m.def("vr_edges_of_lengths", &vr_edges_of_lengths, py::arg("d"), py::arg("targets"),
         "Flat indices i * n + j (i < j) of the entries of d equal to one of the sorted targets.");
 }

@@ -1,6 +1,6 @@
 """Type stubs for the compiled core ``cuph._core`` (see docs/INTERNALS.md for the layout)."""
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,11 @@ def vr_distance_matrix(
 ) -> npt.NDArray[np.float64]:
     """The (n, n) float64 distance matrix of one cloud of points, with the kernels of
     :func:`vr_h0` (tiled, on ``n_threads`` threads, GIL released)."""
+
+def vr_lower_bounds(x: npt.NDArray[np.float64]) -> Optional[npt.NDArray[np.float32]]:
+    """The float32 lower bounds of the squared Euclidean distances of one cloud with which
+    :func:`vr_h0` skips exact evaluations (``None`` where that filter does not apply: no AVX2,
+    fewer than 16 coordinates, norms out of float32 range). For tests."""
 
 def vr_edges_of_lengths(
     d: npt.NDArray[np.float32],

@@ -28,13 +28,8 @@
 #include <thread>
 #include <vector>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(CUPH_NO_AVX2)
-#include <immintrin.h>
-#define CUPH_HAVE_AVX2_KERNEL 1
-#endif
-
 #include "cancel.hpp"
+#include "euclid_bound.hpp"
 #include "threads.hpp"
 
 namespace cuph {
@@ -167,13 +162,6 @@ __attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_2x4(const double*
   out1[3] = avx2_finish(s13, a1, b[3], k, d);
 }
 
-// The AVX2 kernels run when the CPU has AVX2 and FMA, unless the environment variable
-// CUPH_DISABLE_AVX2 is set (read once; lets tests exercise the portable kernels).
-inline bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          std::getenv("CUPH_DISABLE_AVX2") == nullptr;
-  return yes;
-}
 #endif
 
 inline double manhattan(const double* a, const double* b, int64_t d) {
@@ -277,13 +265,15 @@ inline bool better(const Best& a, const Best& b) {
 }
 
 // Update keys of the candidates in [lo, hi) with their distance to u; return the best one.
+// dist(u, v, key) is the exact distance when that is below key, and otherwise any value >= key
+// (which lets a filter skip pairs that cannot lower the key).
 template <class Dist>
 Best update_range(Dist& dist, int64_t u, const int64_t* vert, double* key, int64_t* parent,
                   int64_t lo, int64_t hi) {
   Best best{std::numeric_limits<double>::infinity(), std::numeric_limits<int64_t>::max(), -1};
   for (int64_t j = lo; j < hi; ++j) {
     const int64_t v = vert[j];
-    const double dd = dist(u, v);
+    const double dd = dist(u, v, key[j]);
     if (dd < key[j]) {
       key[j] = dd;
       parent[j] = u;
@@ -415,15 +405,18 @@ struct Avx2Euclid {
 // The full n x n matrix of dist(i, j), filled tile by tile (two tiles of rows stay in cache while
 // all their pairs are computed) and spread over the team. Each pair is computed once with the
 // same kernel as the on-the-fly path, so both paths give identical values.
-template <class Dist>
-void fill_matrix(int64_t n, Dist dist, Team* team, CancelToken& cancel, std::vector<double>& out) {
-  out.assign(static_cast<size_t>(n) * static_cast<size_t>(n), 0.0);
+template <class Vec, class Dist>
+void fill_matrix(int64_t n, const Dist& dist, Team* team, CancelToken& cancel, Vec& out) {
+  using T = typename Vec::value_type;
+  // Every off-diagonal entry is written below (so an uninitialised vector is not read).
+  out.resize(static_cast<size_t>(n) * static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) out[size_t(i * n + i)] = T(0);
   constexpr int64_t B = 32;
   const int64_t nb = (n + B - 1) / B;
   const int64_t n_tiles = nb * (nb + 1) / 2;
   std::atomic<int64_t> next{0};
   std::atomic<bool> stop{false};
-  double* D = out.data();
+  T* D = out.data();
   const std::function<void(int)> job = [&](int) {
     CancelToken tc = cancel.fork();
     int64_t I = 0, row_end = nb;  // tile k -> (I, J) with I <= J, walking rows of tiles
@@ -462,18 +455,34 @@ void fill_matrix(int64_t n, Dist dist, Team* team, CancelToken& cancel, std::vec
   cancel.check();
 }
 
+// Prim over a point cloud, by the first path that applies:
+// - `bound` usable and its float32 n x n matrix fits: the matrix of lower bounds, filled tile by
+//   tile, and exact distances only for the pairs whose bound is below the candidate's key;
+// - the float64 n x n matrix fits: filled tile by tile, then read;
+// - otherwise every distance on the fly, in O(n) memory.
+// All give identical values and trees.
 template <class Dist>
-void prim_points(int64_t n, Dist dist, double cost, double threshold, Team* team,
-                 CancelToken& cancel, int64_t matrix_limit_bytes, H0Result& out) {
-  const double bytes = double(n) * double(n) * sizeof(double);
-  if (bytes <= double(matrix_limit_bytes)) {
+void prim_points(int64_t n, Dist dist, const EuclidLowerBound* bound, double cost,
+                 double threshold, Team* team, CancelToken& cancel, int64_t matrix_limit_bytes,
+                 H0Result& out) {
+  const double cells = double(n) * double(n);
+  if (bound && bound->usable() && cells * sizeof(float) <= double(matrix_limit_bytes)) {
+    std::vector<float, UninitAllocator<float>> L;
+    fill_matrix(n, *bound, team, cancel, L);
+    const float* lb = L.data();
+    auto filtered = [lb, n, &dist](int64_t u, int64_t v, double key) {
+      return double(lb[u * n + v]) >= key ? key : dist(u, v);
+    };
+    prim(n, filtered, 1.0, threshold, team, cancel, out);
+  } else if (cells * sizeof(double) <= double(matrix_limit_bytes)) {
     std::vector<double> D;
     fill_matrix(n, dist, team, cancel, D);
     const double* x = D.data();
-    auto read = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
+    auto read = [x, n](int64_t u, int64_t v, double) { return x[u * n + v]; };
     prim(n, read, 1.0, threshold, team, cancel, out);
   } else {
-    prim(n, dist, cost, threshold, team, cancel, out);
+    auto direct = [&dist](int64_t u, int64_t v, double) { return dist(u, v); };
+    prim(n, direct, cost, threshold, team, cancel, out);
   }
 }
 
@@ -516,7 +525,7 @@ inline H0Result h0_cloud(const CloudView& c, double threshold, Team* team, Cance
   const int64_t n = c.n;
   if (c.metric == Metric::Precomputed) {
     const double* x = c.data;
-    auto dist = [x, n](int64_t u, int64_t v) { return x[u * n + v]; };
+    auto dist = [x, n](int64_t u, int64_t v, double) { return x[u * n + v]; };
     detail::prim(n, dist, 1.0, threshold, team, cancel, out);
     return out;
   }
@@ -532,7 +541,13 @@ inline H0Result h0_cloud(const CloudView& c, double threshold, Team* team, Cance
         while (std::sqrt(std::nextafter(thr, inf)) <= threshold) thr = std::nextafter(thr, inf);
       }
     }
-    detail::prim_points(n, dist, double(c.d), thr, team, cancel, matrix_limit_bytes, out);
+    // The float32 filter serves the Euclidean metric (squared distances) on AVX2 machines.
+    std::unique_ptr<EuclidLowerBound> bound;
+    if (squared && c.metric == Metric::Euclidean &&
+        double(n) * double(n) * sizeof(float) <= double(matrix_limit_bytes))
+      bound.reset(new EuclidLowerBound(c.data, n, c.d));
+    detail::prim_points(n, dist, bound.get(), double(c.d), thr, team, cancel, matrix_limit_bytes,
+                        out);
     if (squared)
       for (double& v : out.death) v = std::sqrt(v);
   });
