@@ -68,13 +68,42 @@ def test_sigint_interrupts_a_long_call() -> None:
     report = json.loads(out)
     latency = report["caught"] - sent
     assert latency < 1.0, f"KeyboardInterrupt {latency:.2f} s after SIGINT"
-    assert report["threads_after"] == report["threads_before"], report  # workers joined
+    # No thread leaked: the call ran on parked threads of cuph's pool, which the first call
+    # started and every later call reuses.
+    assert report["threads_after"] == report["threads_before"], report
     # The call's working set (~280 MB) must be freed. glibc's per-thread arenas may keep
     # 5-40 MB of freed pages they cannot trim (it varies with where the call stopped, and
     # does not grow over repeated interruptions), so the bound is a quarter of the set.
     working_set = cuph.estimate_memory((112, 112, 112), np.float64, maxdim=2, n_threads=2)
     assert report["rss_after"] - report["rss_before"] < working_set / 4, report
     assert report["same_result"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_computes() -> None:
+    # The parent's parked threads do not exist in a forked child (Dask's and multiprocessing's
+    # fork start method): the child must start its own instead of waiting for them.
+    x = np.random.default_rng(2).random((4, 30, 30))
+    expected = cuph.persistence(x, batch_dims=1, n_threads=2)  # the pool has parked threads now
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 when its results are right
+        code = 1
+        try:
+            got = cuph.persistence(x, batch_dims=1, n_threads=2)
+            code = 0 if np.array_equal(got.death, expected.death) else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hangs in cuph.persistence")
+        time.sleep(0.05)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
 def test_python_threads_get_the_serial_results() -> None:

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -18,6 +19,7 @@
 #include "cuph/array_view.hpp"
 #include "cuph/batch.hpp"
 #include "cuph/check.hpp"
+#include "cuph/thread_pool.hpp"
 
 namespace cuph_bindings {
 
@@ -55,14 +57,20 @@ template <class T, class A> py::array_t<T> to_numpy(std::vector<T, A>&& v) {
 // Runs fn(const std::atomic<bool>* cancel) on a worker thread with the GIL released. On Ctrl-C
 // (or any pending Python signal exception) the flag is raised, the worker's result or error is
 // discarded and the Python exception propagates. Other errors of fn propagate unchanged.
+// The worker is a parked thread of cuph::ThreadPool, so its thread_local scratch stays warm
+// from call to call.
 template <class F> auto run_released(F&& fn) -> decltype(fn(nullptr)) {
+  using R = decltype(fn(nullptr));
   std::atomic<bool> cancel{false};
   bool interrupted = false;
-  std::future<decltype(fn(nullptr))> job;
+  auto task = std::make_shared<std::packaged_task<R()>>([&] { return fn(&cancel); });
+  std::future<R> job = task->get_future();
   {
     py::gil_scoped_release release;
-    job = std::async(std::launch::async, [&] { return fn(&cancel); });
-    while (job.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    cuph::ThreadPool& pool = cuph::ThreadPool::instance();
+    cuph::ThreadPool::Worker* worker = pool.acquire();
+    worker->start([task] { (*task)(); });  // packaged_task keeps fn's exception for get()
+    while (!worker->wait_for(std::chrono::milliseconds(50))) {
       py::gil_scoped_acquire acquire;
       if (PyErr_CheckSignals() != 0) {
         interrupted = true;
@@ -70,7 +78,8 @@ template <class F> auto run_released(F&& fn) -> decltype(fn(nullptr)) {
         break;
       }
     }
-    job.wait();
+    worker->wait();
+    pool.release(worker);
   }
   if (interrupted) throw py::error_already_set();
   return job.get();

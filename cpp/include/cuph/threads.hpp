@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cancel.hpp"
+#include "thread_pool.hpp"
 
 namespace cuph {
 
@@ -36,10 +37,7 @@ template <class F> void parallel_ranges(int64_t n, int threads, F&& fn) {
       errors[size_t(t)] = std::current_exception();
     }
   };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(run, t);
-  run(0);
-  for (auto& th : pool) th.join();
+  ThreadPool::instance().run_team(threads, run);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
 }
@@ -79,13 +77,10 @@ FirstFailure for_each_item(int64_t n, int threads, const std::atomic<bool>* canc
     }
   };
   const int pool_size = int(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
-  if (pool_size == 1) {
+  if (pool_size == 1)
     loop();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < pool_size; ++t) pool.emplace_back(loop);
-    for (auto& t : pool) t.join();
-  }
+  else
+    ThreadPool::instance().run_team(pool_size, [&](int) { loop(); });
   return first;
 }
 
