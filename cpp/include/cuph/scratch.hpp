@@ -1,9 +1,10 @@
 // Working memory that a thread keeps from one small item to the next. A batch of small items
 // would allocate and free the same few hundred KB per item, and glibc hands a freed heap top back
 // to the kernel (128 KB trim threshold), so every item paid its page faults again (a few percent
-// of a batch of 56x56 maps). Worker threads live for one call, which releases these
-// buffers; items above kSmallItem elements allocate their own, freed as soon as they are done,
-// so large volumes keep their memory peak.
+// of a batch of 56x56 maps). Worker threads are parked between calls (thread_pool.hpp), so
+// these buffers (at most kSmallItem elements each) stay warm from call to call; items above
+// kSmallItem elements allocate their own, freed as soon as they are done, so large volumes keep
+// their memory peak.
 #pragma once
 #include <cstddef>
 #include <memory>

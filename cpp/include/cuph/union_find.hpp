@@ -147,9 +147,10 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     if (D <= 2) return table_[size_t(before)];
     const uint64_t sig = signature(before);
     struct Slot { uint64_t sig; bool valid; Program prog; };
-    // 2^11 slots of 184 bytes in 3-D: each call runs in a fresh worker thread, so the two
-    // passes' caches (0.75 MB) are part of every call's memory (2^12 was as fast and twice as
-    // large: 7 bytes per voxel of a 64x56x56 volume). 4-D noise keeps 2^12 (3% faster).
+    // 2^11 slots of 184 bytes in 3-D: the two passes' caches (0.75 MB per thread) are part of
+    // a first call's memory (2^12 was as fast and twice as large: 7 bytes per voxel of a
+    // 64x56x56 volume); threads are parked between calls, so later calls find them warm.
+    // 4-D noise keeps 2^12 (3% faster).
     constexpr int kBits = D == 3 ? 11 : 12;
     thread_local std::vector<Slot> cache(size_t(1) << kBits);
     Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kBits))];
