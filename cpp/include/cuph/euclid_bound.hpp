@@ -109,8 +109,8 @@ __attribute__((target("avx2,fma"))) inline void euclid_sq_f32_1x4(const float* a
 // fill_matrix). Needs AVX2 (`usable` is false without it).
 class EuclidLowerBound {
  public:
-  // Filtering pays only where the exact kernel is expensive; below this many coordinates the
-  // padded float32 rows cost about as much as the exact evaluation.
+  // Filtering pays where the exact kernel is expensive (many coordinates); below 16 the rows
+  // are mostly zero padding. A conservative floor, not a tuned one.
   static constexpr int64_t kMinDims = 16;
 
   EuclidLowerBound(const double* x, int64_t n, int64_t k) : n_(n), k_(k), k8_((k + 7) / 8 * 8) {

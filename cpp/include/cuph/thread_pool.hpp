@@ -108,7 +108,8 @@ class ThreadPool {
   }
 
   // Runs fn(t) for t in [0, k): t = 0 on the calling thread, the others on pool threads; returns
-  // when all have finished. fn must not throw.
+  // when all have finished. fn must not throw on a pool thread; an exception of the calling
+  // thread's part is rethrown once the others are done (they may still be using fn).
   // (Where no thread can be started, that part runs on the calling thread after its own.)
   template <class F> void run_team(int k, F&& fn) {
     std::vector<Worker*> team;
@@ -124,12 +125,18 @@ class ThreadPool {
       w->start([&fn, t] { fn(t); });
       team.push_back(w);
     }
-    fn(0);
-    for (int t : here) fn(t);
+    std::exception_ptr error;
+    try {
+      fn(0);
+      for (int t : here) fn(t);
+    } catch (...) {
+      error = std::current_exception();
+    }
     for (Worker* w : team) {
       w->wait();
       release(w);
     }
+    if (error) std::rethrow_exception(error);
   }
 
  private:
