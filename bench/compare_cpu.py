@@ -25,6 +25,11 @@ Method
 * ratio = peer time / cuph time (> 1: cuph is faster).  cuph runs with ``n_threads=1``
   unless a row says otherwise; for the 2-D batches a second table gives cuph with all
   ``os.cpu_count()`` threads and the scaling efficiency t1 / (tN * N).
+* ``--pin CPU`` runs the whole process (every tool alike) on one CPU and writes its own
+  section. On the 2-vCPU VM this was developed on, cuph's one-thread 2-D batch times in this
+  script vary from run to run by up to 1.6x when unpinned (its worker thread and the waiting
+  Python thread on different vCPUs), while pinned runs repeat within a few percent; gudhi
+  (which runs on the Python thread) is not affected. Both tables are reported.
 * agree: the multisets of off-diagonal (item, dim, birth, death) of the first run of each
   tool are equal (birth/death compared as float64; CubicalRipser's DBL_MAX read as inf).
   A "no" gives the number of pairs on each side and, per dimension, how many pairs have no
@@ -239,6 +244,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="thread count of the all-threads rows (default os.cpu_count())")
     ap.add_argument("--out", default=None, help="results file (default bench/results/cpu-<date>.md)")
+    ap.add_argument("--pin", type=int, default=None, metavar="CPU",
+                    help="run the whole process on this one CPU (every tool alike; the "
+                         "all-threads rows are left out); written as a section of its own")
     ap.add_argument("--no-write", action="store_true", help="print only")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     args = ap.parse_args(argv)
@@ -252,6 +260,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.pin is not None:
+        # Before any timed tool starts a thread: threads inherit the mask.
+        os.sched_setaffinity(0, {args.pin})
     info = C.machine_info(cuph)
     stamp = C.run_stamp()
     log("machine: " + "; ".join(f"{k}={v}" for k, v in info.items()))
@@ -275,7 +286,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         cu1 = tool_cuph(case.construction, case.maxdim, case.batch_dims, 1)
         tools = peers + [cu1]
         cuN = None
-        if case.threads:
+        if case.threads and args.pin is None:
             cuN = tool_cuph(case.construction, case.maxdim, case.batch_dims, nthr)
             tools.append(cuN)
         times, first = time_tools(x, tools, reps, case.batch_dims, log,
@@ -308,7 +319,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         gc.collect()
     elapsed = time.perf_counter() - t_start
 
-    body = ["## Ratio table (compare_cpu.py)", "", stamp, ""]
+    title = "Ratio table (compare_cpu.py)" if args.pin is None else \
+        f"Ratio table, the process pinned to CPU {args.pin} (compare_cpu.py --pin)"
+    body = [f"## {title}", "", stamp, ""]
     body.append(
         f"Median wall time of {'1 run' if args.quick else 'several runs (5; 3 for 128^3)'} "
         "per tool, peers and cuph interleaved in the same process; ratio = peer / cuph "
@@ -333,7 +346,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(text)
     if not args.no_write:
         path = Path(args.out) if args.out else C.results_path(quick=args.quick)
-        C.write_section(path, "ratios", text, info)
+        C.write_section(path, "ratios" if args.pin is None else "ratios-pinned", text, info)
         log(f"wrote {path}")
     return 1 if disagreements else 0
 
