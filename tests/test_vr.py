@@ -230,7 +230,8 @@ def _adversarial_clouds():
     mixed[:, 1:] *= 1e-6
     clouds = {"gaussian with near-duplicates": near, "integer lattice": lattice,
               "far offset": 1e8 + 1e-3 * g, "tiny": 1e-40 * g, "huge": 1e20 * g,
-              "mixed scales": mixed, "one coordinate apart": np.eye(150, 40)}
+              "mixed scales": mixed, "one coordinate apart": np.eye(150, 40),
+              "float32-overflowing norms": 1e150 * g}
     for d in (15, 16, 17, 33):
         clouds[f"{d} coordinates"] = rng.integers(0, 4, (120, d)) * 0.25
     return clouds
@@ -368,6 +369,8 @@ def test_diagrams_roundtrip(tmp_path, rng):
     (np.zeros((3, 2)), {"n_threads": 0}, "n_threads"),
     (np.zeros((3, 2)), {"metric": "nonsense"}, "metric"),
     (np.zeros((2, 3, 4, 5)), {}, "expected shape"),
+    (np.array([[0.0, 0.0], [1e160, 0.0]]), {}, "too wide for float64 euclidean"),
+    (np.array([[0.0, -1e308], [1.0, 1e308]]), {"metric": "chebyshev"}, "too wide"),
 ])
 def test_bad_input(bad, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):

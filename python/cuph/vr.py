@@ -159,6 +159,20 @@ def _check_distance_matrices(d: np.ndarray, name: str) -> None:
                          "np.maximum(d, d.T) or (d + d.T) / 2")
 
 
+def _check_extent(x: np.ndarray, metric: str) -> None:
+    """Distances of clouds this wide would overflow float64 (Euclidean: their squares)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        span = np.ptp(x, axis=1)  # (clouds, features): no distance exceeds what these give
+        bound = {"euclidean": np.sum(span * span, axis=1), "manhattan": np.sum(span, axis=1),
+                 "chebyshev": np.max(span, axis=1)}[metric]
+    too_wide = ~(bound < 1e307)  # 18x below the largest double: room for rounding
+    if too_wide.any():
+        c = int(np.argmax(too_wide))
+        raise ValueError(f"points: cloud {c} is too wide for float64 {metric} distances (their "
+                         f"{'squares ' if metric == 'euclidean' else ''}would overflow); "
+                         "rescale the coordinates, e.g. x / np.abs(x).max()")
+
+
 def pairwise_distances(points: np.ndarray, metric: str) -> np.ndarray:
     """Distance matrices ``(clouds, n, n)`` of ``(clouds, n, features)`` with scipy's ``pdist``."""
     from scipy.spatial.distance import pdist, squareform
@@ -187,6 +201,7 @@ def _prepare(points: Any, distance_matrix: Any, metric: str
         raise ValueError("points: the points have no features (shape (n, 0))")
     _check_finite(x, "points", "index (cloud, point, feature)")
     if metric in _NATIVE:
+        _check_extent(x, _NATIVE[metric])
         return x, batch_shape, _NATIVE[metric]
     try:
         d = pairwise_distances(x, metric)

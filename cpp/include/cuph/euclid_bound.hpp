@@ -141,14 +141,14 @@ class EuclidLowerBound {
       // r bounds ||a - m||: the computed norm of the rounded differences, inflated for their
       // rounding (u64 each) and the sum's (gamma64_k) and square root's.
       const double r = std::sqrt(r2) * (1 + (double(k) + 4) * u64) + 1e-300;
+      if (!(r < 1e18)) {  // also an overflowed (inf or NaN) norm
+        x32_.clear();
+        return;
+      }
       rmax = std::max(rmax, r);
       err_[size_t(i)] = ((u32 + 2 * u64) * r + std::sqrt(double(k)) * 0x1p-150) * (1 + 1e-12);
     }
-    // Sums of squares stay below 4 rmax^2 (1 + gamma): far from float32 overflow when rmax < 1e18.
-    if (!(rmax < 1e18)) {
-      x32_.clear();
-      return;
-    }
+    // Sums of squares stay below 4 rmax^2 (1 + gamma): far from float32 overflow (rmax < 1e18).
     const double g32 = kk * u32 / (1 - kk * u32), g64 = kk * u64 / (1 - kk * u64);
     shrink_ = (1 - g32) * (1 - 1e-12);  // <= 1 / (1 + gamma32), with room for rounding here
     tiny32_ = double(k8_) * 0x1p-149;
