@@ -34,7 +34,7 @@ _LONG_CALL = textwrap.dedent(
     expected = cuph.persistence(small)
     threads, before = len(os.listdir("/proc/self/task")), rss()
     caught, after = [], []
-    for _ in range(2):  # interrupted twice: what the first leaves must not grow
+    for _ in range(3):  # interrupted three times: what they leave must not add up
         print("ready", flush=True)
         try:
             cuph.persistence(x, maxdim=2, n_threads=2)
@@ -63,7 +63,7 @@ def test_sigint_interrupts_a_long_call() -> None:
     )
     assert proc.stdout is not None
     sent = []
-    for _ in range(2):
+    for _ in range(3):
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.5)  # well inside the computation
         sent.append(time.monotonic())  # CLOCK_MONOTONIC: the same clock in both processes
@@ -78,13 +78,13 @@ def test_sigint_interrupts_a_long_call() -> None:
     assert report["threads_after"] == report["threads_before"], report
     # The call's working set must be freed. The arenas of cuph's parked threads keep some
     # freed pages that malloc_trim does not hand back (the top of a thread's heap stays below
-    # glibc's dynamic trim threshold; measured 15-25 MB here, varying with where the call
-    # stopped): the next call reuses them, so they must not grow over a second interruption,
-    # and a leak of the working set would exceed the bounds.
+    # glibc's dynamic trim threshold): 1-23 MiB measured after one interruption, varying with
+    # where the call stopped, and reused by the next call. So what stays after each of three
+    # interruptions must be under three quarters of the working set; a leak of what an
+    # interrupted call holds would add up past that by the third.
     working_set = cuph.estimate_memory((112, 112, 112), np.float64, maxdim=2, n_threads=2)
-    first, second = (a - report["rss_before"] for a in report["rss_after"])
-    assert first < working_set * 0.75, report
-    assert second - first < working_set / 4, report
+    for after in report["rss_after"]:
+        assert after - report["rss_before"] < working_set * 0.75, report
     assert report["same_result"]
 
 
