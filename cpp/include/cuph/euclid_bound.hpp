@@ -28,79 +28,37 @@
 #include <limits>
 #include <vector>
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(CUPH_NO_AVX2)
-#include <immintrin.h>
-#define CUPH_HAVE_AVX2_KERNEL 1
-#endif
-
+#include "sq_distance_lanes.hpp"
 #include "uninit_allocator.hpp"
 
 namespace cuph {
 namespace mst {
 
 #ifdef CUPH_HAVE_AVX2_KERNEL
-// The AVX2 kernels run when the CPU has AVX2 and FMA, unless the environment variable
-// CUPH_DISABLE_AVX2 is set (read once; lets tests exercise the portable kernels).
-inline bool cpu_has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          std::getenv("CUPH_DISABLE_AVX2") == nullptr;
-  return yes;
-}
-
-// out[l] = the sum of the lanes of s_l, l = 0..3.
-__attribute__((target("avx2,fma"))) inline void hsum4_f32(__m256 s0, __m256 s1, __m256 s2,
-                                                           __m256 s3, float* out) {
-  const __m256 ab = _mm256_hadd_ps(s0, s1), cd = _mm256_hadd_ps(s2, s3);
-  const __m256 abcd = _mm256_hadd_ps(ab, cd);
-  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
-}
-
-// Squared float32 distances from a0 and a1 to b[0..3] (rows padded with zeros to a multiple of 8
-// floats, 32-byte aligned): eight independent FMA chains, six loads per eight FMAs.
-__attribute__((target("avx2,fma"))) inline void euclid_sq_f32_2x4(const float* a0,
-                                                                   const float* a1,
-                                                                   const float* const* b,
-                                                                   int64_t k8, float* out0,
-                                                                   float* out1) {
-  __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps();
-  __m256 s02 = _mm256_setzero_ps(), s03 = _mm256_setzero_ps();
-  __m256 s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps();
-  __m256 s12 = _mm256_setzero_ps(), s13 = _mm256_setzero_ps();
-  for (int64_t k = 0; k < k8; k += 8) {
-    const __m256 x0 = _mm256_load_ps(a0 + k), x1 = _mm256_load_ps(a1 + k);
-    __m256 bv, t;
-    bv = _mm256_load_ps(b[0] + k);
-    t = _mm256_sub_ps(x0, bv); s00 = _mm256_fmadd_ps(t, t, s00);
-    t = _mm256_sub_ps(x1, bv); s10 = _mm256_fmadd_ps(t, t, s10);
-    bv = _mm256_load_ps(b[1] + k);
-    t = _mm256_sub_ps(x0, bv); s01 = _mm256_fmadd_ps(t, t, s01);
-    t = _mm256_sub_ps(x1, bv); s11 = _mm256_fmadd_ps(t, t, s11);
-    bv = _mm256_load_ps(b[2] + k);
-    t = _mm256_sub_ps(x0, bv); s02 = _mm256_fmadd_ps(t, t, s02);
-    t = _mm256_sub_ps(x1, bv); s12 = _mm256_fmadd_ps(t, t, s12);
-    bv = _mm256_load_ps(b[3] + k);
-    t = _mm256_sub_ps(x0, bv); s03 = _mm256_fmadd_ps(t, t, s03);
-    t = _mm256_sub_ps(x1, bv); s13 = _mm256_fmadd_ps(t, t, s13);
+// Squared float32 distances from a[0..R) to b[0..C) (rows padded with zeros to a multiple of 8
+// floats): out[r][c].
+template <int R, int C>
+__attribute__((target("avx2,fma"))) inline void euclid_sq_f32(const float* const* a,
+                                                               const float* const* b,
+                                                               int64_t k8, float (&out)[R][C]) {
+  __m256 s[R][C];
+  sq_distance_lanes<F32Lanes, R, C>(a, b, k8, s);
+  for (int r = 0; r < R; ++r) {
+    if constexpr (C == 4) {  // four horizontal sums at once
+      const __m256 ab = _mm256_hadd_ps(s[r][0], s[r][1]), cd = _mm256_hadd_ps(s[r][2], s[r][3]);
+      const __m256 abcd = _mm256_hadd_ps(ab, cd);
+      _mm_storeu_ps(out[r],
+                    _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+    } else {
+      for (int c = 0; c < C; ++c) {
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, s[r][c]);
+        float sum = 0;
+        for (float v : lanes) sum += v;
+        out[r][c] = sum;
+      }
+    }
   }
-  hsum4_f32(s00, s01, s02, s03, out0);
-  hsum4_f32(s10, s11, s12, s13, out1);
-}
-
-__attribute__((target("avx2,fma"))) inline void euclid_sq_f32_1x4(const float* a,
-                                                                   const float* const* b,
-                                                                   int64_t k8, float* out) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-  for (int64_t k = 0; k < k8; k += 8) {
-    const __m256 x = _mm256_load_ps(a + k);
-    __m256 t;
-    t = _mm256_sub_ps(x, _mm256_load_ps(b[0] + k)); s0 = _mm256_fmadd_ps(t, t, s0);
-    t = _mm256_sub_ps(x, _mm256_load_ps(b[1] + k)); s1 = _mm256_fmadd_ps(t, t, s1);
-    t = _mm256_sub_ps(x, _mm256_load_ps(b[2] + k)); s2 = _mm256_fmadd_ps(t, t, s2);
-    t = _mm256_sub_ps(x, _mm256_load_ps(b[3] + k)); s3 = _mm256_fmadd_ps(t, t, s3);
-  }
-  hsum4_f32(s0, s1, s2, s3, out);
 }
 #endif
 
@@ -175,30 +133,30 @@ class EuclidLowerBound {
 
 #ifdef CUPH_HAVE_AVX2_KERNEL
   void row(int64_t i, int64_t j0, int64_t j1, float* out) const {
-    const float* a = rowp(i);
-    float s[4];
+    const float* a[1] = {rowp(i)};
+    float s[1][4];
     int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
       const float* b[4] = {rowp(j), rowp(j + 1), rowp(j + 2), rowp(j + 3)};
-      euclid_sq_f32_1x4(a, b, k8_, s);
-      lower4(s, i, j, out + j);
+      euclid_sq_f32<1, 4>(a, b, k8_, s);
+      lower4(s[0], i, j, out + j);
     }
     for (; j < j1; ++j) {
-      const float* b[4] = {rowp(j), rowp(j), rowp(j), rowp(j)};
-      euclid_sq_f32_1x4(a, b, k8_, s);
-      out[j] = lower(s[0], i, j);
+      const float* b[1] = {rowp(j)};
+      float s1[1][1];
+      euclid_sq_f32<1, 1>(a, b, k8_, s1);
+      out[j] = lower(s1[0][0], i, j);
     }
   }
   void row2(int64_t i, int64_t j0, int64_t j1, float* out0, float* out1) const {
-    const float* a0 = rowp(i);
-    const float* a1 = rowp(i + 1);
-    float s0[4], s1[4];
+    const float* a[2] = {rowp(i), rowp(i + 1)};
+    float s[2][4];
     int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
       const float* b[4] = {rowp(j), rowp(j + 1), rowp(j + 2), rowp(j + 3)};
-      euclid_sq_f32_2x4(a0, a1, b, k8_, s0, s1);
-      lower4(s0, i, j, out0 + j);
-      lower4(s1, i + 1, j, out1 + j);
+      euclid_sq_f32<2, 4>(a, b, k8_, s);
+      lower4(s[0], i, j, out0 + j);
+      lower4(s[1], i + 1, j, out1 + j);
     }
     if (j < j1) {
       row(i, j, j1, out0);

@@ -30,6 +30,7 @@
 
 #include "cancel.hpp"
 #include "euclid_bound.hpp"
+#include "sq_distance_lanes.hpp"
 #include "threads.hpp"
 
 namespace cuph {
@@ -92,76 +93,24 @@ __attribute__((target("avx2,fma"))) inline double avx2_finish(__m256d s, const d
   return acc;
 }
 
+// Squared distances from a[0..R) to b[0..C): out[r][c] (sq_distance_lanes, then the tails).
+template <int R, int C>
+__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2(const double* const* a,
+                                                                const double* const* b, int64_t d,
+                                                                double (&out)[R][C]) {
+  __m256d s[R][C];
+  const int64_t end = d - d % 4;
+  sq_distance_lanes<F64Lanes, R, C>(a, b, end, s);
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[r][c] = avx2_finish(s[r][c], a[r], b[c], end, d);
+}
+
 __attribute__((target("avx2,fma"))) inline double euclid_sq_avx2(const double* a, const double* b,
                                                                   int64_t d) {
-  __m256d s = _mm256_setzero_pd();
-  int64_t k = 0;
-  for (; k + 4 <= d; k += 4) {
-    const __m256d t = _mm256_sub_pd(_mm256_loadu_pd(a + k), _mm256_loadu_pd(b + k));
-    s = _mm256_fmadd_pd(t, t, s);
-  }
-  return avx2_finish(s, a, b, k, d);
+  double out[1][1];
+  euclid_sq_avx2<1, 1>(&a, &b, d, out);
+  return out[0][0];
 }
-
-// Squared distances from a to b[0..3] (a loaded once per chunk).
-__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_x4(const double* a,
-                                                                   const double* const* b,
-                                                                   int64_t d, double* out) {
-  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
-  __m256d s2 = _mm256_setzero_pd(), s3 = _mm256_setzero_pd();
-  int64_t k = 0;
-  for (; k + 4 <= d; k += 4) {
-    const __m256d av = _mm256_loadu_pd(a + k);
-    __m256d t;
-    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[0] + k)); s0 = _mm256_fmadd_pd(t, t, s0);
-    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[1] + k)); s1 = _mm256_fmadd_pd(t, t, s1);
-    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[2] + k)); s2 = _mm256_fmadd_pd(t, t, s2);
-    t = _mm256_sub_pd(av, _mm256_loadu_pd(b[3] + k)); s3 = _mm256_fmadd_pd(t, t, s3);
-  }
-  out[0] = avx2_finish(s0, a, b[0], k, d);
-  out[1] = avx2_finish(s1, a, b[1], k, d);
-  out[2] = avx2_finish(s2, a, b[2], k, d);
-  out[3] = avx2_finish(s3, a, b[3], k, d);
-}
-
-// Squared distances from a0 and a1 to b[0..3]: eight independent FMA chains, six loads per
-// eight FMAs (the hot loop of the tiled matrix fill).
-__attribute__((target("avx2,fma"))) inline void euclid_sq_avx2_2x4(const double* a0,
-                                                                    const double* a1,
-                                                                    const double* const* b,
-                                                                    int64_t d, double* out0,
-                                                                    double* out1) {
-  __m256d s00 = _mm256_setzero_pd(), s01 = _mm256_setzero_pd();
-  __m256d s02 = _mm256_setzero_pd(), s03 = _mm256_setzero_pd();
-  __m256d s10 = _mm256_setzero_pd(), s11 = _mm256_setzero_pd();
-  __m256d s12 = _mm256_setzero_pd(), s13 = _mm256_setzero_pd();
-  int64_t k = 0;
-  for (; k + 4 <= d; k += 4) {
-    const __m256d x0 = _mm256_loadu_pd(a0 + k), x1 = _mm256_loadu_pd(a1 + k);
-    __m256d bv, t;
-    bv = _mm256_loadu_pd(b[0] + k);
-    t = _mm256_sub_pd(x0, bv); s00 = _mm256_fmadd_pd(t, t, s00);
-    t = _mm256_sub_pd(x1, bv); s10 = _mm256_fmadd_pd(t, t, s10);
-    bv = _mm256_loadu_pd(b[1] + k);
-    t = _mm256_sub_pd(x0, bv); s01 = _mm256_fmadd_pd(t, t, s01);
-    t = _mm256_sub_pd(x1, bv); s11 = _mm256_fmadd_pd(t, t, s11);
-    bv = _mm256_loadu_pd(b[2] + k);
-    t = _mm256_sub_pd(x0, bv); s02 = _mm256_fmadd_pd(t, t, s02);
-    t = _mm256_sub_pd(x1, bv); s12 = _mm256_fmadd_pd(t, t, s12);
-    bv = _mm256_loadu_pd(b[3] + k);
-    t = _mm256_sub_pd(x0, bv); s03 = _mm256_fmadd_pd(t, t, s03);
-    t = _mm256_sub_pd(x1, bv); s13 = _mm256_fmadd_pd(t, t, s13);
-  }
-  out0[0] = avx2_finish(s00, a0, b[0], k, d);
-  out0[1] = avx2_finish(s01, a0, b[1], k, d);
-  out0[2] = avx2_finish(s02, a0, b[2], k, d);
-  out0[3] = avx2_finish(s03, a0, b[3], k, d);
-  out1[0] = avx2_finish(s10, a1, b[0], k, d);
-  out1[1] = avx2_finish(s11, a1, b[1], k, d);
-  out1[2] = avx2_finish(s12, a1, b[2], k, d);
-  out1[3] = avx2_finish(s13, a1, b[3], k, d);
-}
-
 #endif
 
 inline double manhattan(const double* a, const double* b, int64_t d) {
@@ -380,19 +329,28 @@ struct Avx2Euclid {
   int64_t d;
   double operator()(int64_t u, int64_t v) const { return euclid_sq_avx2(x + u * d, x + v * d, d); }
   void row(int64_t i, int64_t j0, int64_t j1, double* out) const {
+    const double* a[1] = {x + i * d};
+    double s[1][4];
     int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
       const double* b[4] = {x + j * d, x + (j + 1) * d, x + (j + 2) * d, x + (j + 3) * d};
-      euclid_sq_avx2_x4(x + i * d, b, d, out + j);
+      euclid_sq_avx2<1, 4>(a, b, d, s);
+      for (int c = 0; c < 4; ++c) out[j + c] = s[0][c];
     }
     for (; j < j1; ++j) out[j] = (*this)(i, j);
   }
   // Rows i and i + 1 over [j0, j1) at once.
   void row2(int64_t i, int64_t j0, int64_t j1, double* out0, double* out1) const {
+    const double* a[2] = {x + i * d, x + (i + 1) * d};
+    double s[2][4];
     int64_t j = j0;
     for (; j + 4 <= j1; j += 4) {
       const double* b[4] = {x + j * d, x + (j + 1) * d, x + (j + 2) * d, x + (j + 3) * d};
-      euclid_sq_avx2_2x4(x + i * d, x + (i + 1) * d, b, d, out0 + j, out1 + j);
+      euclid_sq_avx2<2, 4>(a, b, d, s);
+      for (int c = 0; c < 4; ++c) {
+        out0[j + c] = s[0][c];
+        out1[j + c] = s[1][c];
+      }
     }
     for (; j < j1; ++j) {
       out0[j] = (*this)(i, j);
