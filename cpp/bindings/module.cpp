@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "common.hpp"
 #include "cuph/batch.hpp"
 
@@ -34,6 +36,25 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   }));
 }
 
+// The result pool's counters; with `limit`, sets the most bytes it keeps first.
+py::dict result_pool(std::optional<int64_t> limit) {
+  ResultPool& pool = ResultPool::instance();
+  if (limit) {
+    if (*limit < 0) throw py::value_error("limit: must be >= 0 bytes");
+    pool.set_limit(size_t(*limit));
+  }
+  const ResultPool::Stats s = pool.stats();
+  py::dict out;
+  out["limit"] = s.limit;
+  out["cached_bytes"] = s.cached_bytes;
+  out["cached_blocks"] = s.cached_blocks;
+  out["live_bytes"] = s.live_bytes;
+  out["live_blocks"] = s.live_blocks;
+  out["mapped"] = s.mapped;
+  out["reused"] = s.reused;
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -41,6 +62,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
+  m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
+        "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   bind_betti(m);
   bind_graph(m);
   bind_vr(m);

@@ -12,8 +12,11 @@ from .betti import betti_numbers_at
 from .cubical_complex import CubicalComplex
 from .diagrams import Diagrams
 from .memory import estimate_memory
+from . import memory
 from .engine import cuda_available, output_dtype, persistence
 from . import landscape  # noqa: E402  (submodule; torch is imported only by its samplers)
+
+memory._result_cache_from_environment()
 
 __version__ = "0.1.0"
 

@@ -18,6 +18,11 @@ def compute(
     (float32 where exact for x's dtype, else float64), birth_index, death_index, offsets
     (int64), and item None (:class:`cuph.Diagrams` builds it from the offsets)."""
 
+def result_pool(limit: Optional[int] = None) -> Dict[str, int]:
+    """Counters of the pool that recycles result columns (``cpp/include/cuph/result_pool.hpp``):
+    limit, cached_bytes, cached_blocks, live_bytes, live_blocks, mapped, reused; with
+    ``limit`` (bytes, >= 0) its byte limit is set first."""
+
 def betti_at(
     x: npt.NDArray[np.generic],
     thresholds: npt.NDArray[np.float64],

@@ -26,12 +26,12 @@ import math
 import operator
 import os
 import re
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_memory",
-           "items_per_chunk",
+           "items_per_chunk", "result_cache",
            "check_cell_count", "cell_count"]
 
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
@@ -305,6 +305,28 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 
           "tib": 2**40}
 
 
+def _parse_bytes(value: Any, name: str, zero_ok: bool) -> int:
+    """Bytes from an int or a string like "4GB", "512MiB" or "1.5e9" (errors name ``name``)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected bytes (int), a string like '4GB', or None")
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", value)
+        if not m or m.group(2).lower() not in _UNITS:
+            raise ValueError(f"{name}: cannot read {value!r}; use bytes or a size like "
+                             "'4GB', '512MiB' (or None for the default)")
+        n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+    else:
+        try:
+            n = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{name}: expected bytes (int), a string like '4GB', or None, "
+                            f"got {type(value).__name__}") from None
+    if n < 0 or (n == 0 and not zero_ok):
+        raise ValueError(f"{name}: must be a {'non-negative' if zero_ok else 'positive'} "
+                         f"number of bytes, got {value!r}")
+    return n
+
+
 def parse_max_memory(value: Any) -> Optional[int]:
     """``max_memory`` as bytes: an int, or a string like "4GB", "512MiB" or "1.5e9";
     None/"auto" -> None, the default limit (:func:`default_limit`, read only when needed).
@@ -314,23 +336,57 @@ def parse_max_memory(value: Any) -> Optional[int]:
     """
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
-    if isinstance(value, bool):
-        raise TypeError("max_memory: expected bytes (int), a string like '4GB', or None")
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", value)
-        if not m or m.group(2).lower() not in _UNITS:
-            raise ValueError(f"max_memory: cannot read {value!r}; use bytes or a size like "
-                             "'4GB', '512MiB' (or None for half the available memory)")
-        limit = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
-    else:
-        try:
-            limit = operator.index(value)
-        except TypeError:
-            raise TypeError(f"max_memory: expected bytes (int), a string like '4GB', or None, "
-                            f"got {type(value).__name__}") from None
-    if limit <= 0:
-        raise ValueError(f"max_memory: must be a positive number of bytes, got {value!r}")
-    return limit
+    return _parse_bytes(value, "max_memory", zero_ok=False)
+
+
+def result_cache(limit: Any = None) -> Dict[str, int]:
+    """The pool that recycles the memory of dropped results, and its byte limit.
+
+    The large columns of a result (1 MiB and more) are blocks of a process-wide pool. When
+    the arrays holding a result are dropped, their blocks go back to the pool, which keeps them
+    (up to ``limit`` bytes, the least recently returned dropped first) for the next call's
+    results: pages already mapped and warm, instead of fresh memory from the kernel, whose
+    first touch can cost as much as the computation on a virtual machine (a 2048x56x56
+    white-noise batch: up to 0.15 s of system time on a 0.19 s call).
+
+    Parameters
+    ----------
+    limit : int or str, optional
+        The most bytes the pool keeps (``0``: keep nothing; ``"1GiB"`` style strings are
+        read too). ``None`` leaves it unchanged. The default is 256 MiB, or the environment
+        variable ``CUPH_RESULT_CACHE`` when ``cuph`` is imported.
+
+    Returns
+    -------
+    dict
+        ``limit``, ``cached_bytes`` and ``cached_blocks`` (kept for reuse), ``live_bytes`` and
+        ``live_blocks`` (held by results), ``mapped`` (blocks taken from the kernel so far) and
+        ``reused`` (blocks handed out again).
+
+    Examples
+    --------
+    >>> import numpy as np, cuph
+    >>> old = cuph.memory.result_cache()["limit"]
+    >>> cuph.memory.result_cache(0)["cached_bytes"]   # nothing kept from now on
+    0
+    >>> cuph.memory.result_cache(old)["limit"] == old
+    True
+    """
+    from . import _core
+
+    if limit is None:
+        return dict(_core.result_pool())
+    return dict(_core.result_pool(_parse_bytes(limit, "limit", zero_ok=True)))
+
+
+def _result_cache_from_environment() -> None:
+    value = os.environ.get("CUPH_RESULT_CACHE")
+    if value is None or not value.strip():
+        return
+    try:
+        result_cache(value)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"environment variable CUPH_RESULT_CACHE: {e}") from None
 
 
 def format_bytes(n: float) -> str:

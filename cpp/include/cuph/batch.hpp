@@ -14,7 +14,7 @@
 
 #include "persistence.hpp"
 #include "threads.hpp"
-#include "uninit_allocator.hpp"
+#include "result_pool.hpp"
 
 namespace cuph {
 
@@ -38,7 +38,8 @@ struct BatchView {
   }
 };
 
-template <class T> using Column = std::vector<T, UninitAllocator<T>>;
+// Result columns: blocks from the result pool (result_pool.hpp), left uninitialised by resize().
+template <class T> using Column = std::vector<T, PooledAllocator<T>>;
 
 // Birth and death values are float32 when that is exact for the input dtype (Python's
 // engine.output_dtype makes the same choice): half the bytes to write for the common float32

@@ -1,0 +1,209 @@
+"""The pool that recycles result columns (cpp/include/cuph/result_pool.hpp, cuph.memory.result_cache).
+
+Large columns of a result (1 MiB and more) are pool blocks; dropped results give them back and
+the next call reuses them. These tests check that reuse never changes or aliases a result, that
+the byte limit holds, and that the pool is safe across threads and fork().
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+import cuph
+from cuph import _core
+
+
+def _batch(seed: int, n: int = 256) -> np.ndarray:
+    # ~940 pairs per 56x56 white-noise item: int64 index columns of ~1.9 MB, pooled
+    return np.random.default_rng(seed).random((n, 56, 56), dtype=np.float32)
+
+
+def _ptr(a: np.ndarray) -> int:
+    return int(a.__array_interface__["data"][0])
+
+
+def _copy(dg: cuph.Diagrams) -> dict:
+    return {k: np.array(getattr(dg, k), copy=True)
+            for k in ("dim", "birth", "death", "birth_index", "death_index", "offsets")}
+
+
+def _same(dg: cuph.Diagrams, ref: dict) -> bool:
+    return all(np.array_equal(getattr(dg, k), v) for k, v in ref.items())
+
+
+@pytest.fixture(autouse=True)
+def _default_limit() -> Iterator[None]:
+    old = cuph.memory.result_cache()["limit"]
+    gc.collect()
+    yield
+    gc.collect()
+    cuph.memory.result_cache(old)
+
+
+def test_a_dropped_result_s_blocks_are_reused_and_the_next_result_is_exact() -> None:
+    x, y = _batch(1), _batch(2)
+    cuph.memory.result_cache(0)  # a reference computed on fresh memory only
+    ref_y = _copy(cuph.persistence(y, batch_dims=1, construction="T"))
+    cuph.memory.result_cache("256MiB")
+    a = cuph.persistence(x, batch_dims=1, construction="T")
+    assert a.birth_index.nbytes >= 2**20
+    held = _ptr(a.birth_index)
+    before = cuph.memory.result_cache()
+    assert before["live_blocks"] >= 2  # birth_index, death_index at least
+    del a
+    gc.collect()
+    after_drop = cuph.memory.result_cache()
+    assert after_drop["cached_blocks"] >= before["live_blocks"]
+    b = cuph.persistence(y, batch_dims=1, construction="T")
+    stats = cuph.memory.result_cache()
+    assert stats["reused"] >= before["reused"] + 2
+    assert held in {_ptr(b.birth_index), _ptr(b.death_index), _ptr(b.birth), _ptr(b.death)}
+    assert _same(b, ref_y)  # nothing of x's pairs left in y's result
+
+
+def test_live_results_are_never_handed_out_again() -> None:
+    x, y = _batch(3), _batch(4)
+    a = cuph.persistence(x, batch_dims=1, construction="T")
+    ref_a = _copy(a)
+    view = a.death_index[5:-5:3]  # a view keeps its block alive after the Diagrams goes
+    ref_view = view.copy()
+    viewed_block = _ptr(a.death_index)
+    del a
+    gc.collect()
+    b = cuph.persistence(y, batch_dims=1, construction="T")
+    c = cuph.persistence(x, batch_dims=1, construction="T")
+    assert np.array_equal(view, ref_view)
+    assert _same(c, ref_a)
+    live = {_ptr(b.birth_index), _ptr(b.death_index), _ptr(c.birth_index), _ptr(c.death_index)}
+    assert len(live) == 4
+    assert viewed_block not in live  # still held by the view, so neither b nor c got it
+
+
+def test_the_limit_bounds_what_is_kept() -> None:
+    x = _batch(5)
+    cuph.memory.result_cache(0)
+    a = cuph.persistence(x, batch_dims=1, construction="T")
+    del a
+    gc.collect()
+    assert cuph.memory.result_cache()["cached_bytes"] == 0
+    cuph.memory.result_cache(4 * 2**20)  # two 2 MiB blocks at most
+    for seed in range(3):
+        cuph.persistence(_batch(10 + seed), batch_dims=1, construction="T")
+        gc.collect()
+        s = cuph.memory.result_cache()
+        assert s["cached_bytes"] <= 4 * 2**20
+        assert s["cached_blocks"] <= 2
+    cuph.memory.result_cache("1GiB")
+    kept = [cuph.persistence(_batch(20 + s), batch_dims=1, construction="T") for s in range(3)]
+    refs = [_copy(k) for k in kept]
+    del kept
+    gc.collect()
+    assert cuph.memory.result_cache()["cached_bytes"] > 4 * 2**20
+    cuph.memory.result_cache(2**20)  # lowering the limit frees the surplus at once
+    assert cuph.memory.result_cache()["cached_bytes"] <= 2**20
+    again = [cuph.persistence(_batch(20 + s), batch_dims=1, construction="T") for s in range(3)]
+    assert all(_same(g, r) for g, r in zip(again, refs))
+
+
+def test_small_results_do_not_use_the_pool() -> None:
+    before = cuph.memory.result_cache()
+    dg = cuph.persistence(np.random.default_rng(0).random((4, 20, 20)), batch_dims=1)
+    after = cuph.memory.result_cache()
+    assert dg.n_pairs > 0
+    assert after["mapped"] == before["mapped"] and after["reused"] == before["reused"]
+
+
+def test_python_threads_share_the_pool_safely() -> None:
+    inputs = [_batch(30 + s, n=64 + 48 * (s % 4)) for s in range(8)]
+    refs = [_copy(cuph.persistence(x, batch_dims=1, construction="T", n_threads=1)) for x in inputs]
+
+    def job(i: int) -> bool:
+        ok = True
+        for _ in range(3):
+            dg = cuph.persistence(inputs[i], batch_dims=1, construction="T", n_threads=1)
+            ok &= _same(dg, refs[i])
+            del dg
+        return ok
+
+    with ThreadPoolExecutor(max_workers=6) as ex:
+        assert all(ex.map(job, range(len(inputs))))
+    s = cuph.memory.result_cache()
+    assert s["cached_bytes"] <= s["limit"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_uses_its_copy_of_the_pool() -> None:
+    x, y = _batch(40), _batch(41)
+    ref_y = cuph.persistence(y, batch_dims=1, construction="T")
+    a = cuph.persistence(x, batch_dims=1, construction="T")
+    del a
+    gc.collect()
+    assert cuph.memory.result_cache()["cached_blocks"] > 0
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 when its results are right
+        code = 1
+        try:
+            for _ in range(2):
+                got = cuph.persistence(y, batch_dims=1, construction="T")
+                code = 0 if np.array_equal(got.death_index, ref_y.death_index) else 2
+                del got
+            if cuph.memory.result_cache()["reused"] == 0:
+                code = 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hangs")
+        time.sleep(0.05)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+
+@pytest.mark.parametrize("bad, err", [(-1, ValueError), ("lots", ValueError), ("-3MB", ValueError),
+                                      (True, TypeError), (1.5, TypeError), ([1], TypeError)])
+def test_bad_limits_are_clear_errors(bad: object, err: type) -> None:
+    with pytest.raises(err, match="limit"):
+        cuph.memory.result_cache(bad)
+
+
+def test_the_environment_sets_the_limit_at_import() -> None:
+    code = "import cuph; print(cuph.memory.result_cache()['limit'])"
+    env = dict(os.environ, CUPH_RESULT_CACHE="96MiB")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert int(out.stdout.strip()) == 96 * 2**20
+    env["CUPH_RESULT_CACHE"] = "plenty"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "CUPH_RESULT_CACHE" in bad.stderr
+
+
+@pytest.mark.skipif("libasan" not in os.environ.get("LD_PRELOAD", ""),
+                    reason="only the AddressSanitizer build poisons pooled blocks")
+def test_asan_reports_a_write_into_a_dropped_result() -> None:
+    # A block in the pool is poisoned: a stale pointer into a dropped result is reported
+    # instead of silently corrupting the next call's result.
+    code = (
+        "import ctypes, gc, numpy as np, cuph\n"
+        "x = np.random.default_rng(0).random((256, 56, 56), dtype=np.float32)\n"
+        "d = cuph.persistence(x, batch_dims=1, construction='T')\n"
+        "p = d.birth_index.__array_interface__['data'][0]\n"
+        "del d; gc.collect()\n"
+        "ctypes.memset(p + 64, 0, 8)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode != 0 and "use-after-poison" in out.stderr, out.stderr[-2000:]
