@@ -174,6 +174,26 @@ def test_a_forked_child_uses_its_copy_of_the_pool() -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
+def test_concat_joins_into_pool_blocks_and_equals_numpy() -> None:
+    parts = [cuph.persistence(_batch(50 + s), batch_dims=1, construction="T") for s in range(2)]
+    before = cuph.memory.result_cache()
+    joined = cuph.Diagrams.concat(parts)
+    after = cuph.memory.result_cache()
+    assert after["live_blocks"] >= before["live_blocks"] + 2  # the two index columns at least
+    for k in ("dim", "birth", "death", "birth_index", "death_index"):
+        want = np.concatenate([getattr(p, k) for p in parts])
+        got = getattr(joined, k)
+        assert got.dtype == want.dtype and np.array_equal(got, want), k
+    small = cuph.Diagrams.concat([cuph.persistence(np.eye(5), construction="T")] * 2)
+    assert small.n_pairs == 2 * cuph.persistence(np.eye(5), construction="T").n_pairs
+
+
+def test_pooled_empty_rejects_a_negative_size() -> None:
+    with pytest.raises(ValueError, match="n: must be >= 0"):
+        _core.pooled_empty(-1, np.dtype(np.int64))
+    assert _core.pooled_empty(0, np.dtype(np.float32)).shape == (0,)
+
+
 @pytest.mark.parametrize("bad, err", [(-1, ValueError), ("lots", ValueError), ("-3MB", ValueError),
                                       (True, TypeError), (1.5, TypeError), ([1], TypeError)])
 def test_bad_limits_are_clear_errors(bad: object, err: type) -> None:

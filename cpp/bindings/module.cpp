@@ -55,6 +55,19 @@ py::dict result_pool(std::optional<int64_t> limit) {
   return out;
 }
 
+// An uninitialised 1-D array of n elements of `dtype`, in a pool block when it is large enough
+// (Diagrams.concat joins chunks and Dask parts into such arrays, so their memory is warm too).
+py::array pooled_empty(int64_t n, const py::dtype& dtype) {
+  if (n < 0) throw py::value_error("n: must be >= 0");
+  const size_t bytes = size_t(n) * size_t(dtype.itemsize());
+  const std::vector<py::ssize_t> shape{py::ssize_t(n)};
+  if (!ResultPool::pooled(bytes)) return py::array(dtype, shape, std::vector<py::ssize_t>{});
+  void* block = ResultPool::instance().take(bytes);
+  py::capsule owner(block, [](void* p) { ResultPool::instance().give_back(p); });
+  return py::array(dtype, shape, std::vector<py::ssize_t>{py::ssize_t(dtype.itemsize())}, block,
+                   owner);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -64,6 +77,8 @@ PYBIND11_MODULE(_core, m) {
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
+  m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),
+        "An uninitialised 1-D array, in a result-pool block when it is 1 MiB or more.");
   bind_betti(m);
   bind_graph(m);
   bind_vr(m);

@@ -23,6 +23,10 @@ def result_pool(limit: Optional[int] = None) -> Dict[str, int]:
     limit, cached_bytes, cached_blocks, live_bytes, live_blocks, mapped, reused; with
     ``limit`` (bytes, >= 0) its byte limit is set first."""
 
+def pooled_empty(n: int, dtype: np.dtype) -> npt.NDArray[np.generic]:
+    """An uninitialised 1-D array of ``n`` elements, in a result-pool block when it is
+    1 MiB or more (its memory goes back to the pool when the array dies)."""
+
 def betti_at(
     x: npt.NDArray[np.generic],
     thresholds: npt.NDArray[np.float64],

@@ -74,6 +74,16 @@ def _items_from_offsets(offsets: np.ndarray, n_items: int, maxdim: int) -> np.nd
     return np.repeat(np.arange(n_items, dtype=np.int64), np.diff(starts))
 
 
+def _join(columns: Sequence[Any], dtype: Any) -> np.ndarray:
+    """One column from the parts' columns, in memory from cuph's result pool when large (warm
+    pages, as the engine's own result columns: see :func:`cuph.memory.result_cache`)."""
+    from . import _core
+
+    arrays = [np.asarray(c) for c in columns]
+    out = _core.pooled_empty(sum(a.shape[0] for a in arrays), np.dtype(dtype))
+    return np.concatenate(arrays, out=out, casting="unsafe") if arrays else out
+
+
 class Diagrams:
     """Persistence diagrams of all items of a batch, as a structure of arrays.
 
@@ -533,11 +543,11 @@ class Diagrams:
         offsets = np.concatenate(off_parts)
         dt = np.result_type(*[np.asarray(p.birth).dtype for p in parts])
         return cls(
-            dim=np.concatenate([np.asarray(p.dim, dtype=np.int8) for p in parts]),
-            birth=np.concatenate([np.asarray(p.birth, dtype=dt) for p in parts]),
-            death=np.concatenate([np.asarray(p.death, dtype=dt) for p in parts]),
-            birth_index=np.concatenate([np.asarray(p.birth_index, dtype=np.int64) for p in parts]),
-            death_index=np.concatenate([np.asarray(p.death_index, dtype=np.int64) for p in parts]),
+            dim=_join([p.dim for p in parts], np.int8),
+            birth=_join([p.birth for p in parts], dt),
+            death=_join([p.death for p in parts], dt),
+            birth_index=_join([p.birth_index for p in parts], np.int64),
+            death_index=_join([p.death_index for p in parts], np.int64),
             item=None,  # built from the offsets when first read
             offsets=offsets,
             batch_shape=shape,
