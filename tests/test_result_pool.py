@@ -194,6 +194,46 @@ def test_pooled_empty_rejects_a_negative_size() -> None:
     assert _core.pooled_empty(0, np.dtype(np.float32)).shape == (0,)
 
 
+def _batches() -> list:
+    rng = np.random.default_rng(60)
+    return [  # (input, kwargs): items of changing size, dimension and pair count
+        (rng.random((300, 56, 56), dtype=np.float32), dict(batch_dims=1, construction="T")),
+        (rng.integers(0, 5, (40, 9, 11, 7)).astype(np.float64), dict(batch_dims=1)),
+        (rng.random((700, 24, 24)), dict(batch_dims=1, construction="V")),
+        (rng.integers(0, 3, (5, 64, 64)).astype(np.int16), dict(batch_dims=1, maxdim=0)),
+        (rng.random((64, 40, 40, 40)), dict(batch_dims=1, n_threads=2)),
+        (rng.random((90, 300)), dict(batch_dims=1, keep_diagonal=True)),
+        (rng.random((300, 56, 56), dtype=np.float32), dict(batch_dims=1, construction="T")),
+    ]
+
+
+def test_kept_item_lists_never_change_a_result() -> None:
+    cases = _batches()
+    cuph.memory.result_cache(0)  # nothing kept: every list and column fresh
+    refs = [_copy(cuph.persistence(x, **kw)) for x, kw in cases]
+    assert cuph.memory.result_cache()["item_lists_bytes"] == 0
+    cuph.memory.result_cache("256MiB")
+    for rnd in range(2):
+        for (x, kw), ref in zip(cases, refs):
+            assert _same(cuph.persistence(x, **kw), ref), (rnd, x.shape, kw)
+    kept = cuph.memory.result_cache()["item_lists_bytes"]
+    assert 0 < kept <= 64 * 2**20
+    cuph.memory.result_cache(kept // 2)  # a limit below what is kept drops it
+    assert cuph.memory.result_cache()["item_lists_bytes"] == 0
+    cuph.persistence(*cases[0][:1], **cases[0][1])
+    assert cuph.memory.result_cache()["item_lists_bytes"] <= kept // 2
+
+
+def test_a_large_item_s_lists_are_not_kept() -> None:
+    cuph.memory.result_cache(0)
+    cuph.memory.result_cache("256MiB")
+    cuph.persistence(np.random.default_rng(61).random((300, 300)))  # ~30 k pairs: kept
+    small = cuph.memory.result_cache()["item_lists_bytes"]
+    assert small > 0
+    cuph.persistence(np.random.default_rng(62).random((64, 64, 64)))  # > 2^16 pairs
+    assert cuph.memory.result_cache()["item_lists_bytes"] == 0
+
+
 @pytest.mark.parametrize("bad, err", [(-1, ValueError), ("lots", ValueError), ("-3MB", ValueError),
                                       (True, TypeError), (1.5, TypeError), ([1], TypeError)])
 def test_bad_limits_are_clear_errors(bad: object, err: type) -> None:

@@ -36,12 +36,14 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   }));
 }
 
-// The result pool's counters; with `limit`, sets the most bytes it keeps first.
+// The result pool's counters; with `limit`, sets the most bytes it keeps first (which also
+// bounds the small items' pair lists kept between batches, item_pairs_cache.hpp).
 py::dict result_pool(std::optional<int64_t> limit) {
   ResultPool& pool = ResultPool::instance();
   if (limit) {
     if (*limit < 0) throw py::value_error("limit: must be >= 0 bytes");
     pool.set_limit(size_t(*limit));
+    if (ItemPairsCache::instance().bytes() > size_t(*limit)) ItemPairsCache::instance().clear();
   }
   const ResultPool::Stats s = pool.stats();
   py::dict out;
@@ -52,6 +54,7 @@ py::dict result_pool(std::optional<int64_t> limit) {
   out["live_blocks"] = s.live_blocks;
   out["mapped"] = s.mapped;
   out["reused"] = s.reused;
+  out["item_lists_bytes"] = ItemPairsCache::instance().bytes();
   return out;
 }
 

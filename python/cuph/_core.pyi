@@ -20,8 +20,9 @@ def compute(
 
 def result_pool(limit: Optional[int] = None) -> Dict[str, int]:
     """Counters of the pool that recycles result columns (``cpp/include/cuph/result_pool.hpp``):
-    limit, cached_bytes, cached_blocks, live_bytes, live_blocks, mapped, reused; with
-    ``limit`` (bytes, >= 0) its byte limit is set first."""
+    limit, cached_bytes, cached_blocks, live_bytes, live_blocks, mapped, reused, and
+    item_lists_bytes (small items' pair lists kept between batches); with ``limit`` (bytes,
+    >= 0) its byte limit is set first (it bounds the kept pair lists too)."""
 
 def pooled_empty(n: int, dtype: np.dtype) -> npt.NDArray[np.generic]:
     """An uninitialised 1-D array of ``n`` elements, in a result-pool block when it is

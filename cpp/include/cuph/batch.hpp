@@ -12,9 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "item_pairs_cache.hpp"
 #include "persistence.hpp"
-#include "threads.hpp"
 #include "result_pool.hpp"
+#include "threads.hpp"
 
 namespace cuph {
 
@@ -98,7 +99,9 @@ BatchResult assemble_pairs(std::vector<ItemPairs>& items, int maxdim, bool super
       };
       if (out.single) write(out.birth32.data(), out.death32.data());
       else write(out.birth.data(), out.death.data());
-      items[size_t(i)] = ItemPairs();  // release as we go
+      // A large item's lists go as soon as they are written (the memory peak of a volume);
+      // small ones are kept for the next batch (item_pairs_cache.hpp).
+      if (!ItemPairsCache::small(items[size_t(i)])) items[size_t(i)] = ItemPairs();
     };
   });
   return out;
@@ -115,18 +118,20 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
                                  int n_threads, const std::atomic<bool>* cancel_flag) {
   const int64_t n = batch.n_items();
   const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
-  std::vector<ItemPairs> items(static_cast<size_t>(n));
+  std::vector<ItemPairs> items = ItemPairsCache::instance().take(static_cast<size_t>(n));
   // Fewer items than threads: the spare threads split the items' sweeps.
   const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
   const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
     return [&](int64_t i, CancelToken& cancel) {
-      items[size_t(i)] = compute_item(batch.at(i), opt, keep_diagonal, cancel, inner);
+      compute_item_into(items[size_t(i)], batch.at(i), opt, keep_diagonal, cancel, inner);
     };
   });
   if (failure.error) throw ItemError{failure.item, failure.error};
 
-  return assemble_pairs(items, maxdim, opt.superlevel, batch.item.dtype, n_threads,
-                        [&](int64_t i) { return batch.at(i); });
+  BatchResult r = assemble_pairs(items, maxdim, opt.superlevel, batch.item.dtype, n_threads,
+                                 [&](int64_t i) { return batch.at(i); });
+  ItemPairsCache::instance().give_back(std::move(items), ResultPool::instance().limit());
+  return r;
 }
 
 }  // namespace cuph

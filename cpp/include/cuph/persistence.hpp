@@ -190,12 +190,13 @@ inline void check_item_size(int d, const int64_t* shape, Construction c) {
 }
 
 // `threads` > 1 splits the item's sweeps (large single items); batches use one per item.
-// The item's pairs as flat indices (index_pairs); write_pairs gives them their values.
-inline ItemPairs compute_item(const ItemView& item, const Options& opt, bool keep_diagonal,
-                              CancelToken& cancel, int threads = 1) {
+// The item's pairs as flat indices (index_pairs) into `res`, whose lists may come with capacity
+// from an earlier item (item_pairs_cache.hpp); write_pairs gives them their values.
+inline void compute_item_into(ItemPairs& res, const ItemView& item, const Options& opt,
+                              bool keep_diagonal, CancelToken& cancel, int threads = 1) {
   check_item_size(item.ndim, item.shape, opt.construction);
   const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
-  ItemPairs res;
+  for (auto& l : res.dim) l.clear();
   auto run = [&](auto d_tag, auto c_tag) {
     compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(item, opt.superlevel, maxdim,
                                                                  keep_diagonal, threads, res, cancel);
@@ -213,7 +214,6 @@ inline ItemPairs compute_item(const ItemView& item, const Options& opt, bool kee
     case 4: with_c(std::integral_constant<int, 4>{}); break;
     default: throw std::invalid_argument("cuph: items must have 1 to 4 dimensions");
   }
-  return res;
 }
 
 }  // namespace cuph

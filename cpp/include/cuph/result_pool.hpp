@@ -129,6 +129,11 @@ class ResultPool {
     return old;
   }
 
+  size_t limit() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return limit_;
+  }
+
   struct Stats {
     size_t limit, cached_bytes, cached_blocks, live_bytes, live_blocks, mapped, reused;
   };
