@@ -234,6 +234,22 @@ def test_a_large_item_s_lists_are_not_kept() -> None:
     assert cuph.memory.result_cache()["item_lists_bytes"] == 0
 
 
+def test_a_large_item_s_columns_come_from_the_heap() -> None:
+    # A large item's result may reuse the heap its working set just freed (its memory peak);
+    # only batches of small items take pool blocks.
+    before = cuph.memory.result_cache()
+    dg = cuph.persistence(np.random.default_rng(63).random((80, 80, 80)))  # > 2^16 values
+    assert dg.birth_index.nbytes >= 2**20
+    after = cuph.memory.result_cache()
+    assert (after["mapped"], after["reused"], after["live_blocks"]) == \
+        (before["mapped"], before["reused"], before["live_blocks"])
+    ref = _copy(dg)
+    del dg
+    gc.collect()
+    assert cuph.memory.result_cache()["cached_blocks"] == before["cached_blocks"]
+    assert _same(cuph.persistence(np.random.default_rng(63).random((80, 80, 80))), ref)
+
+
 @pytest.mark.parametrize("bad, err", [(-1, ValueError), ("lots", ValueError), ("-3MB", ValueError),
                                       (True, TypeError), (1.5, TypeError), ([1], TypeError)])
 def test_bad_limits_are_clear_errors(bad: object, err: type) -> None:

@@ -66,7 +66,9 @@ py::array pooled_empty(int64_t n, const py::dtype& dtype) {
   const std::vector<py::ssize_t> shape{py::ssize_t(n)};
   if (!ResultPool::pooled(bytes)) return py::array(dtype, shape, std::vector<py::ssize_t>{});
   void* block = ResultPool::instance().take(bytes);
-  py::capsule owner(block, [](void* p) { ResultPool::instance().give_back(p); });
+  py::capsule owner(block, [](void* p) {
+    if (!ResultPool::instance().give_back(p)) std::abort();  // only pool blocks come here
+  });
   return py::array(dtype, shape, std::vector<py::ssize_t>{py::ssize_t(dtype.itemsize())}, block,
                    owner);
 }

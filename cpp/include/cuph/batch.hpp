@@ -128,6 +128,7 @@ inline BatchResult compute_batch(const BatchView& batch, const Options& opt, boo
   });
   if (failure.error) throw ItemError{failure.item, failure.error};
 
+  const ResultPool::HeapColumns heap(size_t(batch.item.size()) > kSmallItem);
   BatchResult r = assemble_pairs(items, maxdim, opt.superlevel, batch.item.dtype, n_threads,
                                  [&](int64_t i) { return batch.at(i); });
   ItemPairsCache::instance().give_back(std::move(items), ResultPool::instance().limit());
