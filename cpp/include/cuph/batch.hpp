@@ -39,7 +39,8 @@ struct BatchView {
   }
 };
 
-// Result columns: blocks from the result pool (result_pool.hpp), left uninitialised by resize().
+// Result columns: blocks from the result pool for batches of small items, heap memory for a
+// large item (result_pool.hpp, HeapColumns); left uninitialised by resize().
 template <class T> using Column = std::vector<T, PooledAllocator<T>>;
 
 // Birth and death values are float32 when that is exact for the input dtype (Python's
