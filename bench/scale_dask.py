@@ -8,7 +8,8 @@ Usage::
 
 Method
 ------
-* Input: ``--items`` smooth random 56x56 float32 maps (Gaussian-filtered noise, sigma 2),
+* Input: ``--items`` smooth random 56x56 float32 maps (Gaussian-filtered noise, sigma 2; or
+  white noise with ``--kind noise``, ~940 pairs a map, a 3-4x heavier job),
   T construction, all dimensions; built once and held by the client (numpy), wrapped in a
   dask array with ``--block`` items per chunk.
 * threaded: ``cuph.persistence(x, batch_dims=1)`` with all cores, in this process.
@@ -49,6 +50,8 @@ def main() -> int:
     ap.add_argument("--items", type=int, default=4096)
     ap.add_argument("--block", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kind", choices=("smooth", "noise"), default="smooth",
+                    help="smooth maps (few pairs, as activations) or white noise (~940 pairs a map)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -58,7 +61,7 @@ def main() -> int:
 
     import cuph.dask as cd
 
-    x = C.make_input((args.items, 56, 56), "smooth", np.float32, seed=7, sigma=2.0, batch_dims=1)
+    x = C.make_input((args.items, 56, 56), args.kind, np.float32, seed=7, sigma=2.0, batch_dims=1)
     cores = os.cpu_count() or 1
     ref = cuph.persistence(x, batch_dims=1, construction="T")
 
@@ -105,12 +108,13 @@ def main() -> int:
     table = C.md_table(["run", "parallelism", "time [s]", "items/s", "throughput vs threaded",
                         "overhead/task", "same pairs"], rows)
     print(table)
-    body = (f"### Dask scaling: {args.items} x 56 x 56 float32 smooth maps, T, all dims, "
+    body = (f"### Dask scaling: {args.items} x 56 x 56 float32 {args.kind} maps, T, all dims, "
             f"blocks of {args.block}\n\nBest of {args.repeats}, the threaded engine timed in the "
             f"same rounds as each cluster's runs; cluster start-up excluded. "
             f"{C.run_stamp()}\n\n{table}\n")
     path = C.results_path(quick=args.quick, kind="study-jobs") if args.out is None else C.Path(args.out)
-    C.write_section(path, "scale-dask", body, C.machine_info(cuph))
+    C.write_section(path, "scale-dask" if args.kind == "smooth" else f"scale-dask-{args.kind}", body,
+                    C.machine_info(cuph))
     print(f"wrote {path}")
     return 0
 
