@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import cuph
+from forking import check_in_forked_child
 
 _LONG_CALL = textwrap.dedent(
     """
@@ -94,25 +95,12 @@ def test_a_forked_child_computes() -> None:
     # fork start method): the child must start its own instead of waiting for them.
     x = np.random.default_rng(2).random((4, 30, 30))
     expected = cuph.persistence(x, batch_dims=1, n_threads=2)  # the pool has parked threads now
-    pid = os.fork()
-    if pid == 0:  # the child: exit code 0 when its results are right
-        code = 1
-        try:
-            got = cuph.persistence(x, batch_dims=1, n_threads=2)
-            code = 0 if np.array_equal(got.death, expected.death) else 2
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + 60
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hangs in cuph.persistence")
-        time.sleep(0.05)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+
+    def child() -> int:
+        got = cuph.persistence(x, batch_dims=1, n_threads=2)
+        return 0 if np.array_equal(got.death, expected.death) else 2
+
+    check_in_forked_child(child, "cuph.persistence")
 
 
 def test_python_threads_get_the_serial_results() -> None:

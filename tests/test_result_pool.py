@@ -1,4 +1,4 @@
-"""The pool that recycles result columns (cpp/include/cuph/result_pool.hpp, cuph.memory.result_cache).
+"""The pool that recycles result columns (result_pool.hpp, cuph.memory.result_cache).
 
 Large columns of a result (1 MiB and more) are pool blocks; dropped results give them back and
 the next call reuses them. These tests check that reuse never changes or aliases a result, that
@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
@@ -21,6 +19,7 @@ import pytest
 
 import cuph
 from cuph import _core
+from forking import check_in_forked_child
 
 
 def _batch(seed: int, n: int = 256) -> np.ndarray:
@@ -149,29 +148,15 @@ def test_a_forked_child_uses_its_copy_of_the_pool() -> None:
     del a
     gc.collect()
     assert cuph.memory.result_cache()["cached_blocks"] > 0
-    pid = os.fork()
-    if pid == 0:  # the child: exit code 0 when its results are right
+    def child() -> int:
         code = 1
-        try:
-            for _ in range(2):
-                got = cuph.persistence(y, batch_dims=1, construction="T")
-                code = 0 if np.array_equal(got.death_index, ref_y.death_index) else 2
-                del got
-            if cuph.memory.result_cache()["reused"] == 0:
-                code = 3
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + 60
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hangs")
-        time.sleep(0.05)
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+        for _ in range(2):
+            got = cuph.persistence(y, batch_dims=1, construction="T")
+            code = 0 if np.array_equal(got.death_index, ref_y.death_index) else 2
+            del got
+        return 3 if code == 0 and cuph.memory.result_cache()["reused"] == 0 else code
+
+    check_in_forked_child(child, "cuph.persistence")
 
 
 def test_concat_joins_into_pool_blocks_and_equals_numpy() -> None:

@@ -11,8 +11,9 @@
 // limit (set_limit; CUPH_RESULT_CACHE at import), evicting the least recently returned first.
 //
 // Only blocks of kMinBlock bytes or more are pooled; smaller columns use operator new, whose
-// heap glibc already recycles, and so do the columns of large items (HeapColumns). Blocks are whole multiples of 2 MiB, 2 MiB aligned, and ask for
-// transparent huge pages (THP in "madvise" mode): writers take one fault per 2 MiB.
+// heap glibc already recycles, and so do the columns of large items (HeapColumns). Blocks are
+// whole multiples of 2 MiB, 2 MiB aligned, and ask for transparent huge pages (THP in
+// "madvise" mode): writers take one fault per 2 MiB.
 // Under AddressSanitizer blocks come from operator new (so ASan knows them) and a block in the
 // pool is poisoned: a write through a dropped array's pointer is reported.
 // Fork: pthread_atfork holds the pool's lock across fork(), so the child's pool is consistent.
