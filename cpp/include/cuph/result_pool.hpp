@@ -27,6 +27,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "uninit_allocator.hpp"
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #include <sys/mman.h>
@@ -232,8 +234,10 @@ class ResultPool {
 };
 
 // std::vector allocator of result columns: pooled blocks for large columns, and elements left
-// uninitialised by resize() (each row is written once by its item).
-template <class T> struct PooledAllocator : std::allocator<T> {
+// uninitialised by resize() (UninitAllocator's construct: each row is written once by its item).
+// Heap columns skip UninitAllocator's huge-page hint: a large item's columns share heap pages
+// with what its working set freed.
+template <class T> struct PooledAllocator : UninitAllocator<T> {
   using value_type = T;
   template <class U> struct rebind { using other = PooledAllocator<U>; };
   PooledAllocator() = default;
@@ -247,10 +251,6 @@ template <class T> struct PooledAllocator : std::allocator<T> {
   void deallocate(T* p, size_t n) noexcept {
     if (ResultPool::pooled(n * sizeof(T)) && ResultPool::instance().give_back(p)) return;
     std::allocator<T>::deallocate(p, n);
-  }
-  template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
-  template <class U, class... Args> void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
   template <class U> bool operator==(const PooledAllocator<U>&) const noexcept { return true; }
   template <class U> bool operator!=(const PooledAllocator<U>&) const noexcept { return false; }
