@@ -305,15 +305,16 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 
           "tib": 2**40}
 
 
-def _parse_bytes(value: Any, name: str, zero_ok: bool) -> int:
-    """Bytes from an int or a string like "4GB", "512MiB" or "1.5e9" (errors name ``name``)."""
+def _parse_bytes(value: Any, name: str, zero_ok: bool, none_means: str) -> int:
+    """Bytes from an int or a string like "4GB", "512MiB" or "1.5e9" (errors name ``name``
+    and say what None would mean)."""
     if isinstance(value, bool):
         raise TypeError(f"{name}: expected bytes (int), a string like '4GB', or None")
     if isinstance(value, str):
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", value)
         if not m or m.group(2).lower() not in _UNITS:
             raise ValueError(f"{name}: cannot read {value!r}; use bytes or a size like "
-                             "'4GB', '512MiB' (or None for the default)")
+                             f"'4GB', '512MiB' (or None for {none_means})")
         n = int(float(m.group(1)) * _UNITS[m.group(2).lower()])
     else:
         try:
@@ -336,7 +337,8 @@ def parse_max_memory(value: Any) -> Optional[int]:
     """
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
-    return _parse_bytes(value, "max_memory", zero_ok=False)
+    return _parse_bytes(value, "max_memory", zero_ok=False,
+                        none_means="half the available memory")
 
 
 def result_cache(limit: Any = None) -> Dict[str, int]:
@@ -378,7 +380,8 @@ def result_cache(limit: Any = None) -> Dict[str, int]:
 
     if limit is None:
         return dict(_core.result_pool())
-    return dict(_core.result_pool(_parse_bytes(limit, "limit", zero_ok=True)))
+    return dict(_core.result_pool(_parse_bytes(limit, "limit", zero_ok=True,
+                                                none_means="the current limit")))
 
 
 def _result_cache_from_environment() -> None:
