@@ -26,10 +26,11 @@ Method
   unless a row says otherwise; for the 2-D batches a second table gives cuph with all
   ``os.cpu_count()`` threads and the scaling efficiency t1 / (tN * N).
 * ``--pin CPU`` runs the whole process (every tool alike) on one CPU and writes its own
-  section. On the 2-vCPU VM this was developed on, cuph's one-thread 2-D batch times in this
-  script vary from run to run by up to 1.6x when unpinned (its worker thread and the waiting
-  Python thread on different vCPUs), while pinned runs repeat within a few percent; gudhi
-  (which runs on the Python thread) is not affected. Both tables are reported.
+  section. On the 2-vCPU VM this was developed on, unpinned one-thread 2-D batch times vary
+  from run to run, more than pinned ones: first the system time of touching fresh result
+  memory (removed by the result pool, ``cpp/include/cuph/result_pool.hpp``), and still a
+  spread in user time that moves between the 1- and 2-thread rows (likely other tenants on
+  the vCPUs). Both tables are reported.
 * agree: the multisets of off-diagonal (item, dim, birth, death) of the first run of each
   tool are equal (birth/death compared as float64; CubicalRipser's DBL_MAX read as inf).
   A "no" gives the number of pairs on each side and, per dimension, how many pairs have no

@@ -32,6 +32,8 @@ def _ptr(a: np.ndarray) -> int:
 
 
 def _copy(dg: cuph.Diagrams) -> dict:
+    # References are copies, not live results: a block wrongly handed out again would change
+    # a live reference together with the new result, and comparing the two would not see it.
     return {k: np.array(getattr(dg, k), copy=True)
             for k in ("dim", "birth", "death", "birth_index", "death_index", "offsets")}
 

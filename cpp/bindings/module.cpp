@@ -43,7 +43,7 @@ py::dict result_pool(std::optional<int64_t> limit) {
   if (limit) {
     if (*limit < 0) throw py::value_error("limit: must be >= 0 bytes");
     pool.set_limit(size_t(*limit));
-    if (ItemPairsCache::instance().bytes() > size_t(*limit)) ItemPairsCache::instance().clear();
+    ItemPairsCache::instance().set_limit(size_t(*limit));
   }
   const ResultPool::Stats s = pool.stats();
   py::dict out;

@@ -58,9 +58,11 @@ class ItemPairsCache {
     std::lock_guard<std::mutex> lock(mutex_);
     return bytes_;
   }
-  void clear() {
-    std::vector<ItemPairs> gone;
+  // A new limit: lists kept beyond it are freed now rather than at the next batch.
+  void set_limit(size_t limit) {
+    std::vector<ItemPairs> gone;  // freed after the lock is released
     std::lock_guard<std::mutex> lock(mutex_);
+    if (bytes_ <= limit) return;
     gone.swap(kept_);
     bytes_ = 0;
   }
