@@ -84,6 +84,14 @@ PYBIND11_MODULE(_core, m) {
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),
         "An uninitialised 1-D array, in a result-pool block when it is 1 MiB or more.");
+  m.def(
+      "_verify_positive_rows",
+      [](std::optional<bool> on) {
+        return on ? verify_positive_rows().exchange(*on) : verify_positive_rows().load();
+      },
+      py::arg("on") = py::none(),
+      "Test switch: 3-D/4-D reductions keep the rows the dual union-find found positive and "
+      "check that none is a pivot (RuntimeError otherwise); returns the old value.");
   bind_betti(m);
   bind_graph(m);
   bind_vr(m);

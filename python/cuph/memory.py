@@ -36,13 +36,14 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 
 # Peak bytes per generator of one white-noise item (uniform in [0, 1)), measured as peak RSS
 # growth of single-item calls (1-D 2^22, 2-D 1024^2, 3-D 64^3-112^3, 4-D 24^4; glibc), by
-# (item dimension, construction, maxdim). Float32 inputs. 3-D V maxdim 2 measured 34.2, 35.6
-# and 35.8 bytes per voxel at 64^3, 96^3 and 112^3; the middle is kept.
+# (item dimension, construction, maxdim). Float32 inputs. 3-D maxdim 2 (since its reduction
+# drops the rows of positive faces): V 32.2-32.5 bytes per voxel at 64^3, 96^3 and 112^3,
+# T 38.4 at 64^3 and 35.2 at 96^3; the 96^3 values are kept.
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
     (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 26.5, (2, "T", 1): 26.5,
-    (3, "V", 0): 40.4, (3, "V", 1): 33.1, (3, "V", 2): 35.2,
-    (3, "T", 0): 31.7, (3, "T", 1): 31.7, (3, "T", 2): 36.6,
+    (3, "V", 0): 40.4, (3, "V", 1): 33.1, (3, "V", 2): 32.2,
+    (3, "T", 0): 31.7, (3, "T", 1): 31.7, (3, "T", 2): 35.2,
     (4, "V", 0): 38.4, (4, "V", 1): 107.1, (4, "V", 2): 114.0, (4, "V", 3): 116.4,
     (4, "T", 0): 29.2, (4, "T", 1): 61.9, (4, "T", 2): 65.9, (4, "T", 3): 72.3,
 }
@@ -111,8 +112,10 @@ def _floor_bytes(item_shape: Sequence[int], itemsize: int, construction: str, ma
     if d <= 2 or maxdim == 0:  # pack_keys: keys and packed keys, then packed keys and parents
         return max(8 * n + 8 * padded, 8 * padded + parents)
     # rank_keys (narrow keys: keys, order, 32-bit copy; then order, copy and two buffers),
-    # then order, ranks, parents and one clearing bitset per computed middle dimension.
+    # then order, ranks, parents, one clearing bitset per computed middle dimension and, with
+    # the top dimension, the positive (d-1)-cells (d bits per generator).
     bitsets = sum(padded * _STAR_CELLS[d][k] // 8 for k in range(1, min(maxdim, d - 2) + 2))
+    bitsets += padded * d // 8 if top else 0
     return max(16 * n, 4 * n + 4 * padded + parents + bitsets)
 
 

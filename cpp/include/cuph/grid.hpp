@@ -67,6 +67,9 @@ template <int D, Construction C> struct Grid {
   // low one and the code of the cell's offset from it.
   struct GenStep { int64_t step; int code; };
   std::array<std::vector<GenStep>, 16> gen_steps;
+  // top_id(): per code of a (D-1)-cell, the step from its owner to key()'s start and its axis.
+  std::array<int64_t, 81> top_step{};
+  std::array<uint8_t, 81> top_axis{};
 
   // `r` may be null when the item is keyed without ranks (no middle dimensions).
   Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
@@ -91,6 +94,12 @@ template <int D, Construction C> struct Grid {
       // T: the generator is a top cell, each nonzero offset closes one.
       const int k = V ? nonzero : D - nonzero;
       star_dim[size_t(code)] = uint8_t(k);
+      // key() starts one step down along every axis where the offset is -1; the normal axis
+      // is the one where a (D-1)-cell is thin: offset 0 for V, nonzero for T.
+      for (int i = 0; i < D; ++i) {
+        if (e.off[i] == -1) top_step[size_t(code)] -= pad.stride[i];
+        if ((e.off[i] == 0) == V) top_axis[size_t(code)] = uint8_t(i);
+      }
       star_place[size_t(code)] = uint8_t(star[size_t(k)].size());
       star[size_t(k)].push_back(e);
       by_code[size_t(code)] = e;
@@ -240,8 +249,9 @@ template <int D, Construction C> struct Grid {
   const StarEntry<D>& star_entry(int code) const { return by_code[size_t(code)]; }
 
   // Key of any cell: its owner among its generators (max rank for V, min for T; border top
-  // cells have the largest rank and never win).
-  Key key(Cell c) const {
+  // cells have the largest rank and never win). `top` (may be null) receives, for a (D-1)-cell,
+  // its top_id.
+  Key key(Cell c, size_t* top = nullptr) const {
     unsigned pat = 0;
     int64_t base = 0;
     for (int i = 0; i < D; ++i) {
@@ -258,13 +268,21 @@ template <int D, Construction C> struct Grid {
     }
     const auto& steps = gen_steps[pat];
     uint32_t best = rank[base + steps[0].step];
-    int code = steps[0].code;
+    size_t at = 0;
     for (size_t j = 1; j < steps.size(); ++j) {
       const uint32_t rk = rank[base + steps[j].step];
-      if (V ? rk > best : rk < best) { best = rk; code = steps[j].code; }
+      if (V ? rk > best : rk < best) { best = rk; at = j; }
     }
-    return (Key(best) << kCodeBits) | Key(code);
+    if (top) *top = size_t(base) * D + size_t(__builtin_ctz(V ? ~pat : pat));
+    return (Key(best) << kCodeBits) | Key(steps[at].code);
   }
+  // Index of a (D-1)-cell in a bitset of them: the generator key() starts from, times D, plus
+  // the cell's normal axis. D bits per generator in memory order, so a lookup lands next to the
+  // ranks key() has just read (3-D: 3 bits per voxel, where a cell_id needs 12).
+  size_t top_id(int64_t owner, int code) const {
+    return size_t(owner + top_step[size_t(code)]) * D + top_axis[size_t(code)];
+  }
+  size_t n_top_ids() const { return size_t(pad.size) * D; }
   // The cell with a given key (inverse of key()).
   Cell cell_of(Key k) const {
     return gen_cell(order[k >> kCodeBits]) + by_code[size_t(k & ((1u << kCodeBits) - 1))].delta;

@@ -1,6 +1,7 @@
 // One entry point: a strided item view -> raw pairs of dimensions 0..maxdim, dispatching the
 // item's dimension and construction to the templated algorithms.
 #pragma once
+#include <atomic>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -14,6 +15,13 @@
 #include "union_find.hpp"
 
 namespace cuph {
+
+// Test switch: the reduction of dimension D-2 keeps the rows the dual union-find found
+// positive, and checks that none of them is a pivot, instead of dropping them.
+inline std::atomic<bool>& verify_positive_rows() {
+  static std::atomic<bool> on{false};
+  return on;
+}
 
 struct Options {
   int maxdim = -1;  // -1: all dimensions 0..D-1
@@ -135,7 +143,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     own_keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                      nullptr, threads, cancel);
+                      nullptr, nullptr, threads, cancel);
     own_packed = std::vector<uint64_t>();
     index_pairs(res, [](uint32_t j) { return int64_t(j); }, item, maxdim,
                 keep_diagonal);
@@ -148,19 +156,24 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
   const bool need_clear = D >= 3 && maxdim >= 1;
   std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids(1)) : nullptr);
+  // The (D-1)-cells that create a class, from the dual pass: rows the reduction of dimension
+  // D-2 drops (on 3-D noise, half the entries of its reduced columns).
+  std::unique_ptr<Bitset> positive(top && D >= 3 ? new Bitset(g.n_top_ids()) : nullptr);
   // Dimensions 0 and D-1 share one sweep; the middle dimensions wait for dimension 0's deaths.
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                    cleared.get(), threads, cancel);
+                    cleared.get(), positive.get(), threads, cancel);
   // Their lists wait through the reduction: without the slack of their last doubling.
   res.dim[0].shrink_to_fit();
   if (top) res.dim[D - 1].shrink_to_fit();
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
     std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1))
                                                                    : nullptr);
-    CoboundaryReducer<D, C>(g, k, keep_diagonal)
+    CoboundaryReducer<D, C>(g, k, keep_diagonal, k == D - 2 ? positive.get() : nullptr,
+                            verify_positive_rows().load(std::memory_order_relaxed))
         .run(std::move(cleared), next.get(), res.dim[k], threads, cancel);
     cleared = std::move(next);
   }
+  positive.reset();
   cleared.reset();
   index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "bitset.hpp"
@@ -35,8 +36,15 @@ struct Entry {
 
 template <int D, Construction C> class CoboundaryReducer {
  public:
-  CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal)
-      : g_(g), k_(k), keep_diagonal_(keep_diagonal) {
+  // `positive` (may be null): (k+1)-cells, by top_id (k = D-2 only), that are no column's pivot (for
+  // k = D-2, those that create a class: the dual union-find's merging joins). Their rows are
+  // dropped: a row that is no pivot of a reduced matrix R = DV can be deleted from D, and DV
+  // stays reduced with the same pivots, so the pairs are the same. With `verify`, the rows are
+  // kept and every pivot is checked not to be in `positive` instead (std::logic_error).
+  CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal, const Bitset* positive,
+                    bool verify = false)
+      : g_(g), k_(k), keep_diagonal_(keep_diagonal), positive_(positive),
+        drop_(positive && !verify) {
     // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the
     // facets of each (k+1)-cell, as codes.
     for (const auto& s : g.star[size_t(k)])
@@ -60,6 +68,13 @@ template <int D, Construction C> class CoboundaryReducer {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
     sweep_apparent(*cleared, deaths, out, threads, cancel);
+    if (positive_ && !drop_)
+      apparent_.for_each_set_descending([&](size_t id) {
+        const size_t per_owner = g_.star[size_t(k_) + 1].size();
+        const Key key = (Key(id / per_owner) << kCodeBits) |
+                        g_.star[size_t(k_) + 1][id % per_owner].code;
+        if (is_positive(key)) positive_pivot();
+      });
     cleared.reset();
     pivots_ = PivotMap(hard_.count());  // at most one pivot per column
     // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
@@ -156,10 +171,14 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     return true;
   }
-  // The coboundary of c, sorted by key.
+  // The coboundary of c, sorted by key, without the dropped rows.
   void coboundary(Cell c, std::vector<Key>& col) const {
     col.clear();
-    g_.for_each_coface(c, [&](Cell f) { col.push_back(g_.key(f)); });
+    g_.for_each_coface(c, [&](Cell f) {
+      size_t top;
+      const Key key = g_.key(f, &top);
+      if (!drop_ || !positive_->test(top)) col.push_back(key);
+    });
     std::sort(col.begin(), col.end());
   }
 
@@ -210,11 +229,22 @@ template <int D, Construction C> class CoboundaryReducer {
     const uint32_t death = uint32_t(tau >> kCodeBits);
     if (keep_diagonal_ || birth != death) out.push_back({birth, death});
     if (deaths) deaths->set(g_.cell_id(tau));
+    if (positive_ && !drop_ && is_positive(tau)) positive_pivot();
+  }
+  bool is_positive(Key tau) const {
+    size_t top;
+    g_.key(g_.cell_of(tau), &top);
+    return positive_->test(top);
+  }
+  [[noreturn]] static void positive_pivot() {
+    throw std::logic_error("cuph: a cell the dual union-find found positive is a pivot");
   }
 
   const Grid<D, C>& g_;
   int k_;
   bool keep_diagonal_;
+  const Bitset* positive_;
+  bool drop_;
   std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
   WorkingColumn<Key> work_;

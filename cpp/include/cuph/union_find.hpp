@@ -53,6 +53,7 @@ template <int D> struct LocalProgram {
     uint8_t critical;  // 0: zero-length join of a new group into another group; 1: critical
     uint8_t join;      // index of the join cell
     uint8_t src, dst;  // zero-length: the new group's root slot and a slot of the other group
+                       // (critical: unused)
   };
   uint8_t n_create = 0, n_act = 0, n_root = 0;
   std::array<uint8_t, kMaxSlots> create{}, root{};
@@ -138,6 +139,9 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
 
   const std::vector<int>& needed() const { return needed_; }
   uint8_t join_code(size_t j) const { return joins_[j].code; }
+  // The two node slots that join j links.
+  int join_a(size_t j) const { return joins_[j].a; }
+  int join_b(size_t j) const { return joins_[j].b; }
 
   // The program for a mask: from the full table (1-D, 2-D), else from a per-thread cache
   // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
@@ -271,7 +275,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
         if (!fresh[a]) std::swap(a, b);  // a: a group of new nodes, born and dead at g
         prog.act[prog.n_act++] = {0, uint8_t(k), uint8_t(a), uint8_t(b)};
       } else {
-        prog.act[prog.n_act++] = {1, uint8_t(k), uint8_t(j.a), uint8_t(j.b)};
+        prog.act[prog.n_act++] = {1, uint8_t(k), 0, 0};  // its nodes: join_a/join_b at replay
       }
       parent[a] = b;
     }
@@ -297,13 +301,11 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
 // a node's entries are written when its owner creates it, before anything reads them, and
 // zeroing two arrays per pass costs as much as the sweep on large smooth images. Small items
 // use their thread's scratch memory (scratch.hpp), one set per direction of pass.
-// A critical join of the primal pass keeps its cell (owner and code) to mark death edges; the
-// dual pass marks none, so its joins are 12 bytes instead of 20 (on noise, millions of them
-// wait for the replay, at the memory peak of a 3-D item).
+// A critical join is its cell (owner and join index, 12 bytes with ranks): the replay finds the
+// two nodes from it, and it names the cell that the replay marks (a death edge, a positive
+// (D-1)-cell). On noise, millions of them wait for the replay, at the memory peak of a 3-D item.
 template <class KeyT, bool Dual> struct PassState {
-  struct Joined { KeyT key; uint32_t a, b; };
-  struct Owned { KeyT key; uint8_t code; uint32_t owner, a, b; };
-  using Critical = std::conditional_t<Dual, Joined, Owned>;
+  struct Critical { KeyT key; uint32_t owner; uint8_t join; };
 
  private:
   std::unique_ptr<uint32_t[]> own_parent_;
@@ -333,11 +335,22 @@ template <class KeyT, bool Dual> struct PassState {
 // The generator a key names in a RawPair: a rank, or the flat-index half of a packed key.
 template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
 
+// Where a merging join is marked: an edge by cell id (cohomology clears by it), a (D-1)-cell by
+// top_id (the reduction tests it beside the ranks it reads).
+template <bool Dual, int D, Construction C>
+size_t joined_id(const UnionFindPass<Dual, D, C>& pass, int64_t owner, uint8_t join) {
+  if constexpr (Dual) return pass.grid().top_id(owner, pass.join_code(join));
+  else return pass.grid().cell_id(owner, pass.join_code(join));
+}
+
+
+// `joined` (may be null) receives every join that merges two groups (joined_id): for the
+// primal pass the edges that kill a class, for the dual one the (D-1)-cells that create one.
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
                   const KeyT* keys, int64_t p, KeyT r, PassState<KeyT, Dual>& st,
                   ChunkedList<typename PassState<KeyT, Dual>::Critical>& critical,
-                  bool keep_diagonal, PairList& out, Bitset* death_edges, bool shared) {
+                  bool keep_diagonal, PairList& out, Bitset* joined, bool shared) {
   for (int i = 0; i < prog.n_create; ++i) {
     const uint32_t n = uint32_t(p + pass.step(prog.create[size_t(i)]));
     st.parent[n] = n;
@@ -345,31 +358,32 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
   for (int i = 0; i < prog.n_act; ++i) {
     const auto& a = prog.act[size_t(i)];
     if (a.critical) {
-      const uint32_t from = pass.node(keys, p, a.src), to = pass.node(keys, p, a.dst);
-      if constexpr (Dual) critical.push_back({r, from, to});
-      else critical.push_back({r, pass.join_code(a.join), uint32_t(p), from, to});
+      if constexpr (!Dual) critical.push_back({r, uint32_t(p), a.join});
       continue;
     }
     st.parent[p + pass.step(a.src)] = pass.node(keys, p, a.dst);
     if (keep_diagonal) out.push_back({generator(r), generator(r)});
-    if (death_edges) death_edges->mark(pass.grid().cell_id(p, pass.join_code(a.join)), shared);
+    if (joined) joined->mark(joined_id(pass, p, a.join), shared);
   }
+  // The replay reads the dual pass backwards (decreasing flat index among equal values), so
+  // one generator's joins go in by increasing code to come out by decreasing code: which of
+  // them merges, not only the pairs' values, is then that of the filtration order.
+  if constexpr (Dual)
+    for (int i = prog.n_act - 1; i >= 0; --i)
+      if (prog.act[size_t(i)].critical) critical.push_back({r, uint32_t(p), prog.act[size_t(i)].join});
   if constexpr (!UnionFindPass<Dual, D, C>::kAgeIsKey)
     for (int i = 0; i < prog.n_root; ++i)
       st.set_age(size_t(p + pass.step(prog.root[size_t(i)])), r);
 }
 
-// Replays the critical joins in filtration order on the pre-linked forest.
-// `g` is read only to name the cells of `death_edges`.
+// Replays the critical joins in filtration order on the pre-linked forest; `joined` as in visit.
 template <bool Dual, int D, Construction C, class KeyT>
-void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
-            PairList& out, Bitset* death_edges, CancelToken& cancel) {
+void replay(const UnionFindPass<Dual, D, C>& pass, const KeyT* keys, PassState<KeyT, Dual>& st,
+            bool keep_diagonal, PairList& out, Bitset* joined, CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on 32 bits: a rank, or the value half of
   // a packed (value, flat index) key. Criticals were recorded in memory order, which is flat
   // index order, so stability supplies the index half of the tie-break (read backwards for the
-  // decreasing pass). Joins of one generator stay in the pass's code order (primal) or come
-  // reversed (dual); pairs of one value are the same in any order of its joins, and the dual
-  // pass records no death cells, so this order is exact where it matters.
+  // decreasing pass), and joins of one generator come in the pass's code order (see visit).
   const size_t n = st.critical.size();
   std::vector<uint32_t> sort_key(n), order(n);
   for (size_t i = 0; i < n; ++i) {
@@ -383,8 +397,8 @@ void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
   for (uint32_t i : order) {
     const auto& c = st.critical[i];
     cancel.poll();
-    uint32_t a = find_root(st.parent, c.a, st.nodes);
-    uint32_t b = find_root(st.parent, c.b, st.nodes);
+    uint32_t a = find_root(st.parent, pass.node(keys, c.owner, pass.join_a(c.join)), st.nodes);
+    uint32_t b = find_root(st.parent, pass.node(keys, c.owner, pass.join_b(c.join)), st.nodes);
     if (a == b) continue;
     // The younger root dies: born later in the direction of the pass.
     if (Dual ? st.age[a] > st.age[b] : st.age[a] < st.age[b]) std::swap(a, b);
@@ -392,8 +406,7 @@ void replay(const Grid<D, C>* g, PassState<KeyT, Dual>& st, bool keep_diagonal,
       out.push_back(Dual ? RawPair{generator(c.key), generator(st.age[a])}
                          : RawPair{generator(st.age[a]), generator(c.key)});
     st.parent[a] = b;
-    if constexpr (!Dual)
-      if (death_edges) death_edges->set(g->cell_id(c.owner, c.code));
+    if (joined) joined->set(joined_id(pass, c.owner, c.join));
   }
 }
 
@@ -408,10 +421,12 @@ template <class List> void append(List& to, List& from) {
 // Dimension 0 into `dim0` (if non-null) and dimension D-1 into `top` (if non-null), in one
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
 // `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
-// dimension 1 clears exactly those columns.
+// dimension 1 clears exactly those columns. `positive` (may be null) receives the top_ids of
+// the (D-1)-cells that create a class: no reduced column of dimension D-2 has its pivot there,
+// so that reduction drops them from its rows.
 template <int D, Construction C, class KeyT>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
-                       PairList* dim0, PairList* top, Bitset* death_edges,
+                       PairList* dim0, PairList* top, Bitset* death_edges, Bitset* positive,
                        int threads, CancelToken& cancel) {
   using Mask = typename Grid<D, C>::Mask;
   const UnionFindPass<false, D, C> primal(g);
@@ -449,7 +464,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
               part.out0, death_edges, shared);
       if (top)
         visit(*dual, dual->program(masks[i]), keys, p, r, *s1, part.crit1, keep_diagonal,
-              part.out1, nullptr, shared);
+              part.out1, positive, shared);
     }
   });
   KeyT min_key = ~KeyT(0);
@@ -464,11 +479,11 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   }
   // The dual pass first, then its state goes: the primal one's criticals are the larger.
   if (top) {
-    replay<true>(&g, *s1, keep_diagonal, *top, nullptr, cancel);
+    replay(*dual, keys, *s1, keep_diagonal, *top, positive, cancel);
     s1.reset();
   }
   if (dim0) {
-    replay<false>(&g, s0, keep_diagonal, *dim0, death_edges, cancel);
+    replay(primal, keys, s0, keep_diagonal, *dim0, death_edges, cancel);
     dim0->push_back({generator(min_key), kEssential});  // the box is connected
   }
 }
