@@ -90,7 +90,7 @@ PYBIND11_MODULE(_core, m) {
         return on ? verify_positive_rows().exchange(*on) : verify_positive_rows().load();
       },
       py::arg("on") = py::none(),
-      "Test switch: 3-D/4-D reductions keep the rows the dual union-find found positive and "
+      "Test switch: 3-D/4-D reductions keep the rows of cells known to create a class and "
       "check that none is a pivot (RuntimeError otherwise); returns the old value.");
   bind_betti(m);
   bind_graph(m);

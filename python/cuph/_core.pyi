@@ -29,9 +29,10 @@ def pooled_empty(n: int, dtype: np.dtype) -> npt.NDArray[np.generic]:
     1 MiB or more (its memory goes back to the pool when the array dies)."""
 
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
-    """Test switch (process-wide): 3-D/4-D reductions of dimension d-2 keep the rows of the
-    (d-1)-cells the dual union-find found positive and raise RuntimeError if one of them is a
-    pivot, instead of dropping them. Returns the previous setting; None only reads it."""
+    """Test switch (process-wide): 3-D/4-D reductions keep the rows of the cells known to
+    create a class (dimension d-2: the dual union-find's; below: apparent pairs' births, then
+    always looked for) and raise RuntimeError if one of them is a pivot, instead of dropping
+    them. Returns the previous setting; None only reads it."""
 
 def betti_at(
     x: npt.NDArray[np.generic],

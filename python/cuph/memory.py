@@ -38,14 +38,16 @@ __all__ = ["estimate_memory", "available_memory", "default_limit", "parse_max_me
 # growth of single-item calls (1-D 2^22, 2-D 1024^2, 3-D 64^3-112^3, 4-D 24^4; glibc), by
 # (item dimension, construction, maxdim). Float32 inputs. 3-D maxdim 2 (since its reduction
 # drops the rows of positive faces): V 32.2-32.5 bytes per voxel at 64^3, 96^3 and 112^3,
-# T 38.4 at 64^3 and 35.2 at 96^3; the 96^3 values are kept.
+# T 38.4 at 64^3 and 35.2 at 96^3; the 96^3 values are kept. 4-D maxdim >= 1 remeasured since
+# dimension 1 drops the rows of dimension 2's apparent births (V 107-116 -> 66-70 per
+# generator at 24^4, T 62-86 -> 51-61, each including 12.6 of program caches and overhead).
 _NOISE_BYTES_PER_GENERATOR = {
     (1, "V", 0): 45.3, (1, "T", 0): 45.3,
     (2, "V", 0): 20.9, (2, "T", 0): 19.2, (2, "V", 1): 26.5, (2, "T", 1): 26.5,
     (3, "V", 0): 40.4, (3, "V", 1): 33.1, (3, "V", 2): 32.2,
     (3, "T", 0): 31.7, (3, "T", 1): 31.7, (3, "T", 2): 35.2,
-    (4, "V", 0): 38.4, (4, "V", 1): 107.1, (4, "V", 2): 114.0, (4, "V", 3): 116.4,
-    (4, "T", 0): 29.2, (4, "T", 1): 61.9, (4, "T", 2): 65.9, (4, "T", 3): 72.3,
+    (4, "V", 0): 38.4, (4, "V", 1): 53.3, (4, "V", 2): 57.8, (4, "V", 3): 57.5,
+    (4, "T", 0): 29.2, (4, "T", 1): 38.0, (4, "T", 2): 42.0, (4, "T", 3): 47.9,
 }
 # 8-byte values of white noise span more than 2^32 keys: 1-D items (and maxdim 0) are ranked
 # by a sort instead of packed, whose 4-byte ranks make the union-find lighter; 2-D items
@@ -113,9 +115,11 @@ def _floor_bytes(item_shape: Sequence[int], itemsize: int, construction: str, ma
         return max(8 * n + 8 * padded, 8 * padded + parents)
     # rank_keys (narrow keys: keys, order, 32-bit copy; then order, copy and two buffers),
     # then order, ranks, parents, one clearing bitset per computed middle dimension and, with
-    # the top dimension, the positive (d-1)-cells (d bits per generator).
+    # the top dimension, the positive (d-1)-cells (d bits per generator); below dimension d-2,
+    # the births of apparent pairs (C(d, k + 1) bits per generator).
     bitsets = sum(padded * _STAR_CELLS[d][k] // 8 for k in range(1, min(maxdim, d - 2) + 2))
     bitsets += padded * d // 8 if top else 0
+    bitsets += sum(padded * math.comb(d, k + 1) // 8 for k in range(1, min(maxdim, d - 3) + 1))
     return max(16 * n, 4 * n + 4 * padded + parents + bitsets)
 
 

@@ -67,9 +67,12 @@ template <int D, Construction C> struct Grid {
   // low one and the code of the cell's offset from it.
   struct GenStep { int64_t step; int code; };
   std::array<std::vector<GenStep>, 16> gen_steps;
-  // top_id(): per code of a (D-1)-cell, the step from its owner to key()'s start and its axis.
-  std::array<int64_t, 81> top_step{};
-  std::array<uint8_t, 81> top_axis{};
+  // slot_id(): per code, the step from its owner to key()'s start and the cell's place among
+  // the cells of its dimension that start there; per pattern of key(), that place.
+  std::array<int64_t, 81> slot_step{};
+  std::array<uint8_t, 81> slot_place{};
+  std::array<uint8_t, 16> pat_place{};
+  std::array<uint8_t, D + 1> n_slots{};  // C(D, k): k-cells starting at one generator
 
   // `r` may be null when the item is keyed without ranks (no middle dimensions).
   Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
@@ -94,12 +97,14 @@ template <int D, Construction C> struct Grid {
       // T: the generator is a top cell, each nonzero offset closes one.
       const int k = V ? nonzero : D - nonzero;
       star_dim[size_t(code)] = uint8_t(k);
-      // key() starts one step down along every axis where the offset is -1; the normal axis
-      // is the one where a (D-1)-cell is thin: offset 0 for V, nonzero for T.
+      // key() starts one step down along every axis where the offset is -1; its pattern has
+      // a bit for each axis where the offset is nonzero.
+      unsigned pat = 0;
       for (int i = 0; i < D; ++i) {
-        if (e.off[i] == -1) top_step[size_t(code)] -= pad.stride[i];
-        if ((e.off[i] == 0) == V) top_axis[size_t(code)] = uint8_t(i);
+        if (e.off[i] == -1) slot_step[size_t(code)] -= pad.stride[i];
+        if (e.off[i] != 0) pat |= 1u << i;
       }
+      slot_place[size_t(code)] = uint8_t(pat);  // a pattern for now: its place is set below
       star_place[size_t(code)] = uint8_t(star[size_t(k)].size());
       star[size_t(k)].push_back(e);
       by_code[size_t(code)] = e;
@@ -135,6 +140,12 @@ template <int D, Construction C> struct Grid {
         gen_steps[pat].push_back(gs);
       }
     }
+    for (unsigned pat = 0; pat < (1u << D); ++pat) {
+      const int k = V ? __builtin_popcount(pat) : D - __builtin_popcount(pat);
+      pat_place[pat] = n_slots[size_t(k)]++;
+    }
+    for (int code = 0; code < n_codes; ++code)
+      slot_place[size_t(code)] = pat_place[slot_place[size_t(code)]];
   }
 
   static constexpr int64_t coord(Cell c, int i) { return int64_t((c >> (i * bits)) & mask); }
@@ -249,9 +260,8 @@ template <int D, Construction C> struct Grid {
   const StarEntry<D>& star_entry(int code) const { return by_code[size_t(code)]; }
 
   // Key of any cell: its owner among its generators (max rank for V, min for T; border top
-  // cells have the largest rank and never win). `top` (may be null) receives, for a (D-1)-cell,
-  // its top_id.
-  Key key(Cell c, size_t* top = nullptr) const {
+  // cells have the largest rank and never win). `slot` (may be null) receives its slot_id.
+  Key key(Cell c, size_t* slot = nullptr) const {
     unsigned pat = 0;
     int64_t base = 0;
     for (int i = 0; i < D; ++i) {
@@ -273,16 +283,21 @@ template <int D, Construction C> struct Grid {
       const uint32_t rk = rank[base + steps[j].step];
       if (V ? rk > best : rk < best) { best = rk; at = j; }
     }
-    if (top) *top = size_t(base) * D + size_t(__builtin_ctz(V ? ~pat : pat));
+    if (slot) *slot = size_t(base) * n_slots[dim_of(pat)] + pat_place[pat];
     return (Key(best) << kCodeBits) | Key(steps[at].code);
   }
-  // Index of a (D-1)-cell in a bitset of them: the generator key() starts from, times D, plus
-  // the cell's normal axis. D bits per generator in memory order, so a lookup lands next to the
-  // ranks key() has just read (3-D: 3 bits per voxel, where a cell_id needs 12).
-  size_t top_id(int64_t owner, int code) const {
-    return size_t(owner + top_step[size_t(code)]) * D + top_axis[size_t(code)];
+  // Index of a k-cell in a bitset of them: the generator key() starts from, times C(D, k), plus
+  // the cell's place among the k-cells that start there. C(D, k) bits per generator in memory
+  // order, so a lookup lands next to the ranks key() has just read (3-D faces: 3 bits per
+  // voxel, where a cell_id needs 12).
+  size_t slot_id(int64_t owner, int code) const {
+    return size_t(owner + slot_step[size_t(code)]) * n_slots[star_dim[size_t(code)]] +
+           slot_place[size_t(code)];
   }
-  size_t n_top_ids() const { return size_t(pad.size) * D; }
+  size_t n_slot_ids(int k) const { return size_t(pad.size) * n_slots[size_t(k)]; }
+  static constexpr int dim_of(unsigned pat) {
+    return V ? __builtin_popcount(pat) : D - __builtin_popcount(pat);
+  }
   // The cell with a given key (inverse of key()).
   Cell cell_of(Key k) const {
     return gen_cell(order[k >> kCodeBits]) + by_code[size_t(k & ((1u << kCodeBits) - 1))].delta;

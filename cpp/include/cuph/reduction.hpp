@@ -36,15 +36,8 @@ struct Entry {
 
 template <int D, Construction C> class CoboundaryReducer {
  public:
-  // `positive` (may be null): (k+1)-cells, by top_id (k = D-2 only), that are no column's pivot (for
-  // k = D-2, those that create a class: the dual union-find's merging joins). Their rows are
-  // dropped: a row that is no pivot of a reduced matrix R = DV can be deleted from D, and DV
-  // stays reduced with the same pivots, so the pairs are the same. With `verify`, the rows are
-  // kept and every pivot is checked not to be in `positive` instead (std::logic_error).
-  CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal, const Bitset* positive,
-                    bool verify = false)
-      : g_(g), k_(k), keep_diagonal_(keep_diagonal), positive_(positive),
-        drop_(positive && !verify) {
+  CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal)
+      : g_(g), k_(k), keep_diagonal_(keep_diagonal) {
     // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the
     // facets of each (k+1)-cell, as codes.
     for (const auto& s : g.star[size_t(k)])
@@ -60,14 +53,25 @@ template <int D, Construction C> class CoboundaryReducer {
     for (auto& v : cofaces_) std::sort(v.begin(), v.end());
   }
 
-  // Reduces every column of dimension k; `cleared` marks k-cells to skip (freed once read,
-  // before the reduction's memory peak), `deaths` (may be null) receives the (k+1)-cells that
-  // kill a class, for clearing in dimension k+1.
-  void run(std::unique_ptr<Bitset> cleared, Bitset* deaths, PairList& out, int threads,
-           CancelToken& cancel) {
+  // Every column of dimension k, in two steps. sweep(): pairs the apparent columns and returns
+  // how many are left to reduce; `cleared` marks k-cells to skip, `deaths` (may be null)
+  // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
+  size_t sweep(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
+               CancelToken& cancel) {
     apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
-    sweep_apparent(*cleared, deaths, out, threads, cancel);
+    sweep_apparent(cleared, deaths, out, threads, cancel);
+    return hard_.count();
+  }
+  // reduce(): the rest. `positive` (may be null): (k+1)-cells, by slot_id, that are no column's
+  // pivot (they create a class). Their rows are dropped: a row that is no pivot of a reduced
+  // matrix R = DV can be deleted from D, and DV stays reduced with the same pivots, so the
+  // pairs are the same. With `verify`, the rows are kept and every pivot is checked not to be
+  // in `positive` instead (std::logic_error).
+  void reduce(const Bitset* positive, bool verify, Bitset* deaths, PairList& out,
+              CancelToken& cancel) {
+    positive_ = positive;
+    drop_ = positive && !verify;
     if (positive_ && !drop_)
       apparent_.for_each_set_descending([&](size_t id) {
         const size_t per_owner = g_.star[size_t(k_) + 1].size();
@@ -75,7 +79,6 @@ template <int D, Construction C> class CoboundaryReducer {
                         g_.star[size_t(k_) + 1][id % per_owner].code;
         if (is_positive(key)) positive_pivot();
       });
-    cleared.reset();
     pivots_ = PivotMap(hard_.count());  // at most one pivot per column
     // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
     // descending keys: the filtration order of cohomology, without a list or a sort.
@@ -112,6 +115,41 @@ template <int D, Construction C> class CoboundaryReducer {
   struct Part {  // one range of generators' zero-length pairs (keep_diagonal)
     PairList out;
   };
+
+ public:
+  // Marks (by slot_id) every k-cell of an apparent pair: each creates a k-class, so the
+  // reduction of dimension k-1 may drop its row (4-D: the 2-cells, before dimension 1).
+  void mark_apparent_births(Bitset& births, int threads, CancelToken& cancel) const {
+    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
+    using Mask = typename Grid<D, C>::Mask;
+    struct None {};
+    sweep_runs<None>(g_.pad, threads, cancel, [&](None&, int64_t p0, int n, bool shared) {
+      Mask masks[kRun];
+      g_.before_masks(g_.rank, p0, n, probe, masks);
+      for (int i = 0; i < n; ++i)
+        for (const auto& e : g_.star[size_t(k_)])
+          if (g_.owns(masks[i], e) && apparent_coface(masks[i], e) >= 0)
+            births.mark(g_.slot_id(p0 + i, e.code), shared);
+    });
+  }
+
+ private:
+  // The code of the coface a g-owned k-cell e forms an apparent pair with, or -1. The earliest
+  // coface, if g owns one, is g's coface of smallest code (any coface owned elsewhere has a
+  // larger rank), and its latest facet is its g-owned facet of largest code (the others have
+  // smaller ranks): both are read off the neighbour mask. For T, every coface of sigma inside
+  // g's top cell is owned by g.
+  template <class Mask> int apparent_coface(Mask before, const StarEntry<D>& e) const {
+    int tau = -1;
+    for (uint8_t c : cofaces_[e.code])
+      if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+    // V only, none: every coface has a later vertex, which owns a later facet.
+    if (tau < 0) return -1;
+    int latest = -1;
+    for (uint8_t f : facets_[size_t(tau)])
+      if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
+    return latest == int(e.code) ? tau : -1;
+  }
   // The k-cells generator p owns: cleared, apparent (paired here) or hard (marked).
   template <class Mask>
   void visit_generator(Part& part, int64_t p, Mask before, const std::vector<StarEntry<D>>& cells,
@@ -120,22 +158,8 @@ template <int D, Construction C> class CoboundaryReducer {
     for (const auto& e : cells) {
       if (!g_.owns(before, e)) continue;
       if (cleared.test(g_.cell_id(p, e.code))) continue;
-      // The earliest coface, if g owns one, is g's coface of smallest code (any coface
-      // owned elsewhere has a larger rank), and its latest facet is its g-owned facet of
-      // largest code (the others have smaller ranks): both are read off the neighbour mask.
-      // For T, every coface of sigma inside g's top cell is owned by g.
-      int tau = -1;
-      for (uint8_t c : cofaces_[e.code])
-        if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
+      const int tau = apparent_coface(before, e);
       if (tau < 0) {
-        // V only: every coface has a later vertex, which owns a later facet: not apparent.
-        hard_.mark(g_.rank_cell_id(r, e.code), shared);
-        continue;
-      }
-      int latest = -1;
-      for (uint8_t f : facets_[size_t(tau)])
-        if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
-      if (latest != int(e.code)) {
         hard_.mark(g_.rank_cell_id(r, e.code), shared);
         continue;
       }
@@ -175,9 +199,9 @@ template <int D, Construction C> class CoboundaryReducer {
   void coboundary(Cell c, std::vector<Key>& col) const {
     col.clear();
     g_.for_each_coface(c, [&](Cell f) {
-      size_t top;
-      const Key key = g_.key(f, &top);
-      if (!drop_ || !positive_->test(top)) col.push_back(key);
+      size_t slot;
+      const Key key = g_.key(f, &slot);
+      if (!drop_ || !positive_->test(slot)) col.push_back(key);
     });
     std::sort(col.begin(), col.end());
   }
@@ -232,9 +256,9 @@ template <int D, Construction C> class CoboundaryReducer {
     if (positive_ && !drop_ && is_positive(tau)) positive_pivot();
   }
   bool is_positive(Key tau) const {
-    size_t top;
-    g_.key(g_.cell_of(tau), &top);
-    return positive_->test(top);
+    size_t slot;
+    g_.key(g_.cell_of(tau), &slot);
+    return positive_->test(slot);
   }
   [[noreturn]] static void positive_pivot() {
     throw std::logic_error("cuph: a cell the dual union-find found positive is a pivot");
@@ -243,8 +267,8 @@ template <int D, Construction C> class CoboundaryReducer {
   const Grid<D, C>& g_;
   int k_;
   bool keep_diagonal_;
-  const Bitset* positive_;
-  bool drop_;
+  const Bitset* positive_ = nullptr;
+  bool drop_ = false;
   std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
   WorkingColumn<Key> work_;

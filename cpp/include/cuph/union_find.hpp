@@ -336,10 +336,10 @@ template <class KeyT, bool Dual> struct PassState {
 template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
 
 // Where a merging join is marked: an edge by cell id (cohomology clears by it), a (D-1)-cell by
-// top_id (the reduction tests it beside the ranks it reads).
+// slot_id (the reduction tests it beside the ranks it reads).
 template <bool Dual, int D, Construction C>
 size_t joined_id(const UnionFindPass<Dual, D, C>& pass, int64_t owner, uint8_t join) {
-  if constexpr (Dual) return pass.grid().top_id(owner, pass.join_code(join));
+  if constexpr (Dual) return pass.grid().slot_id(owner, pass.join_code(join));
   else return pass.grid().cell_id(owner, pass.join_code(join));
 }
 
@@ -421,7 +421,7 @@ template <class List> void append(List& to, List& from) {
 // Dimension 0 into `dim0` (if non-null) and dimension D-1 into `top` (if non-null), in one
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
 // `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
-// dimension 1 clears exactly those columns. `positive` (may be null) receives the top_ids of
+// dimension 1 clears exactly those columns. `positive` (may be null) receives the slot_ids of
 // the (D-1)-cells that create a class: no reduced column of dimension D-2 has its pivot there,
 // so that reduction drops them from its rows.
 template <int D, Construction C, class KeyT>
