@@ -140,10 +140,7 @@ template <int D, Construction C> struct Grid {
         gen_steps[pat].push_back(gs);
       }
     }
-    for (unsigned pat = 0; pat < (1u << D); ++pat) {
-      const int k = V ? __builtin_popcount(pat) : D - __builtin_popcount(pat);
-      pat_place[pat] = n_slots[size_t(k)]++;
-    }
+    for (unsigned pat = 0; pat < (1u << D); ++pat) pat_place[pat] = n_slots[size_t(dim_of(pat))]++;
     for (int code = 0; code < n_codes; ++code)
       slot_place[size_t(code)] = pat_place[slot_place[size_t(code)]];
   }

@@ -173,8 +173,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     CoboundaryReducer<D, C> reducer(g, k, keep_diagonal);
     const size_t hard = reducer.sweep(*cleared, next.get(), res.dim[k], threads, cancel);
     cleared.reset();
-    // Below D-2, the rows that can be dropped are the (k+1)-cells of apparent pairs (4-D noise,
-    // dimension 1: most of the 2-cells that create a class, 27% of the time of 24^4 V). Finding
+    // Below D-2, the rows that can be dropped are the (k+1)-cells of apparent pairs (4-D,
+    // dimension 1: most of the 2-cells that create a class; 24^4 V noise -27% time). Finding
     // them is one more sweep, which costs smooth data more than it saves (24^4 V: +25%):
     // it runs when more than an eighth of the generators left a column to reduce (noise:
     // 34-40%, smooth: 3-5%), and always under the test switch.

@@ -8,6 +8,9 @@
 // and 10-15% of noise, are sorted and reduced in filtration order. The sweep marks each
 // apparent (k+1)-cell in a bitset (one bit per cell, numbered by its owner's rank); the
 // reduction recovers the partner of a marked pivot as its latest facet instead of storing it.
+//
+// Rows of (k+1)-cells known to create a class are dropped (see reduce()): from the dual
+// union-find for k = D-2, from the apparent pairs of dimension k+1 below it.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -92,6 +95,22 @@ template <int D, Construction C> class CoboundaryReducer {
     hard_ = Bitset();
   }
 
+  // Marks (by slot_id) every k-cell of an apparent pair: each creates a k-class, so the
+  // reduction of dimension k-1 may drop its row (4-D: the 2-cells, before dimension 1).
+  void mark_apparent_births(Bitset& births, int threads, CancelToken& cancel) const {
+    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
+    using Mask = typename Grid<D, C>::Mask;
+    struct None {};
+    sweep_runs<None>(g_.pad, threads, cancel, [&](None&, int64_t p0, int n, bool shared) {
+      Mask masks[kRun];
+      g_.before_masks(g_.rank, p0, n, probe, masks);
+      for (int i = 0; i < n; ++i)
+        for (const auto& e : g_.star[size_t(k_)])
+          if (g_.owns(masks[i], e) && apparent_coface(masks[i], e) >= 0)
+            births.mark(g_.slot_id(p0 + i, e.code), shared);
+    });
+  }
+
  private:
   // Pairs every apparent column and marks the others in hard_. Ranges of generators run on
   // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
@@ -116,24 +135,6 @@ template <int D, Construction C> class CoboundaryReducer {
     PairList out;
   };
 
- public:
-  // Marks (by slot_id) every k-cell of an apparent pair: each creates a k-class, so the
-  // reduction of dimension k-1 may drop its row (4-D: the 2-cells, before dimension 1).
-  void mark_apparent_births(Bitset& births, int threads, CancelToken& cancel) const {
-    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
-    using Mask = typename Grid<D, C>::Mask;
-    struct None {};
-    sweep_runs<None>(g_.pad, threads, cancel, [&](None&, int64_t p0, int n, bool shared) {
-      Mask masks[kRun];
-      g_.before_masks(g_.rank, p0, n, probe, masks);
-      for (int i = 0; i < n; ++i)
-        for (const auto& e : g_.star[size_t(k_)])
-          if (g_.owns(masks[i], e) && apparent_coface(masks[i], e) >= 0)
-            births.mark(g_.slot_id(p0 + i, e.code), shared);
-    });
-  }
-
- private:
   // The code of the coface a g-owned k-cell e forms an apparent pair with, or -1. The earliest
   // coface, if g owns one, is g's coface of smallest code (any coface owned elsewhere has a
   // larger rank), and its latest facet is its g-owned facet of largest code (the others have
@@ -261,7 +262,7 @@ template <int D, Construction C> class CoboundaryReducer {
     return positive_->test(slot);
   }
   [[noreturn]] static void positive_pivot() {
-    throw std::logic_error("cuph: a cell the dual union-find found positive is a pivot");
+    throw std::logic_error("cuph: a row dropped as a birth is a pivot");
   }
 
   const Grid<D, C>& g_;

@@ -343,7 +343,6 @@ size_t joined_id(const UnionFindPass<Dual, D, C>& pass, int64_t owner, uint8_t j
   else return pass.grid().cell_id(owner, pass.join_code(join));
 }
 
-
 // `joined` (may be null) receives every join that merges two groups (joined_id): for the
 // primal pass the edges that kill a class, for the dual one the (D-1)-cells that create one.
 template <bool Dual, int D, Construction C, class KeyT>
