@@ -20,6 +20,7 @@ import pytest
 
 import cuph
 from cuph import _core
+from reference import cripser_pairs, cuph_pairs
 
 
 @pytest.fixture
@@ -87,6 +88,9 @@ def test_4d_noise_drops_the_births_of_apparent_pairs(verify_switch, construction
         dropped, kept = _both(x, construction=construction, **kw)
         assert _cells(dropped) == _cells(kept), kw
         assert (dropped.dim == 1).sum() > 100
+    _core._verify_positive_rows(False)
+    assert cuph_pairs(cuph.persistence(x, construction=construction)) == cripser_pairs(
+        x, construction)
 
 
 def test_rows_are_dropped_only_with_the_top_dimension(verify_switch):
