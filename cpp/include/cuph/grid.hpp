@@ -319,6 +319,12 @@ template <int D, Construction C> struct Grid {
     return rank_cell_id(key >> kCodeBits, int(key & ((1u << kCodeBits) - 1)));
   }
   size_t n_rank_cell_ids(int k) const { return size_t(n_gen) * star[size_t(k)].size(); }
+  // The key of the k-cell with a given rank_cell_id (its inverse). The k-cells of one owner are
+  // numbered by increasing code, so descending ids are descending keys.
+  Key key_of_rank_cell_id(size_t id, int k) const {
+    const auto& cells = star[size_t(k)];
+    return (Key(id / cells.size()) << kCodeBits) | cells[id % cells.size()].code;
+  }
   // Starts loading what cell_of(key) reads.
   void prefetch_owner(Key key) const { __builtin_prefetch(order + (key >> kCodeBits)); }
 

@@ -77,19 +77,14 @@ template <int D, Construction C> class CoboundaryReducer {
     drop_ = positive && !verify;
     if (positive_ && !drop_)
       apparent_.for_each_set_descending([&](size_t id) {
-        const size_t per_owner = g_.star[size_t(k_) + 1].size();
-        const Key key = (Key(id / per_owner) << kCodeBits) |
-                        g_.star[size_t(k_) + 1][id % per_owner].code;
-        if (is_positive(key)) positive_pivot();
+        if (is_positive(g_.key_of_rank_cell_id(id, k_ + 1))) positive_pivot();
       });
     pivots_ = PivotMap(hard_.count());  // at most one pivot per column
-    // rank_cell_id numbers the k-cells of one owner by increasing code, so descending ids are
-    // descending keys: the filtration order of cohomology, without a list or a sort.
-    const auto& cells = g_.star[size_t(k_)];
-    const size_t per_owner = cells.size();
+    // Descending ids are descending keys: the filtration order of cohomology, without a list
+    // or a sort.
     hard_.for_each_set_descending([&](size_t id) {
       cancel.poll();
-      const Key key = (Key(id / per_owner) << kCodeBits) | cells[id % per_owner].code;
+      const Key key = g_.key_of_rank_cell_id(id, k_);
       reduce_column({key, g_.cell_of(key)}, deaths, out, cancel);
     });
     hard_ = Bitset();
