@@ -9,6 +9,7 @@
 
 #include "common.hpp"
 #include "cuph/batch.hpp"
+#include "cuda/host_2d.hpp"
 
 namespace py = pybind11;
 using namespace cuph;
@@ -33,6 +34,30 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
     return compute_batch(b, opt, keep_diagonal, threads, cancel);
+  }));
+}
+
+// The GPU engine's 2-D kernels run by the CPU launcher (cuda/host_2d.hpp): how CI tests them.
+py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
+                     int batch_dims, int n_threads, bool superlevel) {
+  if (construction != "V" && construction != "T")
+    throw py::value_error("construction: must be 'V' or 'T'");
+  const BatchView b = batch_view(x, batch_dims, 4);
+  try {
+    gpu::check_2d(b);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
+  const int threads = thread_count(n_threads);
+  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
+    const std::vector<uint32_t> words = gpu::batch_words(b, superlevel, threads, cancel);
+    const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1],
+                                            construction == "V" ? Construction::V : Construction::T);
+    gpu::HostBatch2 h;
+    gpu::run_cpu(t, words.data(), b.n_items(), b.item.shape[0], b.item.shape[1], maxdim + 1,
+                 threads, h);
+    return gpu::assemble(b, maxdim, superlevel, threads, h.pairs, h.n_pairs, h.start);
   }));
 }
 
@@ -80,6 +105,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("keep_diagonal"),
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
+  m.def("_portable_2d", &portable_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
+        py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
+        "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),

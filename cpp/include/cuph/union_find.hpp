@@ -190,6 +190,11 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return uint32_t(p + slot_step_[size_t(s)]);
   }
   int64_t step(int s) const { return slot_step_[size_t(s)]; }
+  // For copies of the pass's tables (the portable kernels, cuda/): the number of node slots
+  // and joins, and the step to the generator that says whether a dual slot is the outside.
+  int n_slots() const { return int(slot_off_.size()); }
+  int n_joins() const { return int(joins_.size()); }
+  int64_t witness(int s) const { return slot_wit_[size_t(s)]; }
   const G& grid() const { return g_; }
 
  private:

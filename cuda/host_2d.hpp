@@ -1,0 +1,212 @@
+// The host side of the batched 2-D kernels (cubical_2d.cuh), shared by both launchers: the
+// tables (copied from the CPU engine's local programs, so both engines make the same local
+// decisions), the value words, the array sizes, the CPU launcher, and the pairs back into the
+// CPU engine's result assembly. Host-only: compiled by the C++ compiler, never by nvcc.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "cubical_2d.cuh"
+#include "cuph/batch.hpp"
+#include "cuph/persistence.hpp"
+#include "cuph/union_find.hpp"
+
+namespace cuph {
+namespace gpu {
+
+template <bool Dual, Construction C>
+void copy_pass(const Grid<2, C>& g, Pass2& out) {
+  const UnionFindPass<Dual, 2, C> pass(g);
+  if (pass.n_slots() > kSlots2 || pass.n_joins() > kJoins2)
+    throw std::logic_error("cuph: a 2-D pass larger than the kernel tables");
+  std::memset(&out, 0, sizeof(out));
+  for (unsigned m = 0; m < 256; ++m) {
+    const LocalProgram<2>& p = pass.program(typename Grid<2, C>::Mask(m));
+    Program2& q = out.prog[m];
+    q.n_create = p.n_create;
+    q.n_act = p.n_act;
+    q.n_root = p.n_root;
+    for (int i = 0; i < p.n_create; ++i) q.create[i] = p.create[size_t(i)];
+    for (int i = 0; i < p.n_root; ++i) q.root[i] = p.root[size_t(i)];
+    for (int i = 0; i < p.n_act; ++i) {
+      const auto& a = p.act[size_t(i)];
+      q.act[i] = {a.critical, a.join, a.src, a.dst};
+    }
+  }
+  for (int s = 0; s < pass.n_slots(); ++s) {
+    out.slot_step[s] = pass.step(s);
+    out.slot_wit[s] = pass.witness(s);
+  }
+  for (int j = 0; j < pass.n_joins(); ++j) {
+    out.join_a[j] = uint8_t(pass.join_a(size_t(j)));
+    out.join_b[j] = uint8_t(pass.join_b(size_t(j)));
+  }
+  out.dual = Dual;
+  out.age_is_key = UnionFindPass<Dual, 2, C>::kAgeIsKey;
+}
+
+static_assert(LocalProgram<2>::kMaxSlots == kSlots2 && LocalProgram<2>::kMaxActs == kActs2,
+              "the kernel's program layout follows union_find.hpp's");
+
+// The tables for items of shape rows x cols (the steps depend on the padded width).
+inline Tables2 make_tables(int64_t rows, int64_t cols, Construction c) {
+  Tables2 t;
+  std::memset(&t, 0, sizeof(t));
+  const int64_t shape[2] = {rows, cols};
+  const PaddedShape<2> pad(shape);
+  auto fill = [&](auto tag) {
+    constexpr Construction C = decltype(tag)::value;
+    const Grid<2, C> g(shape, nullptr, pad);
+    copy_pass<false>(g, t.pass[0]);
+    copy_pass<true>(g, t.pass[1]);
+    for (int j = 0; j < 8; ++j) t.nb_step[j] = g.nb_step[size_t(j)];
+    t.v = C == Construction::V;
+  };
+  if (c == Construction::V) fill(std::integral_constant<Construction, Construction::V>());
+  else fill(std::integral_constant<Construction, Construction::T>());
+  return t;
+}
+
+// Order-preserving 32-bit words of one item's values (superlevel: of their negatives): the
+// values minus the smallest when they span fewer than 2^32 keys (every dtype of at most 32
+// bits), else their ranks (ties by flat index, as the packed key breaks them).
+inline void item_words(const ItemView& v, bool superlevel, uint32_t* out) {
+  std::vector<uint64_t> keys;
+  load_keys(v, superlevel, keys);
+  const KeyRange range = key_range(keys);
+  if (range.hi - range.lo <= 0xffffffffull) {
+    for (size_t j = 0; j < keys.size(); ++j) out[j] = uint32_t(keys[j] - range.lo);
+    return;
+  }
+  const PaddedShape<2> pad(v.shape);
+  const Ranking r = rank_keys<2>(keys, range, pad);
+  pad.for_each([&](int64_t j, int64_t p) { out[j] = r.rank[size_t(p)]; });
+}
+
+inline std::vector<uint32_t> batch_words(const BatchView& b, bool superlevel, int threads,
+                                         const std::atomic<bool>* cancel) {
+  const int64_t n = b.n_items(), size = b.item.size();
+  std::vector<uint32_t> words(size_t(n * size));
+  const FirstFailure failure = for_each_item(n, threads, cancel, [&]() {
+    return [&](int64_t i, CancelToken&) { item_words(b.at(i), superlevel, &words[size_t(i * size)]); };
+  });
+  if (failure.error) throw ItemError{failure.item, failure.error};
+  return words;
+}
+
+// Bytes of the arrays a batch needs on the device, beyond its words (criticals excluded: at most
+// four per generator and pass, 16 bytes each, plus 8 per pair; counted here at that bound).
+inline size_t batch_bytes(int64_t n_items, int64_t rows, int64_t cols, int passes) {
+  const size_t nodes = size_t((rows + 2) * (cols + 2) + 1) * size_t(n_items);
+  const size_t gens = size_t(rows * cols) * size_t(n_items);
+  return nodes * (8 + size_t(passes) * (4 + 8)) + gens * size_t(passes) * 4 * 24 +
+         size_t(n_items) * 64;
+}
+
+// The CPU launcher: each launch is a loop over its elements, split over threads in blocks;
+// bodies of one launch run concurrently, as on a GPU.
+template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
+  constexpr int64_t kBlock = 4096;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  const FirstFailure f = for_each_item(blocks, threads, nullptr, [&]() {
+    return [&](int64_t blk, CancelToken&) {
+      const int64_t end = std::min(n, (blk + 1) * kBlock);
+      for (int64_t e = blk * kBlock; e < end; ++e) body(e);
+    };
+  });
+  if (f.error) std::rethrow_exception(f.error);
+}
+
+// Host arrays of one batch, and the kernels run on them by the CPU launcher. The CUDA launcher
+// (launch.cu) runs the same sequence on device arrays.
+struct HostBatch2 {
+  Batch2 b;
+  std::vector<uint64_t> keys, min_key, age[2], start[2];
+  std::vector<uint32_t> parent[2], count[2], fill[2], n_pairs[2];
+  std::vector<Critical> crit[2];
+  std::vector<Pair> pairs[2];
+};
+
+inline void run_cpu(const Tables2& t, const uint32_t* words, int64_t n_items, int64_t rows,
+                    int64_t cols, int passes, int threads, HostBatch2& h) {
+  Batch2& b = h.b;
+  b.n_items = n_items;
+  b.rows = rows;
+  b.cols = cols;
+  b.padded = (rows + 2) * (cols + 2);
+  b.passes = passes;
+  b.words = words;
+  const size_t nodes = size_t(n_items * b.nodes());
+  h.keys.resize(nodes);
+  b.keys = h.keys.data();
+  h.min_key.assign(size_t(n_items), ~uint64_t(0));
+  b.min_key = h.min_key.data();
+  for (int q = 0; q < passes; ++q) {
+    h.parent[q].resize(nodes);
+    b.parent[q] = h.parent[q].data();
+    if (!t.pass[q].age_is_key) {
+      h.age[q].resize(nodes);
+      b.age[q] = h.age[q].data();
+    }
+    h.count[q].assign(size_t(n_items), 0);
+    b.count[q] = h.count[q].data();
+    h.fill[q].assign(size_t(n_items), 0);
+    b.fill[q] = h.fill[q].data();
+  }
+  const int64_t gens = n_items * rows * cols;
+  cpu_launch(int64_t(nodes), threads, [&](int64_t e) { pack_key(b, e); });
+  cpu_launch(gens, threads, [&](int64_t e) { local(b, t, e, false); });
+  cpu_launch(n_items, threads, [&](int64_t e) { init_outside(b, e); });
+  for (int q = 0; q < passes; ++q) {  // the prefix sum: on the host for both launchers
+    h.start[q].resize(size_t(n_items) + 1);
+    h.start[q][0] = 0;
+    for (int64_t i = 0; i < n_items; ++i) h.start[q][size_t(i) + 1] = h.start[q][size_t(i)] + h.count[q][size_t(i)];
+    b.start[q] = h.start[q].data();
+    h.crit[q].resize(size_t(h.start[q].back()));
+    b.crit[q] = h.crit[q].data();
+    h.pairs[q].resize(size_t(h.start[q].back() + uint64_t(n_items)));
+    b.pairs[q] = h.pairs[q].data();
+    h.n_pairs[q].assign(size_t(n_items), 0);
+    b.n_pairs[q] = h.n_pairs[q].data();
+  }
+  cpu_launch(gens, threads, [&](int64_t e) { local(b, t, e, true); });
+  cpu_launch(n_items * passes, threads, [&](int64_t e) { replay(b, t, e); });
+}
+
+// The pairs of a run (host copies of pairs, n_pairs and start per pass) as the CPU engine's
+// result: same-value pairs dropped (index_pairs), values read from the batch.
+inline BatchResult assemble(const BatchView& batch, int maxdim, bool superlevel, int threads,
+                            const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
+                            const std::vector<uint64_t>* start) {
+  const int64_t n = batch.n_items();
+  std::vector<ItemPairs> items(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    for (int q = 0; q <= maxdim; ++q) {
+      const Pair* p = pairs[q].data() + start[q][size_t(i)] + uint64_t(i);
+      PairList& out = items[size_t(i)].dim[q];
+      out.resize(n_pairs[q][size_t(i)]);
+      for (size_t j = 0; j < out.size(); ++j) out[j] = {p[j].birth, p[j].death};
+      static_assert(kNone == kEssential, "one marker for essential classes");
+    }
+  for (int64_t i = 0; i < n; ++i)
+    index_pairs(items[size_t(i)], [](uint32_t j) { return int64_t(j); }, batch.at(i), maxdim,
+                false);
+  return assemble_pairs(items, maxdim, superlevel, batch.item.dtype, threads,
+                        [&](int64_t i) { return batch.at(i); });
+}
+
+// Checks what the 2-D kernels take: 2-D items with fewer than 2^32 nodes (32-bit node and
+// flat indices).
+inline void check_2d(const BatchView& b) {
+  if (b.item.ndim != 2)
+    throw std::invalid_argument("x: the GPU engine handles 2-D items so far (got " +
+                                std::to_string(b.item.ndim) + "-D); use device='cpu'");
+  if ((b.item.shape[0] + 2) * (b.item.shape[1] + 2) + 1 >= (int64_t(1) << 32))
+    throw std::invalid_argument("x: a 2-D item of 2^32 or more pixels");
+}
+
+}  // namespace gpu
+}  // namespace cuph
