@@ -176,22 +176,26 @@ inline void run_cpu(const Tables2& t, const uint32_t* words, int64_t n_items, in
   cpu_launch(n_items * passes, threads, [&](int64_t e) { replay(b, t, e); });
 }
 
-// The pairs of a run (host copies of pairs, n_pairs and start per pass) as the CPU engine's
-// result: same-value pairs dropped (index_pairs), values read from the batch.
-inline BatchResult assemble(const BatchView& batch, int maxdim, bool superlevel, int threads,
-                            const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
-                            const std::vector<uint64_t>* start) {
-  const int64_t n = batch.n_items();
-  std::vector<ItemPairs> items(static_cast<size_t>(n));
+// The pairs of a run over items [first, first + n) of a batch (host copies of pairs, n_pairs
+// and start per pass: HostBatch2's or RunResult's) into those items' lists.
+inline void collect(std::vector<ItemPairs>& items, int64_t first, int64_t n, int passes,
+                    const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
+                    const std::vector<uint64_t>* start) {
+  static_assert(kNone == kEssential, "one marker for essential classes");
   for (int64_t i = 0; i < n; ++i)
-    for (int q = 0; q <= maxdim; ++q) {
+    for (int q = 0; q < passes; ++q) {
       const Pair* p = pairs[q].data() + start[q][size_t(i)] + uint64_t(i);
-      PairList& out = items[size_t(i)].dim[q];
+      PairList& out = items[size_t(first + i)].dim[q];
       out.resize(n_pairs[q][size_t(i)]);
       for (size_t j = 0; j < out.size(); ++j) out[j] = {p[j].birth, p[j].death};
-      static_assert(kNone == kEssential, "one marker for essential classes");
     }
-  for (int64_t i = 0; i < n; ++i)
+}
+
+// Every item's pairs as the CPU engine's result: same-value pairs dropped (index_pairs), values
+// read from the batch.
+inline BatchResult assemble(const BatchView& batch, std::vector<ItemPairs>& items, int maxdim,
+                            bool superlevel, int threads) {
+  for (int64_t i = 0; i < batch.n_items(); ++i)
     index_pairs(items[size_t(i)], [](uint32_t j) { return int64_t(j); }, batch.at(i), maxdim,
                 false);
   return assemble_pairs(items, maxdim, superlevel, batch.item.dtype, threads,

@@ -57,7 +57,9 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
     gpu::HostBatch2 h;
     gpu::run_cpu(t, words.data(), b.n_items(), b.item.shape[0], b.item.shape[1], maxdim + 1,
                  threads, h);
-    return gpu::assemble(b, maxdim, superlevel, threads, h.pairs, h.n_pairs, h.start);
+    std::vector<ItemPairs> items(static_cast<size_t>(b.n_items()));
+    gpu::collect(items, 0, b.n_items(), maxdim + 1, h.pairs, h.n_pairs, h.start);
+    return gpu::assemble(b, items, maxdim, superlevel, threads);
   }));
 }
 

@@ -28,6 +28,17 @@ def pooled_empty(n: int, dtype: np.dtype) -> npt.NDArray[np.generic]:
     """An uninitialised 1-D array of ``n`` elements, in a result-pool block when it is
     1 MiB or more (its memory goes back to the pool when the array dies)."""
 
+def _portable_2d(
+    x: npt.NDArray[np.generic],
+    maxdim: int,
+    construction: str,
+    batch_dims: int,
+    n_threads: int,
+    superlevel: bool,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """The GPU engine's 2-D kernels (cuda/cubical_2d.cuh) run by the CPU launcher: the result
+    of compute() for 2-D items without keep_diagonal. For tests on machines without a GPU."""
+
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
     """Test switch (process-wide): 3-D/4-D reductions keep the rows of the cells known to
     create a class (dimension d-2: the dual union-find's; below: apparent pairs' births, then

@@ -153,6 +153,10 @@ def persistence(
         and essential classes die at ``-inf``.
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
+        ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 2-D items
+        (dims 0 and 1, both constructions, without ``keep_diagonal``): values are read on the
+        host, as by the CPU engine, and copied to the GPU (a torch or cupy input on a GPU is
+        first copied to the host); results are numpy arrays, identical to the CPU engine's.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
@@ -178,12 +182,39 @@ def persistence(
     """
     if device not in _DEVICES:
         raise ValueError(f"device: must be one of {_DEVICES}, got {device!r}")
-    if device == "cuda" or (device == "auto" and _is_gpu_array(x)):
-        if not cuda_available():
-            raise RuntimeError(
-                "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
-                "is present); pass device='cpu' with a host array"
-            )
+    use_gpu = device == "cuda" or (device == "auto" and _is_gpu_array(x))
+    if use_gpu and not cuda_available():
+        raise RuntimeError(
+            "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
+            "is present); pass device='cpu' with a host array"
+        )
+    if use_gpu:
+        x = _to_host(x)
+    return _persistence(x, maxdim, construction, batch_dims, n_threads, superlevel, keep_diagonal,
+                        max_memory, "cuda" if use_gpu else "cpu")
+
+
+# The engines behind `persistence`: the CPU engine, the GPU engine's kernels on the GPU, and the
+# same kernels run by the CPU launcher ("portable", for tests without a GPU).
+_ENGINES = ("cpu", "cuda", "portable")
+
+
+def _to_host(x: Any) -> Any:
+    """A host copy of a GPU array (torch or cupy): the GPU engine reads host arrays so far."""
+    if not _is_gpu_array(x):
+        return x
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch
+        return x.detach().cpu().numpy()
+    if hasattr(x, "get"):  # cupy
+        return x.get()
+    raise TypeError("x: a GPU array that is neither a torch tensor nor a cupy array; copy it to "
+                    "the host first")
+
+
+def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: int,
+                 n_threads: Optional[int], superlevel: bool, keep_diagonal: bool,
+                 max_memory: Union[int, str, None], engine: str) -> Diagrams:
+    """`persistence` after the choice of device; ``engine`` is one of ``_ENGINES``."""
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     arr = _as_array(x)
@@ -193,6 +224,12 @@ def persistence(
         raise TypeError("superlevel: expected a bool")
     if not isinstance(keep_diagonal, (bool, np.bool_)):
         raise TypeError("keep_diagonal: expected a bool")
+    if engine != "cpu" and (arr.ndim - batch_dims != 2 or keep_diagonal):
+        raise ValueError(
+            "device: the GPU engine computes 2-D items (without keep_diagonal) so far; got "
+            f"{arr.ndim - batch_dims}-D items{' with keep_diagonal' if keep_diagonal else ''}: "
+            "use device='cpu'"
+        )
 
     batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
     item_shape = tuple(int(s) for s in arr.shape[batch_dims:])
@@ -203,8 +240,17 @@ def persistence(
         return _diagrams(None, arr, batch_dims, *opts)
     per_chunk = items_per_chunk(batch_shape, item_shape, arr.dtype, construction, maxdim,
                                 n_threads, limit)
-    parts = [_diagrams(_core.compute(view, maxdim, construction, bd, n_threads, bool(superlevel),
-                                     bool(keep_diagonal)), view, bd, *opts)
+
+    def compute(view: np.ndarray, bd: int) -> Dict[str, np.ndarray]:
+        if engine == "cpu":
+            return _core.compute(view, maxdim, construction, bd, n_threads, bool(superlevel),
+                                 bool(keep_diagonal))
+        if engine == "portable":
+            return _core._portable_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
+        from . import _cuda  # type: ignore[attr-defined]
+        return _cuda.compute_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
+
+    parts = [_diagrams(compute(view, bd), view, bd, *opts)
              for view, bd in _chunks(arr, batch_dims, per_chunk)]
     if len(parts) == 1:
         return parts[0]

@@ -1,0 +1,154 @@
+// The CUDA launcher of the 2-D kernels: each body of cubical_2d.cuh from a grid-stride loop, in
+// the order of the CPU launcher (host_2d.hpp, run_cpu), with the prefix sum over items on the
+// host between the two `local` launches.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "launch.hpp"
+
+namespace cuph {
+namespace gpu {
+namespace {
+
+void check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("cuph: CUDA ") + what + " failed: " +
+                             cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
+}
+void check_launch(const char* kernel) {
+  check(cudaGetLastError(), kernel);
+}
+
+// Device memory freed on every path out of run_cuda.
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (ptr) cudaFree(ptr);
+  }
+  template <class T> T* alloc(size_t n, const char* what) {
+    check(cudaMalloc(&ptr, n ? n * sizeof(T) : 1), what);
+    return static_cast<T*>(ptr);
+  }
+};
+
+constexpr int kThreads = 256;
+int blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return int(b < 65535 * 8 ? (b > 0 ? b : 1) : 65535 * 8);
+}
+
+#define CUPH_GRID_STRIDE(e, n) \
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < (n); \
+       e += int64_t(gridDim.x) * blockDim.x)
+
+__global__ void k_pack(Batch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) pack_key(b, e);
+}
+__global__ void k_local(Batch2 b, const Tables2* __restrict__ t, int64_t n, bool fill) {
+  CUPH_GRID_STRIDE(e, n) local(b, *t, e, fill);
+}
+__global__ void k_outside(Batch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) init_outside(b, e);
+}
+__global__ void k_replay(Batch2 b, const Tables2* __restrict__ t, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) replay(b, *t, e);
+}
+
+}  // namespace
+
+int device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky-free error of a missing driver or device
+    return 0;
+  }
+  return n;
+}
+
+std::string device_name() {
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  cudaDeviceProp prop;
+  check(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
+  return prop.name;
+}
+
+void device_memory(size_t& free, size_t& total) {
+  check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+}
+
+void run_cuda(const Tables2& t, const uint32_t* words, int64_t n_items, int64_t rows, int64_t cols,
+              int passes, RunResult& out) {
+  Batch2 b;
+  b.n_items = n_items;
+  b.rows = rows;
+  b.cols = cols;
+  b.padded = (rows + 2) * (cols + 2);
+  b.passes = passes;
+  const int64_t nodes = n_items * b.nodes(), gens = n_items * rows * cols;
+
+  DeviceBuffer d_tables, d_words, d_keys, d_min, d_parent[2], d_age[2], d_count[2], d_start[2],
+      d_fill[2], d_crit[2], d_pairs[2], d_npairs[2];
+  Tables2* tables = d_tables.alloc<Tables2>(1, "cudaMalloc (tables)");
+  check(cudaMemcpy(tables, &t, sizeof(t), cudaMemcpyHostToDevice), "cudaMemcpy (tables)");
+  uint32_t* w = d_words.alloc<uint32_t>(size_t(gens), "cudaMalloc (values)");
+  check(cudaMemcpy(w, words, size_t(gens) * 4, cudaMemcpyHostToDevice), "cudaMemcpy (values)");
+  b.words = w;
+  b.keys = d_keys.alloc<uint64_t>(size_t(nodes), "cudaMalloc (keys)");
+  b.min_key = d_min.alloc<uint64_t>(size_t(n_items), "cudaMalloc (minima)");
+  check(cudaMemset(b.min_key, 0xff, size_t(n_items) * 8), "cudaMemset (minima)");
+  for (int q = 0; q < passes; ++q) {
+    b.parent[q] = d_parent[q].alloc<uint32_t>(size_t(nodes), "cudaMalloc (forest)");
+    if (!t.pass[q].age_is_key) b.age[q] = d_age[q].alloc<uint64_t>(size_t(nodes), "cudaMalloc (ages)");
+    b.count[q] = d_count[q].alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
+    check(cudaMemset(b.count[q], 0, size_t(n_items) * 4), "cudaMemset (counts)");
+    b.fill[q] = d_fill[q].alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
+    check(cudaMemset(b.fill[q], 0, size_t(n_items) * 4), "cudaMemset (counts)");
+  }
+
+  k_pack<<<blocks_for(nodes), kThreads>>>(b, nodes);
+  check_launch("kernel pack_key");
+  k_local<<<blocks_for(gens), kThreads>>>(b, tables, gens, false);
+  check_launch("kernel local");
+  k_outside<<<blocks_for(n_items), kThreads>>>(b, n_items);
+  check_launch("kernel init_outside");
+
+  std::vector<uint32_t> count(static_cast<size_t>(n_items));
+  for (int q = 0; q < passes; ++q) {
+    check(cudaMemcpy(count.data(), b.count[q], size_t(n_items) * 4, cudaMemcpyDeviceToHost),
+          "cudaMemcpy (counts)");
+    std::vector<uint64_t>& start = out.start[q];
+    start.assign(size_t(n_items) + 1, 0);
+    for (int64_t i = 0; i < n_items; ++i) start[size_t(i) + 1] = start[size_t(i)] + count[size_t(i)];
+    b.start[q] = d_start[q].alloc<uint64_t>(start.size(), "cudaMalloc (offsets)");
+    check(cudaMemcpy(b.start[q], start.data(), start.size() * 8, cudaMemcpyHostToDevice),
+          "cudaMemcpy (offsets)");
+    b.crit[q] = d_crit[q].alloc<Critical>(size_t(start.back()), "cudaMalloc (critical joins)");
+    b.pairs[q] = d_pairs[q].alloc<Pair>(size_t(start.back()) + size_t(n_items), "cudaMalloc (pairs)");
+    b.n_pairs[q] = d_npairs[q].alloc<uint32_t>(size_t(n_items), "cudaMalloc (pair counts)");
+  }
+  k_local<<<blocks_for(gens), kThreads>>>(b, tables, gens, true);
+  check_launch("kernel local (fill)");
+  k_replay<<<blocks_for(n_items * passes), kThreads>>>(b, tables, n_items * passes);
+  check_launch("kernel replay");
+  check(cudaDeviceSynchronize(), "kernel execution");
+
+  for (int q = 0; q < passes; ++q) {
+    out.pairs[q].resize(size_t(out.start[q].back()) + size_t(n_items));
+    check(cudaMemcpy(out.pairs[q].data(), b.pairs[q], out.pairs[q].size() * sizeof(Pair),
+                     cudaMemcpyDeviceToHost),
+          "cudaMemcpy (pairs)");
+    out.n_pairs[q].resize(size_t(n_items));
+    check(cudaMemcpy(out.n_pairs[q].data(), b.n_pairs[q], size_t(n_items) * 4,
+                     cudaMemcpyDeviceToHost),
+          "cudaMemcpy (pair counts)");
+  }
+}
+
+}  // namespace gpu
+}  // namespace cuph

@@ -1,0 +1,224 @@
+"""The GPU engine's 2-D kernels (cuda/cubical_2d.cuh).
+
+Without a GPU (CI) the kernels run through the CPU launcher compiled into ``cuph._core``
+(``engine="portable"``): the same bodies, element by element on CPU threads, checked here against
+the CPU engine and gudhi on the cases of the CPU differential tests (ties, degenerate shapes,
+every dtype, strided views). Tests marked ``gpu`` run the CUDA launcher and skip without a
+usable device.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cuph
+from cuph import _core
+from cuph.engine import _persistence
+
+from reference import counter_from_arrays, gudhi_pairs
+
+SHAPES = [(1, 1), (1, 2), (2, 1), (1, 7), (7, 1), (2, 2), (3, 5), (5, 3), (6, 6), (9, 4), (13, 17)]
+DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
+          np.uint16, np.uint32, np.uint64, np.bool_]
+
+
+def kernel(x, engine="portable", **kw):
+    kw.setdefault("batch_dims", 0)
+    return _persistence(x, kw.pop("maxdim", None), kw.pop("construction", "V"),
+                        kw.pop("batch_dims"), kw.pop("n_threads", 1), kw.pop("superlevel", False),
+                        False, None, engine)
+
+
+def rows(dg):
+    """Every pair as (item, dim, birth, death), sorted: the multiset the engines must agree on."""
+    return sorted(zip(dg.item.tolist(), dg.dim.tolist(), dg.birth.tolist(), dg.death.tolist()))
+
+
+def check_indices(dg, x, batch_dims):
+    """birth_index/death_index locate the values that created/killed each class."""
+    flat = np.asarray(x).reshape((-1,) + np.asarray(x).shape[batch_dims:]).reshape(
+        int(np.prod(np.asarray(x).shape[:batch_dims], dtype=np.int64)), -1)
+    sign = -1.0 if dg.superlevel else 1.0
+    for it, b, d, bi, di in zip(dg.item, dg.birth, dg.death, dg.birth_index, dg.death_index):
+        assert flat[it, bi].astype(np.float64) == b
+        if di < 0:
+            assert d == sign * np.inf
+        else:
+            assert flat[it, di].astype(np.float64) == d
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_matches_cpu_engine_on_ties(construction, shape):
+    rng = np.random.default_rng(hash(shape) % 1000)
+    for levels in (2, 3, 50):
+        x = rng.integers(0, levels, (5,) + shape).astype(np.float32)
+        for superlevel in (False, True):
+            for maxdim in (0, 1):
+                got = kernel(x, construction=construction, batch_dims=1, superlevel=superlevel,
+                             maxdim=maxdim)
+                want = cuph.persistence(x, construction=construction, batch_dims=1,
+                                        superlevel=superlevel, maxdim=maxdim, device="cpu")
+                assert rows(got) == rows(want)
+                assert got.offsets.tolist() == want.offsets.tolist()
+                check_indices(got, x, 1)
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_same_cells_as_cpu_union_find(construction):
+    """Cell for cell: the kernels run the CPU engine's local programs and replay order, so their
+    birth_index/death_index equal those of its union-find passes (which 2-D items take when
+    zero-length pairs are kept; dropped here)."""
+    rng = np.random.default_rng(23)
+    for shape in SHAPES:
+        x = rng.integers(0, 3, (4,) + shape).astype(np.float32)
+        for superlevel in (False, True):
+            got = kernel(x, construction=construction, batch_dims=1, superlevel=superlevel)
+            cpu = cuph.persistence(x, construction=construction, batch_dims=1,
+                                   superlevel=superlevel, keep_diagonal=True)
+            keep = cpu.birth != cpu.death
+            assert sorted(zip(got.item.tolist(), got.dim.tolist(), got.birth_index.tolist(),
+                              got.death_index.tolist())) == \
+                sorted(zip(cpu.item[keep].tolist(), cpu.dim[keep].tolist(),
+                           cpu.birth_index[keep].tolist(), cpu.death_index[keep].tolist()))
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_matches_gudhi(construction):
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (1, 6), (6, 1), (8, 8), (11, 5)]:
+        x = rng.integers(0, 4, shape).astype(np.float64)
+        got = kernel(x, construction=construction)
+        assert counter_from_arrays(got.dim, got.birth, got.death) == gudhi_pairs(x, construction)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_dtype(dtype):
+    rng = np.random.default_rng(3)
+    if dtype == np.bool_:
+        x = rng.integers(0, 2, (4, 7, 6)).astype(dtype)
+    elif np.issubdtype(dtype, np.floating):
+        x = rng.standard_normal((4, 7, 6)).astype(dtype)  # float64: ranked (range > 2^32 keys)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(max(info.min, -100), min(info.max, 100), (4, 7, 6)).astype(dtype)
+    for construction in "VT":
+        got = kernel(x, construction=construction, batch_dims=1)
+        want = cuph.persistence(x, construction=construction, batch_dims=1, device="cpu")
+        assert rows(got) == rows(want)
+        assert got.birth.dtype == want.birth.dtype
+
+
+def test_wide_values_are_ranked():
+    """Values spanning more than 2^32 keys take ranks as words; extremes and infinities too."""
+    rng = np.random.default_rng(5)
+    x = rng.choice([-np.inf, -1e300, -1.0, 0.0, 1e-300, 2.5, 1e300, np.inf], (3, 9, 9))
+    for construction in "VT":
+        got = kernel(x, construction=construction, batch_dims=1)
+        want = cuph.persistence(x, construction=construction, batch_dims=1, device="cpu")
+        assert rows(got) == rows(want)
+    big = rng.integers(-2**62, 2**62, (3, 8, 8), dtype=np.int64)
+    assert rows(kernel(big, batch_dims=1)) == rows(cuph.persistence(big, batch_dims=1))
+
+
+def test_strided_views():
+    rng = np.random.default_rng(11)
+    base = rng.integers(0, 5, (6, 20, 18)).astype(np.float32)
+    for view in (base[:, ::-1, :], base[::2, :, ::-3], base.transpose(0, 2, 1),
+                 np.asfortranarray(base), base[:, 3:4, :], base[1:2, ::-1, 5:6]):
+        for construction in "VT":
+            got = kernel(view, construction=construction, batch_dims=1)
+            want = cuph.persistence(view, construction=construction, batch_dims=1)
+            assert rows(got) == rows(want)
+            check_indices(got, view, 1)
+
+
+def test_threads_and_batch_shapes_agree():
+    """Bodies of one launch running concurrently (atomics on shared counters) change nothing,
+    nor does the batch's shape."""
+    rng = np.random.default_rng(13)
+    x = rng.integers(0, 6, (3, 4, 30, 30)).astype(np.float32)
+    one = kernel(x, batch_dims=2, n_threads=1)
+    two = kernel(x, batch_dims=2, n_threads=2)
+    assert rows(one) == rows(two)
+    assert one.batch_shape == (3, 4)
+    flat = kernel(x.reshape(12, 30, 30), batch_dims=1)
+    assert rows(flat) == rows(one)
+    single = kernel(x[2, 1])
+    assert rows(single) == [(0, d, b, e) for _, d, b, e in rows(one[2 * 4 + 1])]
+
+
+def test_large_noise_and_smooth_items():
+    """Items of a few hundred critical joins per pass: the replay's sort and forest."""
+    rng = np.random.default_rng(17)
+    noise = rng.random((2, 96, 80)).astype(np.float32)
+    yy, xx = np.mgrid[0:96, 0:80]
+    smooth = (np.sin(yy / 7.0) * np.cos(xx / 5.0))[None].astype(np.float32)
+    for x in (noise, smooth):
+        for construction in "VT":
+            got = kernel(x, construction=construction, batch_dims=1)
+            want = cuph.persistence(x, construction=construction, batch_dims=1)
+            assert rows(got) == rows(want)
+
+
+def test_bad_input():
+    x = np.zeros((3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="2-D items"):
+        kernel(x)
+    with pytest.raises(ValueError, match="keep_diagonal"):
+        _persistence(np.zeros((3, 3)), None, "V", 0, 1, False, True, None, "portable")
+    y = np.zeros((2, 4, 4), np.float32)
+    y[1, 2, 3] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at index \(1, 2, 3\)"):
+        kernel(y, batch_dims=1)
+    with pytest.raises(ValueError, match="construction"):
+        _core._portable_2d(y, 1, "X", 1, 1, False)
+    with pytest.raises(ValueError, match="maxdim"):
+        _core._portable_2d(np.zeros((4, 4)), 2, "V", 0, 1, False)
+
+
+def test_cuda_module_without_a_device():
+    """cuph._cuda (built when nvcc was found) imports without a GPU and says so."""
+    try:
+        from cuph import _cuda
+    except ImportError:
+        pytest.skip("this build has no cuph._cuda (no nvcc at build time)")
+    n = _cuda.device_count()
+    assert isinstance(n, int) and n >= 0
+    assert cuph.cuda_available() == (n > 0)
+    if n == 0:
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            _cuda.compute_2d(np.zeros((2, 3, 3), np.float32), 1, "V", 1, 1, False)
+        with pytest.raises(RuntimeError, match="device='cpu'"):
+            cuph.persistence(np.zeros((3, 3)), device="cuda")
+
+
+requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable CUDA device")
+
+
+@pytest.mark.gpu
+@requires_gpu
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_cuda_launcher_matches_cpu(construction):
+    rng = np.random.default_rng(19)
+    for shape in SHAPES + [(56, 56), (128, 96)]:
+        for levels in (3, 1000):
+            x = rng.integers(0, levels, (64,) + shape).astype(np.float32)
+            for superlevel in (False, True):
+                got = cuph.persistence(x, construction=construction, batch_dims=1,
+                                       superlevel=superlevel, device="cuda")
+                want = cuph.persistence(x, construction=construction, batch_dims=1,
+                                        superlevel=superlevel, device="cpu")
+                assert rows(got) == rows(want)
+                check_indices(got, x, 1)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_launcher_from_torch_cuda_tensor():
+    torch = pytest.importorskip("torch")
+    x = torch.rand(16, 28, 28, device="cuda")
+    got = cuph.persistence(x, batch_dims=1)  # auto: on the GPU
+    want = cuph.persistence(x.cpu().numpy(), batch_dims=1, device="cpu")
+    assert rows(got) == rows(want)
