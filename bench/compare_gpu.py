@@ -1,0 +1,154 @@
+"""The GPU engine against gudhi and cuph's CPU engine: batched 2-D maps (the activation-map case).
+
+Each case is a batch of float32 maps (default 2048 x 56 x 56, T and V, noise and smooth, dims
+0-1). Rows, all timed in this run on the same input, each checked to give the CPU engine's pairs:
+
+- gudhi's fast path on 1 CPU thread: ``gudhi.sklearn.CubicalPersistence`` (T), and for V
+  ``gudhi.CubicalComplex(vertices=...)`` item by item on the first ``--gudhi-items`` items,
+  scaled to the batch (said so in the table);
+- cuph's CPU engine, 1 thread and all threads;
+- the GPU kernels run by the CPU launcher (``portable``, all threads): what CI tests;
+- cuph ``device="cuda"`` from a host array, and from a torch CUDA tensor, when a GPU is usable.
+
+Times are medians of ``--reps`` runs after one warm-up; the GPU calls return after the results
+are on the host, so wall time is end to end. Ratios are gudhi / row. With a GPU the table goes to
+``bench/results/gpu-<device>-<date>.md``; without one it is printed only (``--write`` forces it).
+
+    python bench/compare_gpu.py [--items 2048] [--size 56] [--reps 5] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (RESULTS_DIR, compare, fmt_s, import_cuph, machine_info, make_input,  # noqa: E402
+                     md_table, pairs_cuph, pairs_gudhi_intervals, run_gudhi_sklearn_T,
+                     run_stamp, stable_seed)
+
+cuph = import_cuph()
+from cuph.engine import _persistence  # noqa: E402
+
+
+def median_time(fn: Callable[[], object], reps: int) -> float:
+    fn()  # warm-up: module load, thread pool, device context
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def gudhi_v(x: np.ndarray, n: int) -> np.ndarray:
+    import gudhi
+
+    per_item = []
+    for item in x[:n]:
+        cc = gudhi.CubicalComplex(vertices=item)
+        cc.compute_persistence(homology_coeff_field=2)
+        per_item.append([cc.persistence_intervals_in_dimension(k) for k in (0, 1)])
+    return pairs_gudhi_intervals(per_item, [0, 1])
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--items", type=int, default=2048)
+    ap.add_argument("--size", type=int, default=56)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--gudhi-items", type=int, default=256,
+                    help="V: gudhi.CubicalComplex runs on this many items, scaled to the batch")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--write", action="store_true", help="write the table even without a GPU")
+    args = ap.parse_args(argv)
+
+    gpu = cuph.cuda_available()
+    threads = os.cpu_count() or 1
+    n, s = args.items, args.size
+    pixels = n * s * s
+    table = []
+    for construction in "TV":
+        for kind in ("noise", "smooth"):
+            name = f"2d-{construction}-{kind}"
+            x = make_input((n, s, s), kind, np.float32, stable_seed(name), sigma=2.0, batch_dims=1)
+            want = pairs_cuph(cuph.persistence(x, construction=construction, batch_dims=1,
+                                               maxdim=1, device="cpu"))
+            rows = []
+
+            def row(label: str, fn: Callable[[], object], ref: np.ndarray = want,
+                    scale: float = 1.0) -> float:
+                got = fn()
+                got = got if isinstance(got, np.ndarray) else pairs_cuph(got)
+                ok, detail = compare(got, ref)
+                if not ok:
+                    raise SystemExit(f"{name} {label}: pairs differ from the CPU engine: {detail}")
+                t = median_time(fn, args.reps) * scale
+                rows.append([label, t])
+                return t
+
+            if construction == "T":
+                peer = row("gudhi CubicalPersistence (1 thread)", lambda: run_gudhi_sklearn_T(x))
+            else:  # gudhi has no batched V path: a subset, scaled to the batch
+                m = min(n, args.gudhi_items)
+                subset = pairs_cuph(cuph.persistence(x[:m], construction="V", batch_dims=1,
+                                                     maxdim=1, device="cpu"))
+                peer = row(f"gudhi CubicalComplex (1 thread; {m} items x {n / m:g})",
+                           lambda: gudhi_v(x, m), subset, scale=n / m)
+            row("cuph CPU engine, 1 thread",
+                lambda: cuph.persistence(x, construction=construction, batch_dims=1, maxdim=1,
+                                         n_threads=1, device="cpu"))
+            row(f"cuph CPU engine, {threads} threads",
+                lambda: cuph.persistence(x, construction=construction, batch_dims=1, maxdim=1,
+                                         n_threads=threads, device="cpu"))
+            row(f"GPU kernels on the CPU launcher, {threads} threads",
+                lambda: _persistence(x, 1, construction, 1, threads, False, False, None,
+                                     "portable"))
+            if gpu:
+                row("cuph device='cuda' from numpy",
+                    lambda: cuph.persistence(x, construction=construction, batch_dims=1,
+                                             maxdim=1, device="cuda"))
+                try:
+                    import torch
+
+                    if torch.cuda.is_available():
+                        xt = torch.from_numpy(x).cuda()
+                        row("cuph from a torch CUDA tensor",
+                            lambda: cuph.persistence(xt, construction=construction, batch_dims=1,
+                                                     maxdim=1))
+                except ImportError:
+                    pass
+            for label, t in rows:
+                table.append([name, label, fmt_s(t), f"{pixels / t / 1e9:.3f}", f"{peer / t:.2f}"])
+            print(md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table[-len(rows):]))
+
+    body = (f"{run_stamp()}\n\nBatches of {n} x {s} x {s} float32 maps, dims 0-1, median of "
+            f"{args.reps} runs after a warm-up; x gudhi = gudhi's time / the row's.\n\n"
+            + md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table))
+    if (gpu or args.write) and not args.no_write:
+        info = machine_info(cuph)
+        device = "cpu-launcher"
+        if gpu:
+            from cuph import _cuda
+
+            info["GPU"] = _cuda.device_name()
+            device = re.sub(r"[^A-Za-z0-9]+", "-", _cuda.device_name()).strip("-").lower()
+        path = RESULTS_DIR / f"gpu-{device}-{_dt.date.today().isoformat()}.md"
+        lines = ["# cuph GPU benchmarks", "", "Written by `bench/compare_gpu.py`.", "", "## Machine", ""]
+        lines += [f"- {k}: {v}" for k, v in info.items()]
+        path.write_text("\n".join(lines) + "\n\n## Batched 2-D maps\n\n" + body)
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
