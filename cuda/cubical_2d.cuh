@@ -19,7 +19,7 @@
 #pragma once
 #include <cstdint>
 
-#include "portable.cuh"
+#include "cuph/portable.hpp"
 
 namespace cuph {
 namespace gpu {
@@ -52,6 +52,79 @@ struct Tables2 {
   uint8_t v;           // V: neighbours with smaller keys come first; T: larger ones
 };
 
+// The input batch as the kernels read it: any byte strides, the core's DType numbering
+// (array_view.hpp). On the GPU, device memory (a torch or cupy array, or a host array copied).
+struct Input2 {
+  const char* base = nullptr;
+  int dtype = 0;
+  int nbatch = 0;
+  int64_t bshape[8] = {}, bstride[8] = {};  // batch axes and their byte strides
+  int64_t stride[2] = {};                   // the item axes' byte strides
+  int64_t item0 = 0;                        // the batch's first item (a chunk of a larger one)
+};
+enum : int { kF16, kF32, kF64, kI8, kI16, kI32, kI64, kU8, kU16, kU32, kU64, kB8 };
+
+// The element at (row, col) of item `item` (flat index over the batch axes).
+CUPH_HD inline const char* element(const Input2& in, int64_t item, int64_t row, int64_t col) {
+  const char* at = in.base + row * in.stride[0] + col * in.stride[1];
+  item += in.item0;
+  for (int i = in.nbatch - 1; i >= 0; --i) {
+    at += (item % in.bshape[i]) * in.bstride[i];
+    item /= in.bshape[i];
+  }
+  return at;
+}
+template <class T> CUPH_HD inline T load_as(const char* at) {
+  return *reinterpret_cast<const T*>(at);
+}
+CUPH_HD inline double read_value(int dtype, const char* at) {
+  switch (dtype) {
+    case kF16: return double(half_to_float(load_as<uint16_t>(at)));
+    case kF32: return double(load_as<float>(at));
+    case kF64: return load_as<double>(at);
+    case kI8: return double(load_as<int8_t>(at));
+    case kI16: return double(load_as<int16_t>(at));
+    case kI32: return double(load_as<int32_t>(at));
+    case kI64: return double(load_as<int64_t>(at));
+    case kU8: return double(load_as<uint8_t>(at));
+    case kU16: return double(load_as<uint16_t>(at));
+    case kU32: return double(load_as<uint32_t>(at));
+    case kU64: return double(load_as<uint64_t>(at));
+    default: return double(load_as<uint8_t>(at) != 0);
+  }
+}
+// Whether the kernels make the value words of a dtype themselves (32 bits or fewer); wider
+// ones need a range or a sort first (host_2d.hpp, item_words).
+CUPH_HD inline bool has_word(int dtype) {
+  return dtype != kF64 && dtype != kI64 && dtype != kU64;
+}
+// An order-preserving 32-bit word of the value at `at` (a dtype with has_word); false for NaN.
+// Floats as the core's Sortable keys (array_view.hpp): -0.0 and +0.0 get neighbouring words,
+// ties between them go by index like any other tie.
+CUPH_HD inline bool value_word(int dtype, const char* at, uint32_t& w) {
+  switch (dtype) {
+    case kF16: {
+      const uint16_t h = load_as<uint16_t>(at);
+      if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) return false;
+      w = (h & 0x8000u) ? uint32_t(uint16_t(~h)) : uint32_t(h | 0x8000u);
+      return true;
+    }
+    case kF32: {
+      const uint32_t b = load_as<uint32_t>(at);
+      if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) return false;
+      w = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+      return true;
+    }
+    case kI8: w = uint32_t(int32_t(load_as<int8_t>(at))) ^ 0x80000000u; return true;
+    case kI16: w = uint32_t(int32_t(load_as<int16_t>(at))) ^ 0x80000000u; return true;
+    case kI32: w = uint32_t(load_as<int32_t>(at)) ^ 0x80000000u; return true;
+    case kU8: w = load_as<uint8_t>(at); return true;
+    case kU16: w = load_as<uint16_t>(at); return true;
+    case kU32: w = load_as<uint32_t>(at); return true;
+    default: w = load_as<uint8_t>(at) != 0; return true;
+  }
+}
+
 struct Critical {
   uint64_t key;    // the generator's key
   uint32_t owner;  // its padded index
@@ -59,13 +132,17 @@ struct Critical {
 };
 struct Pair {
   uint32_t birth, death;  // flat indices; death kNone for an essential class
+  double birth_value, death_value;  // the input's values there (death_value unset if essential)
 };
 
 // The device (or host) arrays of one batch of items of shape rows x cols.
 struct Batch2 {
   int64_t n_items = 0, rows = 0, cols = 0, padded = 0;  // padded = (rows + 2) * (cols + 2)
   int passes = 1;                   // 2: the dual pass too (maxdim >= 1)
-  const uint32_t* words = nullptr;  // n_items * rows * cols order-preserving value words
+  Input2 in;                        // the values (read for words and for the pairs' values)
+  bool superlevel = false;
+  uint32_t* words = nullptr;        // n_items * rows * cols order-preserving value words
+  uint64_t* nan_at = nullptr;       // the first NaN's element index (load_words), else ~0
   uint64_t* keys = nullptr;         // n_items * (padded + 1)
   uint32_t* parent[2] = {nullptr, nullptr};  // n_items * (padded + 1) per pass
   uint64_t* age[2] = {nullptr, nullptr};     // likewise, for passes without age_is_key
@@ -78,6 +155,18 @@ struct Batch2 {
   uint32_t* n_pairs[2] = {nullptr, nullptr}; // n_items per pass
   CUPH_HD int64_t nodes() const { return padded + 1; }
 };
+
+// Element e of n_items * rows * cols: its value word (dtypes with has_word; superlevel: the
+// word of the negated value, ~w). A NaN leaves its index in nan_at (the smallest one wins).
+CUPH_HD inline void load_words(const Batch2& b, int64_t e) {
+  const int64_t size = b.rows * b.cols, item = e / size, flat = e % size;
+  uint32_t w;
+  if (!value_word(b.in.dtype, element(b.in, item, flat / b.cols, flat % b.cols), w)) {
+    atomic_min(b.nan_at, uint64_t(e));
+    w = 0;
+  }
+  b.words[e] = b.superlevel ? ~w : w;
+}
 
 // Element e of n_items * (padded + 1).
 CUPH_HD inline void pack_key(const Batch2& b, int64_t e) {
@@ -207,6 +296,11 @@ CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
   const int64_t n = int64_t(b.start[q][item + 1] - b.start[q][item]);
   Pair* out = b.pairs[q] + b.start[q][item] + item;
   uint32_t kept = 0;
+  // A pair between equal values has length zero (ties): dropped, as index_pairs does.
+  auto value = [&](uint64_t key) {
+    const uint32_t flat = uint32_t(key);
+    return read_value(b.in.dtype, element(b.in, item, flat / b.cols, flat % b.cols));
+  };
   sort_criticals(crit, n, pass.dual);
   for (int64_t i = 0; i < n; ++i) {
     const Critical& c = crit[i];
@@ -220,12 +314,15 @@ CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
       x = y;
       y = tmp;
     }
-    if (age[x] != c.key)
-      out[kept++] = pass.dual ? Pair{uint32_t(c.key), uint32_t(age[x])}
-                              : Pair{uint32_t(age[x]), uint32_t(c.key)};
+    if (age[x] != c.key) {
+      const uint64_t born = pass.dual ? c.key : age[x], dies = pass.dual ? age[x] : c.key;
+      const double bv = value(born), dv = value(dies);
+      if (bv != dv) out[kept++] = {uint32_t(born), uint32_t(dies), bv, dv};
+    }
     parent[x] = y;
   }
-  if (!pass.dual) out[kept++] = {uint32_t(b.min_key[item]), kNone};  // the box is connected
+  if (!pass.dual)  // the box is connected
+    out[kept++] = {uint32_t(b.min_key[item]), kNone, value(b.min_key[item]), 0.0};
   b.n_pairs[q][item] = kept;
 }
 

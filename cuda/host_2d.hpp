@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -86,6 +88,25 @@ inline void item_words(const ItemView& v, bool superlevel, uint32_t* out) {
   pad.for_each([&](int64_t j, int64_t p) { out[j] = r.rank[size_t(p)]; });
 }
 
+static_assert(int(DType::f16) == kF16 && int(DType::f64) == kF64 && int(DType::i64) == kI64 &&
+                  int(DType::u64) == kU64 && int(DType::b8) == kB8,
+              "the kernels number dtypes as the core does");
+
+// The kernels' view of a host batch.
+inline Input2 input_of(const BatchView& b) {
+  Input2 in;
+  in.base = b.item.base;
+  in.dtype = int(b.item.dtype);
+  in.nbatch = b.nbatch;
+  for (int i = 0; i < b.nbatch; ++i) {
+    in.bshape[i] = b.bshape[i];
+    in.bstride[i] = b.bstrides[i];
+  }
+  in.stride[0] = b.item.strides[0];
+  in.stride[1] = b.item.strides[1];
+  return in;
+}
+
 inline std::vector<uint32_t> batch_words(const BatchView& b, bool superlevel, int threads,
                                          const std::atomic<bool>* cancel) {
   const int64_t n = b.n_items(), size = b.item.size();
@@ -125,20 +146,42 @@ template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
 struct HostBatch2 {
   Batch2 b;
   std::vector<uint64_t> keys, min_key, age[2], start[2];
-  std::vector<uint32_t> parent[2], count[2], fill[2], n_pairs[2];
+  std::vector<uint32_t> words, parent[2], count[2], fill[2], n_pairs[2];
   std::vector<Critical> crit[2];
   std::vector<Pair> pairs[2];
 };
 
-inline void run_cpu(const Tables2& t, const uint32_t* words, int64_t n_items, int64_t rows,
-                    int64_t cols, int passes, int threads, HostBatch2& h) {
+// A NaN found by load_words (element e of the batch) as the CPU engine reports it.
+[[noreturn]] inline void throw_nan(uint64_t e, int64_t item_size) {
+  throw ItemError{int64_t(e) / item_size,
+                  std::make_exception_ptr(NanError(int64_t(e) % item_size))};
+}
+
+// `words`: the host-made words of a batch whose dtype has none of its own (has_word), else
+// null: load_words makes them.
+inline void run_cpu(const Tables2& t, const Input2& in, bool superlevel, std::vector<uint32_t> words,
+                    int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
+                    HostBatch2& h) {
   Batch2& b = h.b;
   b.n_items = n_items;
   b.rows = rows;
   b.cols = cols;
   b.padded = (rows + 2) * (cols + 2);
   b.passes = passes;
-  b.words = words;
+  b.in = in;
+  b.superlevel = superlevel;
+  const int64_t gens = n_items * rows * cols;
+  uint64_t nan_at = ~uint64_t(0);
+  if (words.empty()) {
+    h.words.resize(size_t(gens));
+    b.words = h.words.data();
+    b.nan_at = &nan_at;
+    cpu_launch(gens, threads, [&](int64_t e) { load_words(b, e); });
+    if (nan_at != ~uint64_t(0)) throw_nan(nan_at, rows * cols);
+  } else {
+    h.words = std::move(words);
+    b.words = h.words.data();
+  }
   const size_t nodes = size_t(n_items * b.nodes());
   h.keys.resize(nodes);
   b.keys = h.keys.data();
@@ -156,7 +199,6 @@ inline void run_cpu(const Tables2& t, const uint32_t* words, int64_t n_items, in
     h.fill[q].assign(size_t(n_items), 0);
     b.fill[q] = h.fill[q].data();
   }
-  const int64_t gens = n_items * rows * cols;
   cpu_launch(int64_t(nodes), threads, [&](int64_t e) { pack_key(b, e); });
   cpu_launch(gens, threads, [&](int64_t e) { local(b, t, e, false); });
   cpu_launch(n_items, threads, [&](int64_t e) { init_outside(b, e); });
@@ -177,29 +219,60 @@ inline void run_cpu(const Tables2& t, const uint32_t* words, int64_t n_items, in
 }
 
 // The pairs of a run over items [first, first + n) of a batch (host copies of pairs, n_pairs
-// and start per pass: HostBatch2's or RunResult's) into those items' lists.
-inline void collect(std::vector<ItemPairs>& items, int64_t first, int64_t n, int passes,
-                    const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
+// and start per pass: HostBatch2's or RunResult's) into `pairs` (item-major, then by dim), with
+// each item's count per dim in counts[item * passes + dim].
+inline void collect(std::vector<Pair>& all, std::vector<uint64_t>& counts, int64_t first, int64_t n,
+                    int passes, const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
                     const std::vector<uint64_t>* start) {
-  static_assert(kNone == kEssential, "one marker for essential classes");
   for (int64_t i = 0; i < n; ++i)
     for (int q = 0; q < passes; ++q) {
       const Pair* p = pairs[q].data() + start[q][size_t(i)] + uint64_t(i);
-      PairList& out = items[size_t(first + i)].dim[q];
-      out.resize(n_pairs[q][size_t(i)]);
-      for (size_t j = 0; j < out.size(); ++j) out[j] = {p[j].birth, p[j].death};
+      const uint32_t k = n_pairs[q][size_t(i)];
+      all.insert(all.end(), p, p + k);
+      counts[size_t(first + i) * size_t(passes) + size_t(q)] = k;
     }
 }
 
-// Every item's pairs as the CPU engine's result: same-value pairs dropped (index_pairs), values
-// read from the batch.
-inline BatchResult assemble(const BatchView& batch, std::vector<ItemPairs>& items, int maxdim,
-                            bool superlevel, int threads) {
-  for (int64_t i = 0; i < batch.n_items(); ++i)
-    index_pairs(items[size_t(i)], [](uint32_t j) { return int64_t(j); }, batch.at(i), maxdim,
-                false);
-  return assemble_pairs(items, maxdim, superlevel, batch.item.dtype, threads,
-                        [&](int64_t i) { return batch.at(i); });
+// The result columns of the collected pairs (the layout of the CPU engine's assemble_pairs):
+// values as the kernels read them, in float32 where that is exact for the dtype.
+inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<uint64_t>& counts,
+                            int maxdim, bool superlevel, DType dtype) {
+  const double never = superlevel ? -std::numeric_limits<double>::infinity()
+                                  : std::numeric_limits<double>::infinity();
+  BatchResult out;
+  out.offsets.resize(counts.size() + 1);
+  out.offsets[0] = 0;
+  for (size_t j = 0; j < counts.size(); ++j) out.offsets[j + 1] = out.offsets[j] + int64_t(counts[j]);
+  const size_t total = pairs.size();
+  out.single = exact_in_float(dtype);
+  out.dim.resize(total);
+  if (out.single) {
+    out.birth32.resize(total);
+    out.death32.resize(total);
+  } else {
+    out.birth.resize(total);
+    out.death.resize(total);
+  }
+  out.birth_index.resize(total);
+  out.death_index.resize(total);
+  size_t row = 0;
+  for (size_t j = 0; j < counts.size(); ++j)
+    for (uint64_t c = 0; c < counts[j]; ++c, ++row) {
+      const Pair& p = pairs[row];
+      const bool essential = p.death == kNone;
+      const double death = essential ? never : p.death_value;
+      out.dim[row] = int8_t(j % size_t(maxdim + 1));
+      if (out.single) {
+        out.birth32[row] = float(p.birth_value);
+        out.death32[row] = float(death);
+      } else {
+        out.birth[row] = p.birth_value;
+        out.death[row] = death;
+      }
+      out.birth_index[row] = int64_t(p.birth);
+      out.death_index[row] = essential ? -1 : int64_t(p.death);
+    }
+  return out;
 }
 
 // Checks what the 2-D kernels take: 2-D items with fewer than 2^32 nodes (32-bit node and

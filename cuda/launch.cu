@@ -46,6 +46,9 @@ int blocks_for(int64_t n) {
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < (n); \
        e += int64_t(gridDim.x) * blockDim.x)
 
+__global__ void k_words(Batch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) load_words(b, e);
+}
 __global__ void k_pack(Batch2 b, int64_t n) {
   CUPH_GRID_STRIDE(e, n) pack_key(b, e);
 }
@@ -82,23 +85,66 @@ void device_memory(size_t& free, size_t& total) {
   check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
 }
 
-void run_cuda(const Tables2& t, const uint32_t* words, int64_t n_items, int64_t rows, int64_t cols,
-              int passes, RunResult& out) {
+int current_device() {
+  int dev = 0;
+  check(cudaGetDevice(&dev), "cudaGetDevice");
+  return dev;
+}
+
+int device_of(const void* ptr) {
+  cudaPointerAttributes attr;
+  if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged ? attr.device : -1;
+}
+
+void* copy_to_device(const void* host, size_t n) {
+  void* p = nullptr;
+  check(cudaMalloc(&p, n ? n : 1), "cudaMalloc (input)");
+  const cudaError_t err = cudaMemcpy(p, host, n, cudaMemcpyHostToDevice);
+  if (err != cudaSuccess) cudaFree(p);
+  check(err, "cudaMemcpy (input)");
+  return p;
+}
+
+void free_device(void* ptr) {
+  if (ptr) cudaFree(ptr);
+}
+
+void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_t* words,
+              int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
+              RunResult& out) {
   Batch2 b;
   b.n_items = n_items;
   b.rows = rows;
   b.cols = cols;
   b.padded = (rows + 2) * (cols + 2);
   b.passes = passes;
+  b.in = in;
+  b.superlevel = superlevel;
   const int64_t nodes = n_items * b.nodes(), gens = n_items * rows * cols;
+  // The producer's pending work on the input (CUDA array interface v3), then ours on the
+  // default stream.
+  if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
 
-  DeviceBuffer d_tables, d_words, d_keys, d_min, d_parent[2], d_age[2], d_count[2], d_start[2],
-      d_fill[2], d_crit[2], d_pairs[2], d_npairs[2];
+  DeviceBuffer d_tables, d_words, d_nan, d_keys, d_min, d_parent[2], d_age[2], d_count[2],
+      d_start[2], d_fill[2], d_crit[2], d_pairs[2], d_npairs[2];
   Tables2* tables = d_tables.alloc<Tables2>(1, "cudaMalloc (tables)");
   check(cudaMemcpy(tables, &t, sizeof(t), cudaMemcpyHostToDevice), "cudaMemcpy (tables)");
-  uint32_t* w = d_words.alloc<uint32_t>(size_t(gens), "cudaMalloc (values)");
-  check(cudaMemcpy(w, words, size_t(gens) * 4, cudaMemcpyHostToDevice), "cudaMemcpy (values)");
-  b.words = w;
+  b.words = d_words.alloc<uint32_t>(size_t(gens), "cudaMalloc (value words)");
+  if (words) {
+    check(cudaMemcpy(b.words, words, size_t(gens) * 4, cudaMemcpyHostToDevice),
+          "cudaMemcpy (value words)");
+  } else {
+    b.nan_at = d_nan.alloc<uint64_t>(1, "cudaMalloc (NaN flag)");
+    check(cudaMemset(b.nan_at, 0xff, 8), "cudaMemset (NaN flag)");
+    k_words<<<blocks_for(gens), kThreads>>>(b, gens);
+    check_launch("kernel load_words");
+    check(cudaMemcpy(&out.nan_at, b.nan_at, 8, cudaMemcpyDeviceToHost), "cudaMemcpy (NaN flag)");
+    if (out.nan_at != ~uint64_t(0)) return;
+  }
   b.keys = d_keys.alloc<uint64_t>(size_t(nodes), "cudaMalloc (keys)");
   b.min_key = d_min.alloc<uint64_t>(size_t(n_items), "cudaMalloc (minima)");
   check(cudaMemset(b.min_key, 0xff, size_t(n_items) * 8), "cudaMemset (minima)");

@@ -18,17 +18,29 @@ void device_memory(size_t& free, size_t& total);
 
 // What a run leaves on the host: per pass, the pairs at start[q][i] + i of item i
 // (n_pairs[q][i] of them), as the CPU launcher leaves them in HostBatch2.
+// nan_at: the first NaN's element index (load_words), ~0 if none; then there are no pairs.
 struct RunResult {
   std::vector<Pair> pairs[2];
   std::vector<uint32_t> n_pairs[2];
   std::vector<uint64_t> start[2];
+  uint64_t nan_at = ~uint64_t(0);
 };
 
 // The kernels of cubical_2d.cuh on the current device, in the CPU launcher's order, for
-// n_items items of rows x cols whose value words are `words` (host memory). Throws
-// std::runtime_error naming the failed CUDA call.
-void run_cuda(const Tables2& t, const uint32_t* words, int64_t n_items, int64_t rows, int64_t cols,
-              int passes, RunResult& out);
+// n_items items of rows x cols. `in` points to device memory. `words` (host memory, may be
+// null): words made on the host for dtypes without their own (has_word), else load_words
+// makes them on the device. `stream`: the producer's stream of a device input, waited for
+// before the first launch (0: none). Throws std::runtime_error naming the failed CUDA call.
+void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_t* words,
+              int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
+              RunResult& out);
+// The current device's number.
+int current_device();
+// The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.
+int device_of(const void* ptr);
+// Copies n bytes of host memory to a new device allocation, freed by free_device.
+void* copy_to_device(const void* host, size_t n);
+void free_device(void* ptr);
 
 }  // namespace gpu
 }  // namespace cuph

@@ -1,10 +1,12 @@
 // cuph._cuda: the GPU engine's Python module. It imports on a machine without a GPU or a driver
 // (cudart is linked statically; device_count() is then 0), so `cuph.cuda_available()` can ask.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cpp/bindings/common.hpp"
 #include "cuda/host_2d.hpp"
@@ -17,51 +19,159 @@ namespace {
 
 using namespace cuph_bindings;
 
-// Persistence of a batch of 2-D items on the current device. Host arrays are read into value
-// words on CPU threads (as the CPU engine reads them) and copied to the device; the batch is
-// cut into chunks of items that fit the device's free memory (the same pairs either way).
-py::dict compute_2d(const py::array& x, int maxdim, const std::string& construction,
-                    int batch_dims, int n_threads, bool superlevel) {
+struct Shape2 {
+  int64_t n_items, rows, cols;
+};
+
+// How many items of a batch go to the device at once: all that fit in 80% of its free memory
+// (the same pairs either way); MemoryError, raised here with the GIL held, if one does not.
+// `max_bytes` (0: none) lowers that bound: the user's max_memory.
+int64_t items_per_launch(const Shape2& s, int passes, size_t input_bytes_per_item, size_t max_bytes) {
+  size_t free = 0, total = 0;
+  gpu::device_memory(free, total);
+  const size_t per_item =
+      gpu::batch_bytes(1, s.rows, s.cols, passes) + size_t(s.rows * s.cols) * 4 + input_bytes_per_item;
+  size_t usable = free / 10 * 8;
+  if (max_bytes) usable = std::min(usable, max_bytes);
+  if (per_item > usable) {
+    PyErr_SetString(PyExc_MemoryError,
+                    ("x: one " + std::to_string(s.rows) + "x" + std::to_string(s.cols) +
+                     " item needs about " + std::to_string(per_item >> 20) + " MiB of GPU memory, " +
+                     std::to_string(usable >> 20) + " MiB are free; use device='cpu'")
+                        .c_str());
+    throw py::error_already_set();
+  }
+  return int64_t(std::max<size_t>(1, usable / per_item));
+}
+
+void check_common(const std::string& construction, int maxdim) {
   if (construction != "V" && construction != "T")
     throw py::value_error("construction: must be 'V' or 'T'");
+  if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
+  if (gpu::device_count() == 0)
+    throw std::runtime_error("device: no CUDA device is usable; use device='cpu'");
+}
+
+// Runs the batch in chunks; `run(first, n, result)` runs items [first, first + n).
+template <class Run>
+BatchResult run_chunks(const Shape2& s, int64_t chunk, int passes, int maxdim, bool superlevel,
+                       DType dtype, Run run) {
+  std::vector<gpu::Pair> pairs;
+  std::vector<uint64_t> counts(size_t(s.n_items) * size_t(passes));
+  for (int64_t first = 0; first < s.n_items; first += chunk) {
+    const int64_t n = std::min(chunk, s.n_items - first);
+    gpu::RunResult r;
+    run(first, n, r);
+    if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * s.rows * s.cols) + r.nan_at, s.rows * s.cols);
+    gpu::collect(pairs, counts, first, n, passes, r.pairs, r.n_pairs, r.start);
+  }
+  return gpu::assemble(pairs, counts, maxdim, superlevel, dtype);
+}
+
+// A host batch of 2-D items (C-contiguous: the Python layer makes it so), copied to the device
+// chunk by chunk. Dtypes of more than 32 bits get their value words on the host.
+py::dict compute_2d(const py::array& x, int maxdim, const std::string& construction,
+                    int batch_dims, int n_threads, bool superlevel, size_t max_bytes) {
+  check_common(construction, maxdim);
   const BatchView b = batch_view(x, batch_dims, 4);
   try {
     gpu::check_2d(b);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
-  if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
-  if (gpu::device_count() == 0)
-    throw std::runtime_error("device: no CUDA device is usable; use device='cpu'");
-  const int64_t rows = b.item.shape[0], cols = b.item.shape[1], size = rows * cols;
+  if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous here");
+  const Shape2 s{b.n_items(), b.item.shape[0], b.item.shape[1]};
   const int passes = maxdim + 1;
-  size_t free = 0, total = 0;
-  gpu::device_memory(free, total);
-  const size_t per_item = gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4;
-  const size_t usable = free / 10 * 8;  // leave room for the runtime and other users
-  if (per_item > usable) {
-    PyErr_SetString(PyExc_MemoryError,
-                    ("x: one " + std::to_string(rows) + "x" + std::to_string(cols) +
-                     " item needs about " + std::to_string(per_item >> 20) + " MiB of GPU memory, " +
-                     std::to_string(usable >> 20) + " MiB are free; use device='cpu'")
-                        .c_str());
-    throw py::error_already_set();
-  }
-  const int64_t chunk = int64_t(std::max<size_t>(1, usable / per_item));
+  const size_t item_bytes = size_t(s.rows * s.cols) * size_t(x.itemsize());
+  const int64_t chunk = items_per_launch(s, passes, item_bytes, max_bytes);
   const int threads = thread_count(n_threads);
+  const int dtype = int(b.item.dtype);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const std::vector<uint32_t> words = gpu::batch_words(b, superlevel, threads, cancel);
-    const gpu::Tables2 t = gpu::make_tables(rows, cols,
+    std::vector<uint32_t> words;
+    if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
+    const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
                                             construction == "V" ? Construction::V : Construction::T);
-    std::vector<ItemPairs> items(static_cast<size_t>(b.n_items()));
-    for (int64_t first = 0; first < b.n_items(); first += chunk) {
-      const int64_t n = std::min(chunk, b.n_items() - first);
-      gpu::RunResult r;
-      gpu::run_cuda(t, words.data() + first * size, n, rows, cols, passes, r);
-      gpu::collect(items, first, n, passes, r.pairs, r.n_pairs, r.start);
-    }
-    return gpu::assemble(b, items, maxdim, superlevel, threads);
+    return run_chunks(s, chunk, passes, maxdim, superlevel, b.item.dtype,
+                      [&](int64_t first, int64_t n, gpu::RunResult& r) {
+      struct Upload {
+        void* p;
+        ~Upload() { gpu::free_device(p); }
+      } up{gpu::copy_to_device(b.item.base + size_t(first) * item_bytes, size_t(n) * item_bytes)};
+      gpu::Input2 in;
+      in.base = static_cast<const char*>(up.p);
+      in.dtype = dtype;
+      in.nbatch = 1;
+      in.bshape[0] = n;
+      in.bstride[0] = int64_t(item_bytes);
+      in.stride[0] = s.cols * int64_t(x.itemsize());
+      in.stride[1] = int64_t(x.itemsize());
+      gpu::run_cuda(t, in, superlevel, words.empty() ? nullptr : words.data() + first * s.rows * s.cols,
+                    n, s.rows, s.cols, passes, 0, r);
+    });
   }));
+}
+
+// A batch of 2-D items in device memory (a torch or cupy array's __cuda_array_interface__),
+// read in place through its strides. Only dtypes of at most 32 bits (the Python layer copies
+// wider ones to the host).
+py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
+                           const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
+                           int maxdim, const std::string& construction, int batch_dims,
+                           bool superlevel, size_t max_bytes) {
+  check_common(construction, maxdim);
+  const int nd = int(shape.size());
+  if (nd - batch_dims != 2 || batch_dims < 0 || batch_dims > 8 || strides.size() != shape.size())
+    throw py::value_error("x: expected batch axes and 2 item axes");
+  if (!gpu::has_word(dtype))
+    throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
+  const int dev = gpu::device_of(reinterpret_cast<const void*>(ptr)), current = gpu::current_device();
+  if (dev < 0) throw py::value_error("x: its __cuda_array_interface__ pointer is not device memory");
+  if (dev != current)
+    throw py::value_error("x: is on cuda:" + std::to_string(dev) + " but the current device is cuda:" +
+                          std::to_string(current) + "; make it current (torch.cuda.set_device(" +
+                          std::to_string(dev) + ") or cupy.cuda.Device(" + std::to_string(dev) +
+                          ").use()) or move x");
+  gpu::Input2 in;
+  in.base = reinterpret_cast<const char*>(ptr);
+  in.dtype = dtype;
+  in.nbatch = batch_dims;
+  int64_t n_items = 1;
+  for (int i = 0; i < batch_dims; ++i) {
+    in.bshape[i] = shape[size_t(i)];
+    in.bstride[i] = strides[size_t(i)];
+    n_items *= shape[size_t(i)];
+  }
+  in.stride[0] = strides[size_t(batch_dims)];
+  in.stride[1] = strides[size_t(batch_dims) + 1];
+  const Shape2 s{n_items, shape[size_t(batch_dims)], shape[size_t(batch_dims) + 1]};
+  if (s.rows < 1 || s.cols < 1) throw py::value_error("x: empty array (an item axis has length 0)");
+  if ((s.rows + 2) * (s.cols + 2) + 1 >= (int64_t(1) << 32))
+    throw py::value_error("x: a 2-D item of 2^32 or more pixels");
+  const int passes = maxdim + 1;
+  const int64_t chunk = items_per_launch(s, passes, 0, max_bytes);
+  py::gil_scoped_release release;
+  const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
+                                          construction == "V" ? Construction::V : Construction::T);
+  BatchResult r;
+  try {
+    r = run_chunks(s, chunk, passes, maxdim, superlevel, DType(dtype),
+                   [&](int64_t first, int64_t n, gpu::RunResult& out) {
+      gpu::Input2 part = in;
+      part.item0 = first;
+      gpu::run_cuda(t, part, superlevel, nullptr, n, s.rows, s.cols, passes,
+                    first == 0 ? stream : 0, out);
+    });
+  } catch (const ItemError& e) {
+    py::gil_scoped_acquire acquire;
+    try {
+      std::rethrow_exception(e.error);
+    } catch (const NanError& nan) {
+      throw py::value_error("x: contains NaN in item " + std::to_string(e.item) + " at flat index " +
+                            std::to_string(nan.position) + "; NaN is not a filtration value");
+    }
+  }
+  py::gil_scoped_acquire acquire;
+  return pairs_dict(std::move(r));
 }
 
 }  // namespace
@@ -80,6 +190,14 @@ PYBIND11_MODULE(_cuda, m) {
       },
       "(free, total) bytes of the current CUDA device.");
   m.def("compute_2d", &compute_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
-        py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
-        "Persistence pairs of every 2-D item of x on the GPU; the result layout of _core.compute.");
+        py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("max_bytes") = 0,
+        "Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU; the "
+        "result layout of _core.compute; max_bytes (0: none) bounds the device memory of a "
+        "launch (the batch goes in chunks of items).");
+  m.def("compute_2d_device", &compute_2d_device, py::arg("ptr"), py::arg("shape"),
+        py::arg("strides"), py::arg("dtype"), py::arg("stream"), py::arg("maxdim"),
+        py::arg("construction"), py::arg("batch_dims"), py::arg("superlevel"),
+        py::arg("max_bytes") = 0,
+        "The same for a batch in device memory: pointer, shape, byte strides, the core's dtype "
+        "number, the producer's stream (0: none).");
 }

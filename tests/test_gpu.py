@@ -194,6 +194,31 @@ def test_cuda_module_without_a_device():
             cuph.persistence(np.zeros((3, 3)), device="cuda")
 
 
+class FakeDeviceArray:
+    """An object with a ``__cuda_array_interface__`` (v3), as torch and cupy arrays have."""
+
+    def __init__(self, shape, typestr, strides=None, stream=None):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr, "data": (1234, False),
+                                         "strides": strides, "version": 3, "stream": stream}
+
+
+def test_device_array_interface_is_read_without_a_copy():
+    from cuph.engine import _device_array
+
+    dev = _device_array(FakeDeviceArray((5, 7, 3), "<f4", stream=2))
+    assert dev["ptr"] == 1234 and dev["shape"] == (5, 7, 3)
+    assert dev["strides"] == (84, 12, 4)  # C order when the interface gives none
+    assert dev["code"] == 1 and dev["stream"] == 2
+    dev = _device_array(FakeDeviceArray((4, 6), "|u1", strides=(1, 4)))
+    assert dev["strides"] == (1, 4) and dev["code"] == 7 and dev["stream"] == 0
+    assert _device_array(np.zeros((2, 2))) is None
+    with pytest.raises(TypeError, match="complex"):
+        _device_array(FakeDeviceArray((2, 2), "<c8"))
+    if not cuph.cuda_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            cuph.persistence(FakeDeviceArray((3, 3), "<f4"))  # auto: on a GPU
+
+
 requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable CUDA device")
 
 
@@ -216,9 +241,34 @@ def test_cuda_launcher_matches_cpu(construction):
 
 @pytest.mark.gpu
 @requires_gpu
-def test_cuda_launcher_from_torch_cuda_tensor():
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "uint8", "bool"])
+def test_cuda_launcher_from_torch_cuda_tensor(dtype):
+    """Read in place through the interface (strided views too); 64-bit ones via the host."""
     torch = pytest.importorskip("torch")
-    x = torch.rand(16, 28, 28, device="cuda")
-    got = cuph.persistence(x, batch_dims=1)  # auto: on the GPU
-    want = cuph.persistence(x.cpu().numpy(), batch_dims=1, device="cpu")
-    assert rows(got) == rows(want)
+    g = torch.Generator(device="cuda").manual_seed(0)
+    x = (torch.rand(16, 28, 30, device="cuda", generator=g) * 5).to(getattr(torch, dtype))
+    for view in (x, x.transpose(1, 2), x[::3, 2:, ::2]):
+        for construction in "VT":
+            got = cuph.persistence(view, batch_dims=1, construction=construction)  # auto: GPU
+            want = cuph.persistence(view.cpu().numpy(), batch_dims=1, construction=construction,
+                                    device="cpu")
+            assert rows(got) == rows(want)
+            check_indices(got, view.cpu().numpy(), 1)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_launcher_reports_nan_and_chunks():
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(3, 8, 8, device="cuda")
+    x[2, 5, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        cuph.persistence(x, batch_dims=1)
+    y = np.random.default_rng(0).integers(0, 9, (500, 40, 40)).astype(np.float32)
+    want = rows(cuph.persistence(y, batch_dims=1, device="cpu"))
+    # max_memory bounds each launch: chunks of a few items, the same pairs.
+    assert rows(cuph.persistence(y, batch_dims=1, device="cuda", max_memory="4MB")) == want
+    yt = torch.from_numpy(y).cuda()
+    assert rows(cuph.persistence(yt, batch_dims=1, max_memory="4MB")) == want
+    with pytest.raises(MemoryError, match="GPU memory"):
+        cuph.persistence(yt[:1], batch_dims=1, max_memory=1000)

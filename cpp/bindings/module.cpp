@@ -51,15 +51,18 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const std::vector<uint32_t> words = gpu::batch_words(b, superlevel, threads, cancel);
+    const gpu::Input2 in = gpu::input_of(b);
+    std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
+    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
     const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1],
                                             construction == "V" ? Construction::V : Construction::T);
     gpu::HostBatch2 h;
-    gpu::run_cpu(t, words.data(), b.n_items(), b.item.shape[0], b.item.shape[1], maxdim + 1,
-                 threads, h);
-    std::vector<ItemPairs> items(static_cast<size_t>(b.n_items()));
-    gpu::collect(items, 0, b.n_items(), maxdim + 1, h.pairs, h.n_pairs, h.start);
-    return gpu::assemble(b, items, maxdim, superlevel, threads);
+    gpu::run_cpu(t, in, superlevel, std::move(words), b.n_items(), b.item.shape[0],
+                 b.item.shape[1], maxdim + 1, threads, h);
+    std::vector<gpu::Pair> pairs;
+    std::vector<uint64_t> counts(size_t(b.n_items()) * size_t(maxdim + 1));
+    gpu::collect(pairs, counts, 0, b.n_items(), maxdim + 1, h.pairs, h.n_pairs, h.start);
+    return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
   }));
 }
 

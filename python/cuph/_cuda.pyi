@@ -1,6 +1,6 @@
 """Type stubs for cuph._cuda, the GPU engine (built when nvcc is found; imports without a GPU)."""
 
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,23 @@ def compute_2d(
     batch_dims: int,
     n_threads: int,
     superlevel: bool,
+    max_bytes: int = 0,
 ) -> Dict[str, npt.NDArray[np.generic]]:
-    """Persistence pairs of every 2-D item of x on the GPU, in the layout of _core.compute.
-    Raises RuntimeError without a usable device, MemoryError if one item does not fit."""
+    """Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU, in the
+    layout of _core.compute; max_bytes (0: none) bounds a launch's device memory (chunks of
+    items). Raises RuntimeError without a usable device, MemoryError if one item does not fit."""
+
+def compute_2d_device(
+    ptr: int,
+    shape: List[int],
+    strides: List[int],
+    dtype: int,
+    stream: int,
+    maxdim: int,
+    construction: str,
+    batch_dims: int,
+    superlevel: bool,
+    max_bytes: int = 0,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """The same for a batch in device memory read in place: pointer, shape, byte strides, the
+    core's dtype number (at most 32 bits), the producer's stream (0: none)."""

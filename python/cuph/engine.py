@@ -189,7 +189,11 @@ def persistence(
             "is present); pass device='cpu' with a host array"
         )
     if use_gpu:
-        x = _to_host(x)
+        dev = _device_array(x)
+        if dev is not None and dev["dtype"].itemsize <= 4:
+            return _persistence_device(dev, maxdim, construction, batch_dims, superlevel,
+                                       keep_diagonal, max_memory)
+        x = _to_host(x)  # host arrays, and 64-bit device arrays (their words need a sort)
     return _persistence(x, maxdim, construction, batch_dims, n_threads, superlevel, keep_diagonal,
                         max_memory, "cuda" if use_gpu else "cpu")
 
@@ -209,6 +213,69 @@ def _to_host(x: Any) -> Any:
         return x.get()
     raise TypeError("x: a GPU array that is neither a torch tensor nor a cupy array; copy it to "
                     "the host first")
+
+
+# The core's dtype numbering (array_view.hpp's DType).
+_CORE_DTYPES = {"f2": 0, "f4": 1, "f8": 2, "i1": 3, "i2": 4, "i4": 5, "i8": 6, "u1": 7, "u2": 8,
+                "u4": 9, "u8": 10, "b1": 11}
+
+
+def _device_array(x: Any) -> Optional[Dict[str, Any]]:
+    """A GPU array's ``__cuda_array_interface__`` as pointer, shape, byte strides, dtype and
+    stream (None for a host array). Read in place: no copy."""
+    if not hasattr(x, "__cuda_array_interface__"):
+        if _is_gpu_array(x) and hasattr(x, "detach"):
+            x = x.detach()  # torch refuses the interface on tensors that require grad
+        if not hasattr(x, "__cuda_array_interface__"):
+            return None
+    if hasattr(x, "requires_grad") and getattr(x, "requires_grad", False):
+        x = x.detach()
+    cai = x.__cuda_array_interface__
+    dtype = np.dtype(cai["typestr"])
+    shape = tuple(int(n) for n in cai["shape"])
+    strides = cai.get("strides")
+    if strides is None:  # C-contiguous
+        strides, step = [], dtype.itemsize
+        for n in reversed(shape):
+            strides.insert(0, step)
+            step *= max(n, 1)
+    code = dtype.kind + str(dtype.itemsize)
+    if dtype.kind not in "biuf" or code not in _CORE_DTYPES or not dtype.isnative:
+        raise TypeError(f"x: unsupported dtype {dtype} on the GPU; cuph reads float16/32/64, "
+                        "signed and unsigned integers and bool")
+    stream = cai.get("stream")
+    return {"ptr": int(cai["data"][0]), "shape": shape, "strides": tuple(int(v) for v in strides),
+            "dtype": dtype, "code": _CORE_DTYPES[code], "stream": int(stream or 0), "owner": x}
+
+
+def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction: str,
+                        batch_dims: int, superlevel: bool, keep_diagonal: bool,
+                        max_memory: Union[int, str, None]) -> Diagrams:
+    """The GPU engine on an array in GPU memory, read in place."""
+    from . import _cuda  # type: ignore[attr-defined]
+
+    if construction not in _CONSTRUCTIONS:
+        raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
+    shape = dev["shape"]
+    batch_dims, maxdim, _ = _check_options(len(shape), shape, batch_dims, maxdim, 1)
+    if not isinstance(superlevel, (bool, np.bool_)):
+        raise TypeError("superlevel: expected a bool")
+    if len(shape) - batch_dims != 2 or keep_diagonal:
+        raise ValueError("device: the GPU engine computes 2-D items (without keep_diagonal) so "
+                         "far; use device='cpu' with a host copy")
+    batch_shape, item_shape = shape[:batch_dims], shape[batch_dims:]
+    check_cell_count(batch_shape, item_shape, construction)
+    if math.prod(batch_shape) == 0:
+        raw = None
+    else:
+        raw = _cuda.compute_2d_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
+                                      dev["stream"], maxdim, construction, batch_dims,
+                                      bool(superlevel), parse_max_memory(max_memory) or 0)
+    if raw is None:  # an empty batch: a host stand-in of no elements for the result's shape
+        return _diagrams(None, np.zeros(shape, dtype=dev["dtype"]), batch_dims, maxdim,
+                         construction, 1, bool(superlevel), False)
+    return diagrams_from_core(raw, dev["dtype"], batch_shape, item_shape, maxdim, construction,
+                              bool(superlevel))
 
 
 def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: int,
@@ -248,7 +315,8 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
         if engine == "portable":
             return _core._portable_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
         from . import _cuda  # type: ignore[attr-defined]
-        return _cuda.compute_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
+        return _cuda.compute_2d(np.ascontiguousarray(view), maxdim, construction, bd, n_threads,
+                                bool(superlevel), limit or 0)
 
     parts = [_diagrams(compute(view, bd), view, bd, *opts)
              for view, bd in _chunks(arr, batch_dims, per_chunk)]

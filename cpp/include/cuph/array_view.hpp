@@ -11,31 +11,11 @@
 #include <vector>
 
 #include "check.hpp"
+#include "portable.hpp"
 
 namespace cuph {
 
 enum class DType : int { f16, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64, b8 };
-
-// IEEE binary16 -> binary32 by bit manipulation (no compiler half type needed).
-inline float half_to_float(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) { mant <<= 1; --exp; }
-      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 struct Half { uint16_t bits; };
 

@@ -1,0 +1,86 @@
+// What lets one kernel body run on a GPU and on CPU threads: CUPH_HD marks a function for both,
+// and the few atomics the bodies use go through this wrapper (CUDA atomics on the device, GCC's
+// __atomic builtins on the host: the same read-modify-write as C++20's std::atomic_ref, which
+// the C++17 core cannot name). Also here: the bit-level conversions that the core's value
+// reader (array_view.hpp) and the kernels (cuda/*.cuh) share.
+//
+// A body is called once per element index by a launcher: the CUDA launcher (cuda/launch.cu)
+// from a grid-stride loop, the CPU launcher (cuda/host_2d.hpp) from a plain loop. Bodies of one launch
+// may run in any order and at the same time, so they share memory only through these atomics
+// or by writing disjoint elements; anything that needs every element of a launch done is a
+// separate launch.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#if defined(__CUDACC__)
+#define CUPH_HD __host__ __device__
+#else
+#define CUPH_HD
+#endif
+
+namespace cuph {
+namespace gpu {
+
+// *p += v; returns the old value.
+CUPH_HD inline uint32_t atomic_add(uint32_t* p, uint32_t v) {
+#if defined(__CUDA_ARCH__)
+  return atomicAdd(p, v);
+#else
+  return __atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
+// *p = min(*p, v).
+CUPH_HD inline void atomic_min(uint64_t* p, uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  atomicMin(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+#else
+  uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+  while (v < old &&
+         !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+#endif
+}
+
+}  // namespace gpu
+
+CUPH_HD inline float float_from_bits(uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(b);
+#else
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+#endif
+}
+CUPH_HD inline uint32_t bits_of_float(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+#endif
+}
+
+// IEEE binary16 -> binary32 by bit manipulation (no compiler half type needed).
+CUPH_HD inline float half_to_float(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400u)) { mant <<= 1; --exp; }
+      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  return float_from_bits(bits);
+}
+
+}  // namespace cuph
