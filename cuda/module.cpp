@@ -163,11 +163,18 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
     });
   } catch (const ItemError& e) {
     py::gil_scoped_acquire acquire;
+    BatchView where;  // for the position in the CPU engine's words
+    where.nbatch = batch_dims;
+    for (int i = 0; i < batch_dims; ++i) where.bshape[i] = shape[size_t(i)];
+    where.item.ndim = 2;
+    where.item.shape[0] = s.rows;
+    where.item.shape[1] = s.cols;
     try {
       std::rethrow_exception(e.error);
     } catch (const NanError& nan) {
-      throw py::value_error("x: contains NaN in item " + std::to_string(e.item) + " at flat index " +
-                            std::to_string(nan.position) + "; NaN is not a filtration value");
+      throw py::value_error("x: contains NaN at index " + batch_position(where, e.item, nan.position) +
+                            "; NaN is not a filtration value (replace it, e.g. with "
+                            "torch.nan_to_num or +inf to leave the cell out)");
     }
   }
   py::gil_scoped_acquire acquire;
