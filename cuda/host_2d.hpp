@@ -4,6 +4,7 @@
 // CPU engine's result assembly. Host-only: compiled by the C++ compiler, never by nvcc.
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "betti_2d.cuh"
 #include "cubical_2d.cuh"
 #include "cuph/batch.hpp"
 #include "cuph/persistence.hpp"
@@ -129,8 +131,15 @@ inline size_t batch_bytes(int64_t n_items, int64_t rows, int64_t cols, int passe
 
 // The CPU launcher: each launch is a loop over its elements, split over threads in blocks;
 // bodies of one launch run concurrently, as on a GPU.
+// Elements per block (a test switch: `_core._portable_block`): blocks of one or a few elements
+// make the threads run bodies of the same item at the same time, as a GPU does, which is what
+// exercises the atomics.
+inline std::atomic<int64_t>& cpu_launch_block() {
+  static std::atomic<int64_t> block{4096};
+  return block;
+}
 template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
-  constexpr int64_t kBlock = 4096;
+  const int64_t kBlock = cpu_launch_block().load(std::memory_order_relaxed);
   const int64_t blocks = (n + kBlock - 1) / kBlock;
   const FirstFailure f = for_each_item(blocks, threads, nullptr, [&]() {
     return [&](int64_t blk, CancelToken&) {
@@ -273,6 +282,34 @@ inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<ui
       out.death_index[row] = essential ? -1 : int64_t(p.death);
     }
   return out;
+}
+
+// The Betti kernels (betti_2d.cuh) on the CPU launcher; NaN as ItemError(NanError).
+inline std::vector<int64_t> run_betti_cpu(const Input2& in, const double* eta, int64_t n_items,
+                                          int64_t rows, int64_t cols, bool v, int threads) {
+  BettiBatch2 b;
+  b.in = in;
+  b.n_items = n_items;
+  b.rows = rows;
+  b.cols = cols;
+  b.v = v;
+  b.eta = eta;
+  const int64_t pixels = n_items * rows * cols;
+  const size_t np = static_cast<size_t>(pixels), ni = static_cast<size_t>(n_items);
+  std::vector<uint8_t> member(np);
+  std::vector<uint32_t> parent(np), roots(ni), plus(ni), minus(ni);
+  uint64_t nan_at = ~uint64_t(0);
+  b.member = member.data();
+  b.parent = parent.data();
+  b.nan_at = &nan_at;
+  b.roots = roots.data();
+  b.plus = plus.data();
+  b.minus = minus.data();
+  cpu_launch(pixels, threads, [&](int64_t e) { betti_mark(b, e); });
+  if (nan_at != ~uint64_t(0)) throw_nan(nan_at, rows * cols);
+  cpu_launch(pixels, threads, [&](int64_t e) { betti_unite(b, e); });
+  cpu_launch(n_items * (rows + 1) * (cols + 1), threads, [&](int64_t e) { betti_count(b, e); });
+  return betti_of(roots.data(), plus.data(), minus.data(), n_items);
 }
 
 // Checks what the 2-D kernels take: 2-D items with fewer than 2^32 nodes (32-bit node and

@@ -49,6 +49,15 @@ int blocks_for(int64_t n) {
 __global__ void k_words(Batch2 b, int64_t n) {
   CUPH_GRID_STRIDE(e, n) load_words(b, e);
 }
+__global__ void k_betti_mark(BettiBatch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_mark(b, e);
+}
+__global__ void k_betti_unite(BettiBatch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_unite(b, e);
+}
+__global__ void k_betti_count(BettiBatch2 b, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_count(b, e);
+}
 __global__ void k_pack(Batch2 b, int64_t n) {
   CUPH_GRID_STRIDE(e, n) pack_key(b, e);
 }
@@ -194,6 +203,46 @@ void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_
                      cudaMemcpyDeviceToHost),
           "cudaMemcpy (pair counts)");
   }
+}
+
+void run_betti_cuda(const Input2& in, const double* eta, int64_t n_items, int64_t rows,
+                    int64_t cols, bool v, uintptr_t stream, std::vector<int64_t>& out,
+                    uint64_t& nan_at) {
+  if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
+  BettiBatch2 b;
+  b.in = in;
+  b.n_items = n_items;
+  b.rows = rows;
+  b.cols = cols;
+  b.v = v;
+  const int64_t pixels = n_items * rows * cols, grid = n_items * (rows + 1) * (cols + 1);
+  DeviceBuffer d_eta, d_member, d_parent, d_nan, d_roots, d_plus, d_minus;
+  double* e = d_eta.alloc<double>(size_t(n_items), "cudaMalloc (thresholds)");
+  check(cudaMemcpy(e, eta, size_t(n_items) * 8, cudaMemcpyHostToDevice), "cudaMemcpy (thresholds)");
+  b.eta = e;
+  b.member = d_member.alloc<uint8_t>(size_t(pixels), "cudaMalloc (sublevel set)");
+  b.parent = d_parent.alloc<uint32_t>(size_t(pixels), "cudaMalloc (labels)");
+  b.nan_at = d_nan.alloc<uint64_t>(1, "cudaMalloc (NaN flag)");
+  check(cudaMemset(b.nan_at, 0xff, 8), "cudaMemset (NaN flag)");
+  b.roots = d_roots.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
+  b.plus = d_plus.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
+  b.minus = d_minus.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
+  for (uint32_t* c : {b.roots, b.plus, b.minus})
+    check(cudaMemset(c, 0, size_t(n_items) * 4), "cudaMemset (counts)");
+  k_betti_mark<<<blocks_for(pixels), kThreads>>>(b, pixels);
+  check_launch("kernel betti_mark");
+  check(cudaMemcpy(&nan_at, b.nan_at, 8, cudaMemcpyDeviceToHost), "cudaMemcpy (NaN flag)");
+  if (nan_at != ~uint64_t(0)) return;
+  k_betti_unite<<<blocks_for(pixels), kThreads>>>(b, pixels);
+  check_launch("kernel betti_unite");
+  k_betti_count<<<blocks_for(grid), kThreads>>>(b, grid);
+  check_launch("kernel betti_count");
+  std::vector<uint32_t> roots(static_cast<size_t>(n_items)), plus(roots.size()), minus(roots.size());
+  check(cudaMemcpy(roots.data(), b.roots, roots.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
+  check(cudaMemcpy(plus.data(), b.plus, plus.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
+  check(cudaMemcpy(minus.data(), b.minus, minus.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
+  const std::vector<int64_t> part = betti_of(roots.data(), plus.data(), minus.data(), n_items);
+  out.insert(out.end(), part.begin(), part.end());
 }
 
 }  // namespace gpu

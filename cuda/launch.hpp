@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "betti_2d.cuh"
 #include "cubical_2d.cuh"
 
 namespace cuph {
@@ -36,6 +37,11 @@ void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_
               RunResult& out);
 // The current device's number.
 int current_device();
+// The Betti kernels (betti_2d.cuh) on the current device for n_items items of rows x cols;
+// `eta` in host memory. beta_0, beta_1 per item into out (2 * n_items); nan_at as in RunResult.
+void run_betti_cuda(const Input2& in, const double* eta, int64_t n_items, int64_t rows,
+                    int64_t cols, bool v, uintptr_t stream, std::vector<int64_t>& out,
+                    uint64_t& nan_at);
 // The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.
 int device_of(const void* ptr);
 // Copies n bytes of host memory to a new device allocation, freed by free_device.

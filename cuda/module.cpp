@@ -26,11 +26,9 @@ struct Shape2 {
 // How many items of a batch go to the device at once: all that fit in 80% of its free memory
 // (the same pairs either way); MemoryError, raised here with the GIL held, if one does not.
 // `max_bytes` (0: none) lowers that bound: the user's max_memory.
-int64_t items_per_launch(const Shape2& s, int passes, size_t input_bytes_per_item, size_t max_bytes) {
+int64_t items_per_launch(const Shape2& s, size_t per_item, size_t max_bytes) {
   size_t free = 0, total = 0;
   gpu::device_memory(free, total);
-  const size_t per_item =
-      gpu::batch_bytes(1, s.rows, s.cols, passes) + size_t(s.rows * s.cols) * 4 + input_bytes_per_item;
   size_t usable = free / 10 * 8;
   if (max_bytes) usable = std::min(usable, max_bytes);
   if (per_item > usable) {
@@ -42,6 +40,10 @@ int64_t items_per_launch(const Shape2& s, int passes, size_t input_bytes_per_ite
     throw py::error_already_set();
   }
   return int64_t(std::max<size_t>(1, usable / per_item));
+}
+// Device bytes of one item for the persistence kernels, beyond its input.
+size_t persistence_bytes(const Shape2& s, int passes) {
+  return gpu::batch_bytes(1, s.rows, s.cols, passes) + size_t(s.rows * s.cols) * 4;
 }
 
 void check_common(const std::string& construction, int maxdim) {
@@ -83,7 +85,7 @@ py::dict compute_2d(const py::array& x, int maxdim, const std::string& construct
   const Shape2 s{b.n_items(), b.item.shape[0], b.item.shape[1]};
   const int passes = maxdim + 1;
   const size_t item_bytes = size_t(s.rows * s.cols) * size_t(x.itemsize());
-  const int64_t chunk = items_per_launch(s, passes, item_bytes, max_bytes);
+  const int64_t chunk = items_per_launch(s, persistence_bytes(s, passes) + item_bytes, max_bytes);
   const int threads = thread_count(n_threads);
   const int dtype = int(b.item.dtype);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
@@ -111,19 +113,14 @@ py::dict compute_2d(const py::array& x, int maxdim, const std::string& construct
   }));
 }
 
-// A batch of 2-D items in device memory (a torch or cupy array's __cuda_array_interface__),
-// read in place through its strides. Only dtypes of at most 32 bits (the Python layer copies
-// wider ones to the host).
-py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
-                           const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
-                           int maxdim, const std::string& construction, int batch_dims,
-                           bool superlevel, size_t max_bytes) {
-  check_common(construction, maxdim);
+// The kernels' view of a batch in device memory (checked to be on the current device).
+Shape2 device_input(uintptr_t ptr, const std::vector<int64_t>& shape,
+                    const std::vector<int64_t>& strides, int dtype, int batch_dims,
+                    gpu::Input2& in) {
   const int nd = int(shape.size());
   if (nd - batch_dims != 2 || batch_dims < 0 || batch_dims > 8 || strides.size() != shape.size())
     throw py::value_error("x: expected batch axes and 2 item axes");
-  if (!gpu::has_word(dtype))
-    throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
+  if (dtype < 0 || dtype > gpu::kB8) throw py::type_error("x: unknown dtype number");
   const int dev = gpu::device_of(reinterpret_cast<const void*>(ptr)), current = gpu::current_device();
   if (dev < 0) throw py::value_error("x: its __cuda_array_interface__ pointer is not device memory");
   if (dev != current)
@@ -131,7 +128,6 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
                           std::to_string(current) + "; make it current (torch.cuda.set_device(" +
                           std::to_string(dev) + ") or cupy.cuda.Device(" + std::to_string(dev) +
                           ").use()) or move x");
-  gpu::Input2 in;
   in.base = reinterpret_cast<const char*>(ptr);
   in.dtype = dtype;
   in.nbatch = batch_dims;
@@ -147,13 +143,46 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
   if (s.rows < 1 || s.cols < 1) throw py::value_error("x: empty array (an item axis has length 0)");
   if ((s.rows + 2) * (s.cols + 2) + 1 >= (int64_t(1) << 32))
     throw py::value_error("x: a 2-D item of 2^32 or more pixels");
+  return s;
+}
+
+// A NaN of a device batch, reported as the CPU engine reports it (with the GIL held).
+[[noreturn]] void throw_device_nan(const ItemError& e, const std::vector<int64_t>& shape,
+                                   int batch_dims) {
+  BatchView where;
+  where.nbatch = batch_dims;
+  for (int i = 0; i < batch_dims; ++i) where.bshape[i] = shape[size_t(i)];
+  where.item.ndim = 2;
+  where.item.shape[0] = shape[size_t(batch_dims)];
+  where.item.shape[1] = shape[size_t(batch_dims) + 1];
+  try {
+    std::rethrow_exception(e.error);
+  } catch (const NanError& nan) {
+    throw py::value_error("x: contains NaN at index " + batch_position(where, e.item, nan.position) +
+                          "; NaN is not a filtration value (replace it, e.g. with "
+                          "torch.nan_to_num or +inf to leave the cell out)");
+  }
+}
+
+// A batch of 2-D items in device memory (a torch or cupy array's __cuda_array_interface__),
+// read in place through its strides. Only dtypes of at most 32 bits (the Python layer copies
+// wider ones to the host).
+py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
+                           const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
+                           int maxdim, const std::string& construction, int batch_dims,
+                           bool superlevel, size_t max_bytes) {
+  check_common(construction, maxdim);
+  if (!gpu::has_word(dtype))
+    throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
+  gpu::Input2 in;
+  const Shape2 s = device_input(ptr, shape, strides, dtype, batch_dims, in);
   const int passes = maxdim + 1;
-  const int64_t chunk = items_per_launch(s, passes, 0, max_bytes);
-  py::gil_scoped_release release;
-  const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
-                                          construction == "V" ? Construction::V : Construction::T);
+  const int64_t chunk = items_per_launch(s, persistence_bytes(s, passes), max_bytes);
   BatchResult r;
   try {
+    py::gil_scoped_release release;
+    const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
+                                            construction == "V" ? Construction::V : Construction::T);
     r = run_chunks(s, chunk, passes, maxdim, superlevel, DType(dtype),
                    [&](int64_t first, int64_t n, gpu::RunResult& out) {
       gpu::Input2 part = in;
@@ -162,23 +191,99 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
                     first == 0 ? stream : 0, out);
     });
   } catch (const ItemError& e) {
-    py::gil_scoped_acquire acquire;
-    BatchView where;  // for the position in the CPU engine's words
-    where.nbatch = batch_dims;
-    for (int i = 0; i < batch_dims; ++i) where.bshape[i] = shape[size_t(i)];
-    where.item.ndim = 2;
-    where.item.shape[0] = s.rows;
-    where.item.shape[1] = s.cols;
-    try {
-      std::rethrow_exception(e.error);
-    } catch (const NanError& nan) {
-      throw py::value_error("x: contains NaN at index " + batch_position(where, e.item, nan.position) +
-                            "; NaN is not a filtration value (replace it, e.g. with "
-                            "torch.nan_to_num or +inf to leave the cell out)");
-    }
+    throw_device_nan(e, shape, batch_dims);
   }
-  py::gil_scoped_acquire acquire;
   return pairs_dict(std::move(r));
+}
+
+// Betti numbers of {x <= eta} per 2-D item (betti_2d.cuh), for a device batch (`ptr` non-zero)
+// or a C-contiguous host one (`x`), chunked like compute_2d. Shape (n_items, 2).
+std::vector<int64_t> betti_chunks(const gpu::Input2& in, const Shape2& s, const double* eta, bool v,
+                                  uintptr_t stream, size_t max_bytes, int64_t host_item_bytes) {
+  const int64_t chunk =
+      items_per_launch(s, size_t(s.rows * s.cols) * 5 + size_t(host_item_bytes) + 64, max_bytes);
+  std::vector<int64_t> out;
+  for (int64_t first = 0; first < s.n_items; first += chunk) {
+    const int64_t n = std::min(chunk, s.n_items - first);
+    uint64_t nan_at = ~uint64_t(0);
+    gpu::Input2 part = in;
+    struct Upload {
+      void* p = nullptr;
+      ~Upload() { gpu::free_device(p); }
+    } up;
+    if (host_item_bytes) {  // a host batch: this chunk's items go to the device
+      up.p = gpu::copy_to_device(in.base + size_t(first * host_item_bytes), size_t(n * host_item_bytes));
+      part.base = static_cast<const char*>(up.p);
+    } else {
+      part.item0 = first;
+    }
+    gpu::run_betti_cuda(part, eta + first, n, s.rows, s.cols, v, first == 0 ? stream : 0, out,
+                        nan_at);
+    if (nan_at != ~uint64_t(0))
+      gpu::throw_nan(uint64_t(first * s.rows * s.cols) + nan_at, s.rows * s.cols);
+  }
+  return out;
+}
+
+py::array_t<int64_t> betti_result(const std::vector<int64_t>& out, int64_t n_items) {
+  py::array_t<int64_t> r({py::ssize_t(n_items), py::ssize_t(2)});
+  std::copy(out.begin(), out.end(), r.mutable_data());
+  return r;
+}
+
+using Thresholds = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+void check_thresholds(const Thresholds& eta, int64_t n_items) {
+  if (eta.ndim() != 1 || eta.shape(0) != n_items)
+    throw py::value_error("thresholds: expected shape (" + std::to_string(n_items) + ",), one per item");
+}
+
+py::array_t<int64_t> betti_2d(const py::array& x, const Thresholds& eta,
+                              const std::string& construction, int batch_dims, size_t max_bytes) {
+  check_common(construction, 0);
+  const BatchView b = batch_view(x, batch_dims, 4);
+  try {
+    gpu::check_2d(b);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous here");
+  check_thresholds(eta, b.n_items());
+  const Shape2 s{b.n_items(), b.item.shape[0], b.item.shape[1]};
+  gpu::Input2 in;
+  in.base = b.item.base;
+  in.dtype = int(b.item.dtype);
+  in.nbatch = 1;
+  const int64_t item_bytes = s.rows * s.cols * int64_t(x.itemsize());
+  in.bshape[0] = s.n_items;
+  in.bstride[0] = item_bytes;
+  in.stride[0] = s.cols * int64_t(x.itemsize());
+  in.stride[1] = int64_t(x.itemsize());
+  const double* t = eta.data();
+  std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
+    return betti_chunks(in, s, t, construction == "V", 0, max_bytes, item_bytes);
+  });
+  return betti_result(out, s.n_items);
+}
+
+py::array_t<int64_t> betti_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
+                                     const std::vector<int64_t>& strides, int dtype,
+                                     uintptr_t stream, const Thresholds& eta,
+                                     const std::string& construction, int batch_dims,
+                                     size_t max_bytes) {
+  check_common(construction, 0);
+  gpu::Input2 in;
+  const Shape2 s = device_input(ptr, shape, strides, dtype, batch_dims, in);
+  check_thresholds(eta, s.n_items);
+  const double* t = eta.data();
+  std::vector<int64_t> out;
+  try {
+    py::gil_scoped_release release;
+    out = betti_chunks(in, s, t, construction == "V", stream, max_bytes, 0);
+  } catch (const ItemError& e) {
+    throw_device_nan(e, shape, batch_dims);
+  }
+  return betti_result(out, s.n_items);
 }
 
 }  // namespace
@@ -201,6 +306,14 @@ PYBIND11_MODULE(_cuda, m) {
         "Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU; the "
         "result layout of _core.compute; max_bytes (0: none) bounds the device memory of a "
         "launch (the batch goes in chunks of items).");
+  m.def("betti_2d", &betti_2d, py::arg("x"), py::arg("thresholds"), py::arg("construction"),
+        py::arg("batch_dims"), py::arg("max_bytes") = 0,
+        "(n_items, 2) Betti numbers of {x <= eta} per 2-D item of a C-contiguous host array, "
+        "on the GPU.");
+  m.def("betti_2d_device", &betti_2d_device, py::arg("ptr"), py::arg("shape"), py::arg("strides"),
+        py::arg("dtype"), py::arg("stream"), py::arg("thresholds"), py::arg("construction"),
+        py::arg("batch_dims"), py::arg("max_bytes") = 0,
+        "The same for a batch in device memory (any dtype), read in place.");
   m.def("compute_2d_device", &compute_2d_device, py::arg("ptr"), py::arg("shape"),
         py::arg("strides"), py::arg("dtype"), py::arg("stream"), py::arg("maxdim"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("superlevel"),

@@ -194,6 +194,92 @@ def test_cuda_module_without_a_device():
             cuph.persistence(np.zeros((3, 3)), device="cuda")
 
 
+def betti(x, eta, engine="portable", **kw):
+    from cuph.betti import _betti_numbers_at
+
+    return _betti_numbers_at(x, eta, kw.pop("batch_dims", 0), kw.pop("maxdim", None),
+                             kw.pop("construction", "V"), kw.pop("n_threads", 2), engine)
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_betti_kernels_match_cpu(construction, shape):
+    """Components by union-find with atomics (two threads: concurrent compare-and-swap) and
+    beta_1 from the Euler characteristic, against the CPU kernel, per-item thresholds."""
+    rng = np.random.default_rng(hash(shape) % 997)
+    for levels in (2, 4, 30):
+        x = rng.integers(0, levels, (6,) + shape).astype(np.float32)
+        eta = rng.integers(-1, levels + 1, 6).astype(np.float64)
+        eta[0], eta[1] = np.inf, -np.inf
+        got = betti(x, eta, batch_dims=1, construction=construction)
+        want = cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                     device="cpu")
+        np.testing.assert_array_equal(got, want)
+        assert got.shape == (6, 2)
+
+
+@pytest.fixture
+def fine_blocks():
+    """Blocks of 3 elements on 2 threads: both threads work on the same item at once."""
+    old = _core._portable_block(3)
+    yield
+    _core._portable_block(old)
+
+
+def test_kernels_with_threads_in_one_item(fine_blocks):
+    """The atomics under contention: compare-and-swap links, critical counts and slots,
+    minima, NaN positions."""
+    rng = np.random.default_rng(37)
+    for trial in range(4):
+        x = rng.integers(0, 3, (2, 150, 140)).astype(np.float32)
+        for construction in "VT":
+            np.testing.assert_array_equal(
+                betti(x, 1.0, batch_dims=1, construction=construction, n_threads=2),
+                cuph.betti_numbers_at(x, 1.0, batch_dims=1, construction=construction))
+            got = kernel(x, construction=construction, batch_dims=1, n_threads=2)
+            assert rows(got) == rows(cuph.persistence(x, construction=construction, batch_dims=1))
+    y = np.zeros((3, 40, 40), np.float32)
+    y[1, 30, 7] = y[2, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at index \(1, 30, 7\)"):
+        kernel(y, batch_dims=1, n_threads=2)
+
+
+def test_betti_kernels_every_dtype_views_and_large_items():
+    rng = np.random.default_rng(29)
+    for dtype in DTYPES:
+        x = (rng.standard_normal((3, 9, 11)) * 3).astype(dtype)
+        for construction in "VT":
+            np.testing.assert_array_equal(
+                betti(x, 0.5, batch_dims=1, construction=construction),
+                cuph.betti_numbers_at(x, 0.5, batch_dims=1, construction=construction))
+    base = rng.random((4, 120, 90)).astype(np.float32)
+    for view in (base, base[:, ::-1, ::2], base.transpose(0, 2, 1), base[::3, 5:6, :]):
+        for construction in "VT":
+            for eta in (0.2, 0.5, 0.8):
+                np.testing.assert_array_equal(
+                    betti(view, eta, batch_dims=1, construction=construction, n_threads=2),
+                    cuph.betti_numbers_at(view, eta, batch_dims=1, construction=construction))
+    ring = np.ones((2, 5, 5))
+    ring[:, 1:4, 1:4] = 0
+    ring[:, 2, 2] = 1
+    assert betti(ring, [0.5, 1.0], batch_dims=1, construction="T").tolist() == [[1, 1], [1, 0]]
+    assert betti(ring, 0.5, batch_dims=1, construction="T", maxdim=0).tolist() == [[1], [1]]
+
+
+def test_betti_kernels_bad_input():
+    y = np.zeros((2, 4, 4), np.float32)
+    y[1, 3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN at index \(1, 3, 0\)"):
+        betti(y, 0.0, batch_dims=1)
+    with pytest.raises(ValueError, match="2-D items"):
+        betti(np.zeros((2, 3, 3, 3)), 0.0, batch_dims=1)
+    with pytest.raises(ValueError, match="threshold"):
+        betti(np.zeros((2, 3, 3)), [0.0, 1.0, 2.0], batch_dims=1)
+    if not cuph.cuda_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            cuph.betti_numbers_at(np.zeros((3, 3)), 0.0, device="cuda")
+
+
 class FakeDeviceArray:
     """An object with a ``__cuda_array_interface__`` (v3), as torch and cupy arrays have."""
 
@@ -272,3 +358,26 @@ def test_cuda_launcher_reports_nan_and_chunks():
     assert rows(cuph.persistence(yt, batch_dims=1, max_memory="4MB")) == want
     with pytest.raises(MemoryError, match="GPU memory"):
         cuph.persistence(yt[:1], batch_dims=1, max_memory=1000)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_betti_matches_cpu():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(31)
+    for shape in SHAPES + [(56, 56), (256, 200)]:
+        x = rng.integers(0, 5, (32,) + shape).astype(np.float32)
+        eta = rng.integers(-1, 6, 32).astype(np.float64)
+        for construction in "VT":
+            want = cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                         device="cpu")
+            np.testing.assert_array_equal(
+                cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                      device="cuda"), want)
+            xt = torch.from_numpy(x).cuda()
+            for view, ref in ((xt, x), (xt.transpose(1, 2), x.transpose(0, 2, 1)),
+                              (xt.double(), x)):
+                np.testing.assert_array_equal(
+                    cuph.betti_numbers_at(view, eta, batch_dims=1, construction=construction),
+                    cuph.betti_numbers_at(ref, eta, batch_dims=1, construction=construction,
+                                          device="cpu"))

@@ -66,6 +66,33 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   }));
 }
 
+// The Betti kernels on the CPU launcher: (n_items, 2) beta_0, beta_1 of {x <= eta}.
+py::array_t<int64_t> portable_betti_2d(const py::array& x,
+                                       const py::array_t<double, py::array::c_style |
+                                                                     py::array::forcecast>& eta,
+                                       const std::string& construction, int batch_dims,
+                                       int n_threads) {
+  if (construction != "V" && construction != "T")
+    throw py::value_error("construction: must be 'V' or 'T'");
+  const BatchView b = batch_view(x, batch_dims, 4);
+  try {
+    gpu::check_2d(b);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  if (eta.ndim() != 1 || eta.shape(0) != b.n_items())
+    throw py::value_error("thresholds: expected one per item");
+  const int threads = thread_count(n_threads);
+  const double* t = eta.data();
+  std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
+    return gpu::run_betti_cpu(gpu::input_of(b), t, b.n_items(), b.item.shape[0], b.item.shape[1],
+                              construction == "V", threads);
+  });
+  py::array_t<int64_t> r({py::ssize_t(b.n_items()), py::ssize_t(2)});
+  std::copy(out.begin(), out.end(), r.mutable_data());
+  return r;
+}
+
 // The result pool's counters; with `limit`, sets the most bytes it keeps first (which also
 // bounds the small items' pair lists kept between batches, item_pairs_cache.hpp).
 py::dict result_pool(std::optional<int64_t> limit) {
@@ -113,6 +140,17 @@ PYBIND11_MODULE(_core, m) {
   m.def("_portable_2d", &portable_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
         "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
+  m.def(
+      "_portable_block",
+      [](std::optional<int64_t> n) {
+        if (n && *n < 1) throw py::value_error("n: must be >= 1");
+        return n ? gpu::cpu_launch_block().exchange(*n) : gpu::cpu_launch_block().load();
+      },
+      py::arg("n") = py::none(),
+      "Test switch: elements per block of the CPU launcher (default 4096); returns the previous.");
+  m.def("_portable_betti_2d", &portable_betti_2d, py::arg("x"), py::arg("thresholds"),
+        py::arg("construction"), py::arg("batch_dims"), py::arg("n_threads"),
+        "The GPU engine's 2-D Betti kernels on CPU threads (the CPU launcher); for tests.");
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),

@@ -39,6 +39,21 @@ def _portable_2d(
     """The GPU engine's 2-D kernels (cuda/cubical_2d.cuh) run by the CPU launcher: the result
     of compute() for 2-D items without keep_diagonal. For tests on machines without a GPU."""
 
+def _portable_block(n: Optional[int] = None) -> int:
+    """Test switch (process-wide): elements per block of the CPU launcher (default 4096). Small
+    blocks make threads run bodies of one item at the same time, as on a GPU. Returns the
+    previous setting; None only reads it."""
+
+def _portable_betti_2d(
+    x: npt.NDArray[np.generic],
+    thresholds: npt.NDArray[np.float64],
+    construction: str,
+    batch_dims: int,
+    n_threads: int,
+) -> npt.NDArray[np.int64]:
+    """The GPU engine's 2-D Betti kernels (cuda/betti_2d.cuh) on the CPU launcher: (n_items, 2)
+    Betti numbers of {x <= eta}, eta one per item. For tests on machines without a GPU."""
+
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
     """Test switch (process-wide): 3-D/4-D reductions keep the rows of the cells known to
     create a class (dimension d-2: the dual union-find's; below: apparent pairs' births, then

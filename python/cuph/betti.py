@@ -11,7 +11,8 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
-from .engine import _CONSTRUCTIONS, _as_array, _check_options, persistence
+from .engine import (_CONSTRUCTIONS, _DEVICES, _as_array, _check_options, _device_array,
+                     _is_gpu_array, cuda_available, persistence)
 
 __all__ = ["betti_numbers_at"]
 
@@ -58,6 +59,7 @@ def betti_numbers_at(
     maxdim: Optional[int] = None,
     construction: str = "V",
     n_threads: Optional[int] = None,
+    device: str = "auto",
 ) -> np.ndarray:
     """Betti numbers of the sublevel complex ``{x <= eta}`` of every item, at one eta per item.
 
@@ -75,6 +77,11 @@ def betti_numbers_at(
     batch_dims, maxdim, construction, n_threads
         As in :func:`cuph.persistence`. 1- to 3-D items use the dedicated kernel; 4-D items
         fall back to counting pairs of the persistence diagrams.
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"``: the GPU when ``x`` lives on one (a torch or cupy array, read in place, any
+        dtype) and :func:`cuph.cuda_available`, else the CPU. The GPU computes 2-D items
+        (components by union-find with atomics, beta_1 from the Euler characteristic); a
+        host array with ``"cuda"`` is copied to the GPU.
 
     Returns
     -------
@@ -89,8 +96,41 @@ def betti_numbers_at(
     >>> cuph.betti_numbers_at(ring, [0.5, 1.0], batch_dims=1, construction="T").tolist()
     [[1, 1], [1, 0]]
     """
+    if device not in _DEVICES:
+        raise ValueError(f"device: must be one of {_DEVICES}, got {device!r}")
+    use_gpu = device == "cuda" or (device == "auto" and _is_gpu_array(x))
+    if use_gpu and not cuda_available():
+        raise RuntimeError(
+            "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
+            "is present); pass device='cpu' with a host array"
+        )
+    return _betti_numbers_at(x, threshold, batch_dims, maxdim, construction, n_threads,
+                             "cuda" if use_gpu else "cpu")
+
+
+def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[int],
+                      construction: str, n_threads: Optional[int], engine: str) -> np.ndarray:
+    """`betti_numbers_at` after the choice of device: engine "cpu", "cuda", or "portable" (the
+    GPU kernels on the CPU launcher, for tests)."""
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
+    dev = _device_array(x) if engine == "cuda" else None
+    if dev is not None:
+        shape = dev["shape"]
+        batch_dims, maxdim, n_threads = _check_options(len(shape), shape, batch_dims, maxdim,
+                                                       n_threads)
+        batch_shape = tuple(shape[:batch_dims])
+        eta = _thresholds(threshold, batch_shape)
+        if len(shape) - batch_dims != 2:
+            raise ValueError("device: the GPU engine computes 2-D items so far; use device='cpu' "
+                             "with a host copy")
+        if eta.shape[0] == 0:
+            return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
+        from . import _cuda  # type: ignore[attr-defined]
+
+        out = _cuda.betti_2d_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
+                                    dev["stream"], eta, construction, batch_dims)
+        return np.ascontiguousarray(out[:, : maxdim + 1]).reshape(batch_shape + (maxdim + 1,))
     arr = _as_array(x)
     batch_dims, maxdim, n_threads = _check_options(arr.ndim, arr.shape, batch_dims, maxdim,
                                                    n_threads)
@@ -100,7 +140,18 @@ def betti_numbers_at(
     eta = _thresholds(threshold, batch_shape)
     if eta.shape[0] == 0:  # an empty batch
         return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
-    if d <= 3 and hasattr(_core, "betti_at"):
+    if engine != "cpu":
+        if d != 2:
+            raise ValueError(f"device: the GPU engine computes 2-D items so far, got {d}-D "
+                             "items; use device='cpu'")
+        if engine == "portable":
+            out = _core._portable_betti_2d(arr, eta, construction, batch_dims, n_threads)
+        else:
+            from . import _cuda  # type: ignore[attr-defined]
+
+            out = _cuda.betti_2d(np.ascontiguousarray(arr), eta, construction, batch_dims)
+        out = out[:, : maxdim + 1]
+    elif d <= 3 and hasattr(_core, "betti_at"):
         out = _core.betti_at(arr, eta, construction, batch_dims, n_threads)[:, : maxdim + 1]
     else:
         out = _betti_from_diagrams(arr, eta, construction, batch_dims, maxdim, n_threads)

@@ -31,6 +31,26 @@ CUPH_HD inline uint32_t atomic_add(uint32_t* p, uint32_t v) {
 #endif
 }
 
+// If *p == expected, *p = desired; returns the old value.
+CUPH_HD inline uint32_t atomic_cas(uint32_t* p, uint32_t expected, uint32_t desired) {
+#if defined(__CUDA_ARCH__)
+  return atomicCAS(p, expected, desired);
+#else
+  __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  return expected;  // the old value either way
+#endif
+}
+
+// A read of memory that other bodies of the launch may write (with the atomics above): past
+// the SM's L1 on the device, a relaxed atomic load on the host.
+CUPH_HD inline uint32_t atomic_load(const uint32_t* p) {
+#if defined(__CUDA_ARCH__)
+  return __ldcg(p);
+#else
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+#endif
+}
+
 // *p = min(*p, v).
 CUPH_HD inline void atomic_min(uint64_t* p, uint64_t v) {
 #if defined(__CUDA_ARCH__)
