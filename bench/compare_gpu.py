@@ -131,6 +131,60 @@ def main(argv: Optional[List[str]] = None) -> int:
                 table.append([name, label, fmt_s(t), f"{pixels / t / 1e9:.3f}", f"{peer / t:.2f}"])
             print(md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table[-len(rows):]))
 
+    # Betti numbers at each map's mean (the profiling job's question), no diagram: cripser
+    # image by image as the study's code does (a subset, scaled), the CPU kernel, the GPU one.
+    from cuph.betti import _betti_numbers_at
+
+    betti_table = []
+    for kind in ("noise", "smooth"):
+        x = make_input((n, s, s), kind, np.float32, stable_seed(f"betti-{kind}"), sigma=2.0,
+                       batch_dims=1)
+        eta = x.reshape(n, -1).mean(axis=1, dtype=np.float64)
+        want = cuph.betti_numbers_at(x, eta, batch_dims=1, device="cpu")
+        m = min(n, args.gudhi_items)
+
+        def cripser_betti() -> np.ndarray:
+            import cripser
+
+            out = np.zeros((m, 2), np.int64)
+            for i in range(m):
+                ph = cripser.computePH(x[i].astype(np.float64), maxdim=1)
+                alive = (ph[:, 1] <= eta[i]) & (eta[i] < ph[:, 2])
+                out[i] = np.bincount(ph[alive, 0].astype(int), minlength=2)[:2]
+            return out
+
+        rows_b = [("cripser image by image (1 thread; "
+                   f"{m} items x {n / m:g})", cripser_betti, want[:m], n / m),
+                  ("cuph CPU kernel, 1 thread",
+                   lambda: cuph.betti_numbers_at(x, eta, batch_dims=1, n_threads=1,
+                                                 device="cpu"), want, 1.0),
+                  (f"GPU kernels on the CPU launcher, {threads} threads",
+                   lambda: _betti_numbers_at(x, eta, 1, None, "V", threads, "portable"), want,
+                   1.0)]
+        if gpu:
+            rows_b.append(("cuph device='cuda' from numpy",
+                           lambda: cuph.betti_numbers_at(x, eta, batch_dims=1, device="cuda"),
+                           want, 1.0))
+            try:
+                import torch
+
+                if torch.cuda.is_available():
+                    xt = torch.from_numpy(x).cuda()
+                    rows_b.append(("cuph from a torch CUDA tensor",
+                                   lambda: cuph.betti_numbers_at(xt, eta, batch_dims=1), want,
+                                   1.0))
+            except ImportError:
+                pass
+        peer = None
+        for label, fn, ref, scale in rows_b:
+            if not np.array_equal(fn(), ref):
+                raise SystemExit(f"betti {kind} {label}: Betti numbers differ from the CPU kernel")
+            t = median_time(fn, args.reps) * scale
+            peer = t if peer is None else peer
+            betti_table.append([f"betti-V-{kind}", label, fmt_s(t), f"{pixels / t / 1e9:.3f}",
+                                f"{peer / t:.2f}"])
+        print(md_table(["case", "row", "s", "Gpixel/s", "x cripser"], betti_table[-len(rows_b):]))
+
     body = (f"{run_stamp()}\n\nBatches of {n} x {s} x {s} float32 maps, dims 0-1, median of "
             f"{args.reps} runs after a warm-up; x gudhi = gudhi's time / the row's.\n\n"
             + md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table))
@@ -145,7 +199,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         path = RESULTS_DIR / f"gpu-{device}-{_dt.date.today().isoformat()}.md"
         lines = ["# cuph GPU benchmarks", "", "Written by `bench/compare_gpu.py`.", "", "## Machine", ""]
         lines += [f"- {k}: {v}" for k, v in info.items()]
-        path.write_text("\n".join(lines) + "\n\n## Batched 2-D maps\n\n" + body)
+        betti_body = ("Betti numbers (V) of each map at its mean value, no diagram; x cripser = "
+                      "CubicalRipser's time (image by image) / the row's.\n\n"
+                      + md_table(["case", "row", "s", "Gpixel/s", "x cripser"], betti_table))
+        path.write_text("\n".join(lines) + "\n\n## Batched 2-D maps\n\n" + body
+                        + "\n## Betti numbers at a threshold\n\n" + betti_body)
         print(f"wrote {path}")
     return 0
 
