@@ -31,6 +31,11 @@ struct BettiBatch2 {
   uint32_t* roots = nullptr;    // per item: beta_0
   uint32_t* plus = nullptr;     // per item: cells counted + in chi (vertices, squares)
   uint32_t* minus = nullptr;    // per item: cells counted - in chi (edges)
+
+  BettiBatch2() = default;
+  // The shape, input and thresholds of a batch; the launcher sets the arrays.
+  BettiBatch2(const Input2& input, int64_t items, int64_t r, int64_t c, bool vertices)
+      : in(input), n_items(items), rows(r), cols(c), v(vertices) {}
 };
 
 // Element e of n_items * rows * cols.

@@ -154,6 +154,12 @@ struct Batch2 {
   Pair* pairs[2] = {nullptr, nullptr};       // start[p][n_items] + n_items each
   uint32_t* n_pairs[2] = {nullptr, nullptr}; // n_items per pass
   CUPH_HD int64_t nodes() const { return padded + 1; }
+
+  Batch2() = default;
+  // The shape and input of a batch; the launcher sets the arrays.
+  Batch2(const Input2& input, bool super, int64_t items, int64_t r, int64_t c, int n_passes)
+      : n_items(items), rows(r), cols(c), padded((r + 2) * (c + 2)), passes(n_passes),
+        in(input), superlevel(super) {}
 };
 
 // Element e of n_items * rows * cols: its value word (dtypes with has_word; superlevel: the

@@ -172,13 +172,7 @@ inline void run_cpu(const Tables2& t, const Input2& in, bool superlevel, std::ve
                     int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
                     HostBatch2& h) {
   Batch2& b = h.b;
-  b.n_items = n_items;
-  b.rows = rows;
-  b.cols = cols;
-  b.padded = (rows + 2) * (cols + 2);
-  b.passes = passes;
-  b.in = in;
-  b.superlevel = superlevel;
+  b = Batch2(in, superlevel, n_items, rows, cols, passes);
   const int64_t gens = n_items * rows * cols;
   uint64_t nan_at = ~uint64_t(0);
   if (words.empty()) {
@@ -252,18 +246,7 @@ inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<ui
   out.offsets.resize(counts.size() + 1);
   out.offsets[0] = 0;
   for (size_t j = 0; j < counts.size(); ++j) out.offsets[j + 1] = out.offsets[j] + int64_t(counts[j]);
-  const size_t total = pairs.size();
-  out.single = exact_in_float(dtype);
-  out.dim.resize(total);
-  if (out.single) {
-    out.birth32.resize(total);
-    out.death32.resize(total);
-  } else {
-    out.birth.resize(total);
-    out.death.resize(total);
-  }
-  out.birth_index.resize(total);
-  out.death_index.resize(total);
+  out.allocate(pairs.size(), dtype);
   size_t row = 0;
   for (size_t j = 0; j < counts.size(); ++j)
     for (uint64_t c = 0; c < counts[j]; ++c, ++row) {
@@ -287,12 +270,7 @@ inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<ui
 // The Betti kernels (betti_2d.cuh) on the CPU launcher; NaN as ItemError(NanError).
 inline std::vector<int64_t> run_betti_cpu(const Input2& in, const double* eta, int64_t n_items,
                                           int64_t rows, int64_t cols, bool v, int threads) {
-  BettiBatch2 b;
-  b.in = in;
-  b.n_items = n_items;
-  b.rows = rows;
-  b.cols = cols;
-  b.v = v;
+  BettiBatch2 b(in, n_items, rows, cols, v);
   b.eta = eta;
   const int64_t pixels = n_items * rows * cols;
   const size_t np = static_cast<size_t>(pixels), ni = static_cast<size_t>(n_items);

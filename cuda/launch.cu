@@ -125,14 +125,7 @@ void free_device(void* ptr) {
 void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               RunResult& out) {
-  Batch2 b;
-  b.n_items = n_items;
-  b.rows = rows;
-  b.cols = cols;
-  b.padded = (rows + 2) * (cols + 2);
-  b.passes = passes;
-  b.in = in;
-  b.superlevel = superlevel;
+  Batch2 b(in, superlevel, n_items, rows, cols, passes);
   const int64_t nodes = n_items * b.nodes(), gens = n_items * rows * cols;
   // The producer's pending work on the input (CUDA array interface v3), then ours on the
   // default stream.
@@ -209,12 +202,7 @@ void run_betti_cuda(const Input2& in, const double* eta, int64_t n_items, int64_
                     int64_t cols, bool v, uintptr_t stream, std::vector<int64_t>& out,
                     uint64_t& nan_at) {
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
-  BettiBatch2 b;
-  b.in = in;
-  b.n_items = n_items;
-  b.rows = rows;
-  b.cols = cols;
-  b.v = v;
+  BettiBatch2 b(in, n_items, rows, cols, v);
   const int64_t pixels = n_items * rows * cols, grid = n_items * (rows + 1) * (cols + 1);
   DeviceBuffer d_eta, d_member, d_parent, d_nan, d_roots, d_plus, d_minus;
   double* e = d_eta.alloc<double>(size_t(n_items), "cudaMalloc (thresholds)");

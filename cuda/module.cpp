@@ -46,12 +46,13 @@ size_t persistence_bytes(const Shape2& s, int passes) {
   return gpu::batch_bytes(1, s.rows, s.cols, passes) + size_t(s.rows * s.cols) * 4;
 }
 
-void check_common(const std::string& construction, int maxdim) {
-  if (construction != "V" && construction != "T")
-    throw py::value_error("construction: must be 'V' or 'T'");
+// The construction; ValueError for bad arguments, RuntimeError without a device.
+Construction check_common(const std::string& construction, int maxdim) {
+  const Construction con = construction_arg(construction);
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
   if (gpu::device_count() == 0)
     throw std::runtime_error("device: no CUDA device is usable; use device='cpu'");
+  return con;
 }
 
 // Runs the batch in chunks; `run(first, n, result)` runs items [first, first + n).
@@ -74,13 +75,9 @@ BatchResult run_chunks(const Shape2& s, int64_t chunk, int passes, int maxdim, b
 // chunk by chunk. Dtypes of more than 32 bits get their value words on the host.
 py::dict compute_2d(const py::array& x, int maxdim, const std::string& construction,
                     int batch_dims, int n_threads, bool superlevel, size_t max_bytes) {
-  check_common(construction, maxdim);
+  const Construction con = check_common(construction, maxdim);
   const BatchView b = batch_view(x, batch_dims, 4);
-  try {
-    gpu::check_2d(b);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous here");
   const Shape2 s{b.n_items(), b.item.shape[0], b.item.shape[1]};
   const int passes = maxdim + 1;
@@ -92,7 +89,7 @@ py::dict compute_2d(const py::array& x, int maxdim, const std::string& construct
     std::vector<uint32_t> words;
     if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
     const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
-                                            construction == "V" ? Construction::V : Construction::T);
+                                            con);
     return run_chunks(s, chunk, passes, maxdim, superlevel, b.item.dtype,
                       [&](int64_t first, int64_t n, gpu::RunResult& r) {
       struct Upload {
@@ -171,7 +168,7 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
                            const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
                            int maxdim, const std::string& construction, int batch_dims,
                            bool superlevel, size_t max_bytes) {
-  check_common(construction, maxdim);
+  const Construction con = check_common(construction, maxdim);
   if (!gpu::has_word(dtype))
     throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
   gpu::Input2 in;
@@ -182,7 +179,7 @@ py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
   try {
     py::gil_scoped_release release;
     const gpu::Tables2 t = gpu::make_tables(s.rows, s.cols,
-                                            construction == "V" ? Construction::V : Construction::T);
+                                            con);
     r = run_chunks(s, chunk, passes, maxdim, superlevel, DType(dtype),
                    [&](int64_t first, int64_t n, gpu::RunResult& out) {
       gpu::Input2 part = in;
@@ -240,13 +237,9 @@ void check_thresholds(const Thresholds& eta, int64_t n_items) {
 
 py::array_t<int64_t> betti_2d(const py::array& x, const Thresholds& eta,
                               const std::string& construction, int batch_dims, size_t max_bytes) {
-  check_common(construction, 0);
+  const Construction con = check_common(construction, 0);
   const BatchView b = batch_view(x, batch_dims, 4);
-  try {
-    gpu::check_2d(b);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous here");
   check_thresholds(eta, b.n_items());
   const Shape2 s{b.n_items(), b.item.shape[0], b.item.shape[1]};
@@ -261,7 +254,7 @@ py::array_t<int64_t> betti_2d(const py::array& x, const Thresholds& eta,
   in.stride[1] = int64_t(x.itemsize());
   const double* t = eta.data();
   std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
-    return betti_chunks(in, s, t, construction == "V", 0, max_bytes, item_bytes);
+    return betti_chunks(in, s, t, con == Construction::V, 0, max_bytes, item_bytes);
   });
   return betti_result(out, s.n_items);
 }
@@ -271,7 +264,7 @@ py::array_t<int64_t> betti_2d_device(uintptr_t ptr, const std::vector<int64_t>& 
                                      uintptr_t stream, const Thresholds& eta,
                                      const std::string& construction, int batch_dims,
                                      size_t max_bytes) {
-  check_common(construction, 0);
+  const Construction con = check_common(construction, 0);
   gpu::Input2 in;
   const Shape2 s = device_input(ptr, shape, strides, dtype, batch_dims, in);
   check_thresholds(eta, s.n_items);
@@ -279,7 +272,7 @@ py::array_t<int64_t> betti_2d_device(uintptr_t ptr, const std::vector<int64_t>& 
   std::vector<int64_t> out;
   try {
     py::gil_scoped_release release;
-    out = betti_chunks(in, s, t, construction == "V", stream, max_bytes, 0);
+    out = betti_chunks(in, s, t, con == Construction::V, stream, max_bytes, 0);
   } catch (const ItemError& e) {
     throw_device_nan(e, shape, batch_dims);
   }

@@ -19,8 +19,7 @@ using namespace cuph_bindings;
 py::array_t<int64_t> betti_at(const py::array& x, const py::array_t<double, py::array::c_style |
                                                                            py::array::forcecast>& thresholds,
                               const std::string& construction, int batch_dims, int n_threads) {
-  if (construction != "V" && construction != "T")
-    throw py::value_error("construction: must be 'V' or 'T'");
+  const Construction c = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 3);
   const int64_t n = b.n_items();
   if (thresholds.ndim() != 1 || thresholds.shape(0) != n)
@@ -28,7 +27,6 @@ py::array_t<int64_t> betti_at(const py::array& x, const py::array_t<double, py::
   const double* eta = thresholds.data();
   for (int64_t i = 0; i < n; ++i)
     if (std::isnan(eta[i])) throw py::value_error("thresholds: NaN at item " + std::to_string(i));
-  const Construction c = construction == "V" ? Construction::V : Construction::T;
   const int threads = thread_count(n_threads);
 
   py::array_t<int64_t> out({py::ssize_t(n), py::ssize_t(b.item.ndim)});

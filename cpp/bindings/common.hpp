@@ -19,6 +19,7 @@
 #include "cuph/array_view.hpp"
 #include "cuph/batch.hpp"
 #include "cuph/check.hpp"
+#include "cuph/grid.hpp"
 #include "cuph/thread_pool.hpp"
 
 namespace cuph_bindings {
@@ -101,6 +102,13 @@ inline py::dict pairs_dict(cuph::BatchResult&& r) {
   out["item"] = py::none();  // cuph.Diagrams builds it from the offsets when it is read
   out["offsets"] = to_numpy(std::move(r.offsets));
   return out;
+}
+
+// "V" or "T" (ValueError otherwise).
+inline cuph::Construction construction_arg(const std::string& construction) {
+  if (construction != "V" && construction != "T")
+    throw py::value_error("construction: must be 'V' or 'T'");
+  return construction == "V" ? cuph::Construction::V : cuph::Construction::T;
 }
 
 inline int thread_count(int n_threads) {

@@ -23,13 +23,12 @@ using namespace cuph_bindings;
 
 py::dict compute(const py::array& x, int maxdim, const std::string& construction, int batch_dims,
                  int n_threads, bool superlevel, bool keep_diagonal) {
-  if (construction != "V" && construction != "T")
-    throw py::value_error("construction: must be 'V' or 'T'");
+  const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   if (maxdim >= b.item.ndim) throw py::value_error("maxdim: must be below the item dimension");
   Options opt;
   opt.maxdim = maxdim;
-  opt.construction = construction == "V" ? Construction::V : Construction::T;
+  opt.construction = con;
   opt.superlevel = superlevel;
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
@@ -40,22 +39,16 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 // The GPU engine's 2-D kernels run by the CPU launcher (cuda/host_2d.hpp): how CI tests them.
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel) {
-  if (construction != "V" && construction != "T")
-    throw py::value_error("construction: must be 'V' or 'T'");
+  const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
-  try {
-    gpu::check_2d(b);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
     const gpu::Input2 in = gpu::input_of(b);
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
     if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-    const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1],
-                                            construction == "V" ? Construction::V : Construction::T);
+    const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1], con);
     gpu::HostBatch2 h;
     gpu::run_cpu(t, in, superlevel, std::move(words), b.n_items(), b.item.shape[0],
                  b.item.shape[1], maxdim + 1, threads, h);
@@ -72,21 +65,16 @@ py::array_t<int64_t> portable_betti_2d(const py::array& x,
                                                                      py::array::forcecast>& eta,
                                        const std::string& construction, int batch_dims,
                                        int n_threads) {
-  if (construction != "V" && construction != "T")
-    throw py::value_error("construction: must be 'V' or 'T'");
+  const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
-  try {
-    gpu::check_2d(b);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (eta.ndim() != 1 || eta.shape(0) != b.n_items())
     throw py::value_error("thresholds: expected one per item");
   const int threads = thread_count(n_threads);
   const double* t = eta.data();
   std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
     return gpu::run_betti_cpu(gpu::input_of(b), t, b.n_items(), b.item.shape[0], b.item.shape[1],
-                              construction == "V", threads);
+                              con == Construction::V, threads);
   });
   py::array_t<int64_t> r({py::ssize_t(b.n_items()), py::ssize_t(2)});
   std::copy(out.begin(), out.end(), r.mutable_data());

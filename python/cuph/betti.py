@@ -11,8 +11,8 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
-from .engine import (_CONSTRUCTIONS, _DEVICES, _as_array, _check_options, _device_array,
-                     _is_gpu_array, cuda_available, persistence)
+from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _use_gpu,
+                     persistence)
 
 __all__ = ["betti_numbers_at"]
 
@@ -96,14 +96,7 @@ def betti_numbers_at(
     >>> cuph.betti_numbers_at(ring, [0.5, 1.0], batch_dims=1, construction="T").tolist()
     [[1, 1], [1, 0]]
     """
-    if device not in _DEVICES:
-        raise ValueError(f"device: must be one of {_DEVICES}, got {device!r}")
-    use_gpu = device == "cuda" or (device == "auto" and _is_gpu_array(x))
-    if use_gpu and not cuda_available():
-        raise RuntimeError(
-            "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
-            "is present); pass device='cpu' with a host array"
-        )
+    use_gpu = _use_gpu(x, device)
     return _betti_numbers_at(x, threshold, batch_dims, maxdim, construction, n_threads,
                              "cuda" if use_gpu else "cpu")
 

@@ -42,6 +42,20 @@ def output_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float32)
 
 
+def _use_gpu(x: Any, device: str) -> bool:
+    """Whether a call with this input and ``device`` runs on the GPU engine (RuntimeError if it
+    should and none is usable)."""
+    if device not in _DEVICES:
+        raise ValueError(f"device: must be one of {_DEVICES}, got {device!r}")
+    use_gpu = device == "cuda" or (device == "auto" and _is_gpu_array(x))
+    if use_gpu and not cuda_available():
+        raise RuntimeError(
+            "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
+            "is present); pass device='cpu' with a host array"
+        )
+    return use_gpu
+
+
 def _is_gpu_array(x: Any) -> bool:
     if hasattr(x, "__cuda_array_interface__"):
         return True
@@ -180,14 +194,7 @@ def persistence(
     >>> dg.in_dim(0).tolist()
     [[0.0, 2.0], [0.0, 2.0], [0.0, 2.0], [0.0, inf]]
     """
-    if device not in _DEVICES:
-        raise ValueError(f"device: must be one of {_DEVICES}, got {device!r}")
-    use_gpu = device == "cuda" or (device == "auto" and _is_gpu_array(x))
-    if use_gpu and not cuda_available():
-        raise RuntimeError(
-            "device: no CUDA device is usable (this cuph build has no GPU engine or no GPU "
-            "is present); pass device='cpu' with a host array"
-        )
+    use_gpu = _use_gpu(x, device)
     if use_gpu:
         dev = _device_array(x)
         if dev is not None and dev["dtype"].itemsize <= 4:

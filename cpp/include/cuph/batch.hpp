@@ -54,11 +54,28 @@ struct BatchResult {
   bool single = false;
   Column<int64_t> birth_index, death_index;
   std::vector<int64_t> offsets;
+
+  // Sizes every column for `total` rows (uninitialised), values in float32 where that is exact.
+  void allocate(size_t total, DType dtype);
 };
 
 inline bool exact_in_float(DType t) {
   return t == DType::f16 || t == DType::f32 || t == DType::b8 || t == DType::i8 ||
          t == DType::i16 || t == DType::u8 || t == DType::u16;
+}
+
+inline void BatchResult::allocate(size_t total, DType dtype) {
+  single = exact_in_float(dtype);
+  dim.resize(total);
+  if (single) {
+    birth32.resize(total);
+    death32.resize(total);
+  } else {
+    birth.resize(total);
+    death.resize(total);
+  }
+  birth_index.resize(total);
+  death_index.resize(total);
 }
 
 // Every item's pairs (after index_pairs) in one result sorted by (item, dim): with every count
@@ -76,18 +93,7 @@ BatchResult assemble_pairs(std::vector<ItemPairs>& items, int maxdim, bool super
       const size_t at = size_t(i) * size_t(maxdim + 1) + size_t(k);
       out.offsets[at + 1] = out.offsets[at] + int64_t(items[size_t(i)].dim[k].size());
     }
-  const size_t total = size_t(out.offsets.back());
-  out.single = exact_in_float(dtype);
-  out.dim.resize(total);
-  if (out.single) {
-    out.birth32.resize(total);
-    out.death32.resize(total);
-  } else {
-    out.birth.resize(total);
-    out.death.resize(total);
-  }
-  out.birth_index.resize(total);
-  out.death_index.resize(total);
+  out.allocate(size_t(out.offsets.back()), dtype);
   for_each_item(n, n_threads, nullptr, [&]() {
     return [&](int64_t i, CancelToken&) {
       const size_t row = size_t(out.offsets[size_t(i) * size_t(maxdim + 1)]);
