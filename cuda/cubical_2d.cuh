@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "cuph/portable.hpp"
+#include "input.cuh"
 
 namespace cuph {
 namespace gpu {
@@ -52,79 +53,6 @@ struct Tables2 {
   uint8_t v;           // V: neighbours with smaller keys come first; T: larger ones
 };
 
-// The input batch as the kernels read it: any byte strides, the core's DType numbering
-// (array_view.hpp). On the GPU, device memory (a torch or cupy array, or a host array copied).
-struct Input2 {
-  const char* base = nullptr;
-  int dtype = 0;
-  int nbatch = 0;
-  int64_t bshape[8] = {}, bstride[8] = {};  // batch axes and their byte strides
-  int64_t stride[2] = {};                   // the item axes' byte strides
-  int64_t item0 = 0;                        // the batch's first item (a chunk of a larger one)
-};
-enum : int { kF16, kF32, kF64, kI8, kI16, kI32, kI64, kU8, kU16, kU32, kU64, kB8 };
-
-// The element at (row, col) of item `item` (flat index over the batch axes).
-CUPH_HD inline const char* element(const Input2& in, int64_t item, int64_t row, int64_t col) {
-  const char* at = in.base + row * in.stride[0] + col * in.stride[1];
-  item += in.item0;
-  for (int i = in.nbatch - 1; i >= 0; --i) {
-    at += (item % in.bshape[i]) * in.bstride[i];
-    item /= in.bshape[i];
-  }
-  return at;
-}
-template <class T> CUPH_HD inline T load_as(const char* at) {
-  return *reinterpret_cast<const T*>(at);
-}
-CUPH_HD inline double read_value(int dtype, const char* at) {
-  switch (dtype) {
-    case kF16: return double(half_to_float(load_as<uint16_t>(at)));
-    case kF32: return double(load_as<float>(at));
-    case kF64: return load_as<double>(at);
-    case kI8: return double(load_as<int8_t>(at));
-    case kI16: return double(load_as<int16_t>(at));
-    case kI32: return double(load_as<int32_t>(at));
-    case kI64: return double(load_as<int64_t>(at));
-    case kU8: return double(load_as<uint8_t>(at));
-    case kU16: return double(load_as<uint16_t>(at));
-    case kU32: return double(load_as<uint32_t>(at));
-    case kU64: return double(load_as<uint64_t>(at));
-    default: return double(load_as<uint8_t>(at) != 0);
-  }
-}
-// Whether the kernels make the value words of a dtype themselves (32 bits or fewer); wider
-// ones need a range or a sort first (host_2d.hpp, item_words).
-CUPH_HD inline bool has_word(int dtype) {
-  return dtype != kF64 && dtype != kI64 && dtype != kU64;
-}
-// An order-preserving 32-bit word of the value at `at` (a dtype with has_word); false for NaN.
-// Floats as the core's Sortable keys (array_view.hpp): -0.0 and +0.0 get neighbouring words,
-// ties between them go by index like any other tie.
-CUPH_HD inline bool value_word(int dtype, const char* at, uint32_t& w) {
-  switch (dtype) {
-    case kF16: {
-      const uint16_t h = load_as<uint16_t>(at);
-      if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) return false;
-      w = (h & 0x8000u) ? uint32_t(uint16_t(~h)) : uint32_t(h | 0x8000u);
-      return true;
-    }
-    case kF32: {
-      const uint32_t b = load_as<uint32_t>(at);
-      if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) return false;
-      w = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-      return true;
-    }
-    case kI8: w = uint32_t(int32_t(load_as<int8_t>(at))) ^ 0x80000000u; return true;
-    case kI16: w = uint32_t(int32_t(load_as<int16_t>(at))) ^ 0x80000000u; return true;
-    case kI32: w = uint32_t(load_as<int32_t>(at)) ^ 0x80000000u; return true;
-    case kU8: w = load_as<uint8_t>(at); return true;
-    case kU16: w = load_as<uint16_t>(at); return true;
-    case kU32: w = load_as<uint32_t>(at); return true;
-    default: w = load_as<uint8_t>(at) != 0; return true;
-  }
-}
-
 struct Critical {
   uint64_t key;    // the generator's key
   uint32_t owner;  // its padded index
@@ -139,7 +67,7 @@ struct Pair {
 struct Batch2 {
   int64_t n_items = 0, rows = 0, cols = 0, padded = 0;  // padded = (rows + 2) * (cols + 2)
   int passes = 1;                   // 2: the dual pass too (maxdim >= 1)
-  Input2 in;                        // the values (read for words and for the pairs' values)
+  Input in;                         // the values (read for words and for the pairs' values)
   bool superlevel = false;
   uint32_t* words = nullptr;        // n_items * rows * cols order-preserving value words
   uint64_t* nan_at = nullptr;       // the first NaN's element index (load_words), else ~0
@@ -157,7 +85,7 @@ struct Batch2 {
 
   Batch2() = default;
   // The shape and input of a batch; the launcher sets the arrays.
-  Batch2(const Input2& input, bool super, int64_t items, int64_t r, int64_t c, int n_passes)
+  Batch2(const Input& input, bool super, int64_t items, int64_t r, int64_t c, int n_passes)
       : n_items(items), rows(r), cols(c), padded((r + 2) * (c + 2)), passes(n_passes),
         in(input), superlevel(super) {}
 };
@@ -167,7 +95,7 @@ struct Batch2 {
 CUPH_HD inline void load_words(const Batch2& b, int64_t e) {
   const int64_t size = b.rows * b.cols, item = e / size, flat = e % size;
   uint32_t w;
-  if (!value_word(b.in.dtype, element(b.in, item, flat / b.cols, flat % b.cols), w)) {
+  if (!value_word(b.in.dtype, element(b.in, item, flat), w)) {
     atomic_min(b.nan_at, uint64_t(e));
     w = 0;
   }
@@ -305,7 +233,7 @@ CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
   // A pair between equal values has length zero (ties): dropped, as index_pairs does.
   auto value = [&](uint64_t key) {
     const uint32_t flat = uint32_t(key);
-    return read_value(b.in.dtype, element(b.in, item, flat / b.cols, flat % b.cols));
+    return read_value(b.in.dtype, element(b.in, item, flat));
   };
   sort_criticals(crit, n, pass.dual);
   for (int64_t i = 0; i < n; ++i) {

@@ -12,9 +12,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include "betti_2d.cuh"
+#include "betti.cuh"
 #include "cubical_2d.cuh"
 #include "cuph/batch.hpp"
+#include "cuph/betti.hpp"
 #include "cuph/persistence.hpp"
 #include "cuph/union_find.hpp"
 
@@ -95,8 +96,8 @@ static_assert(int(DType::f16) == kF16 && int(DType::f64) == kF64 && int(DType::i
               "the kernels number dtypes as the core does");
 
 // The kernels' view of a host batch.
-inline Input2 input_of(const BatchView& b) {
-  Input2 in;
+inline Input input_of(const BatchView& b) {
+  Input in;
   in.base = b.item.base;
   in.dtype = int(b.item.dtype);
   in.nbatch = b.nbatch;
@@ -104,8 +105,11 @@ inline Input2 input_of(const BatchView& b) {
     in.bshape[i] = b.bshape[i];
     in.bstride[i] = b.bstrides[i];
   }
-  in.stride[0] = b.item.strides[0];
-  in.stride[1] = b.item.strides[1];
+  in.ndim = b.item.ndim;
+  for (int i = 0; i < b.item.ndim && i < 3; ++i) {
+    in.shape[i] = b.item.shape[i];
+    in.stride[i] = b.item.strides[i];
+  }
   return in;
 }
 
@@ -168,7 +172,7 @@ struct HostBatch2 {
 
 // `words`: the host-made words of a batch whose dtype has none of its own (has_word), else
 // null: load_words makes them.
-inline void run_cpu(const Tables2& t, const Input2& in, bool superlevel, std::vector<uint32_t> words,
+inline void run_cpu(const Tables2& t, const Input& in, bool superlevel, std::vector<uint32_t> words,
                     int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
                     HostBatch2& h) {
   Batch2& b = h.b;
@@ -267,27 +271,73 @@ inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<ui
   return out;
 }
 
-// The Betti kernels (betti_2d.cuh) on the CPU launcher; NaN as ItemError(NanError).
-inline std::vector<int64_t> run_betti_cpu(const Input2& in, const double* eta, int64_t n_items,
-                                          int64_t rows, int64_t cols, bool v, int threads) {
-  BettiBatch2 b(in, n_items, rows, cols, v);
+// The Betti kernels' tables for items of `shape` (d = 2 or 3 axes): the CPU kernel's
+// adjacency halves and Euler table (betti.hpp), as padded-index steps.
+inline BettiTables make_betti_tables(int d, const int64_t* shape, Construction c) {
+  BettiTables t;
+  t.d = d;
+  t.v = c == Construction::V;
+  t.padded = 1;
+  for (int i = d - 1; i >= 0; --i) {
+    t.shape[i] = shape[i];
+    t.ps[i] = t.padded;
+    t.padded *= shape[i] + 2;
+  }
+  auto fill = [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    const auto& half = betti_detail::FullHalf<D>::get();
+    t.n_full = half.n;
+    for (int j = 0; j < half.n; ++j)
+      for (int i = 0; i < D; ++i) t.full[j] += half.delta[size_t(j)][size_t(i)] * t.ps[i];
+    t.n_face = D;
+    for (int i = 0; i < D; ++i) t.face[i] = t.ps[i];
+    for (int e = 0; e < (1 << D); ++e)
+      for (int j = 0; j < D; ++j) t.corner[e] += ((e >> j) & 1) * t.ps[D - 1 - j];
+    auto copy = [&](const auto& table) {
+      for (size_t m = 0; m < table.size(); ++m) t.euler[m] = table[m];
+    };
+    if (c == Construction::V) copy(betti_detail::euler_table<D, Construction::V>());
+    else copy(betti_detail::euler_table<D, Construction::T>());
+  };
+  if (d == 2) fill(std::integral_constant<int, 2>());
+  else fill(std::integral_constant<int, 3>());
+  return t;
+}
+
+// The Betti kernels (betti.cuh) on the CPU launcher; NaN as ItemError(NanError).
+inline std::vector<int64_t> run_betti_cpu(const Input& in, const BettiTables& t, const double* eta,
+                                          int64_t n_items, int threads) {
+  BettiBatch b;
+  b.in = in;
+  b.n_items = n_items;
   b.eta = eta;
-  const int64_t pixels = n_items * rows * cols;
-  const size_t np = static_cast<size_t>(pixels), ni = static_cast<size_t>(n_items);
-  std::vector<uint8_t> member(np);
-  std::vector<uint32_t> parent(np), roots(ni), plus(ni), minus(ni);
+  const int64_t cells = n_items * t.padded;
+  const size_t nc = static_cast<size_t>(cells), ni = static_cast<size_t>(n_items);
+  std::vector<uint8_t> lab(nc);
+  std::vector<uint32_t> parent(nc), roots0(ni), roots1(ni), plus(ni), minus(ni);
   uint64_t nan_at = ~uint64_t(0);
-  b.member = member.data();
+  b.lab = lab.data();
   b.parent = parent.data();
   b.nan_at = &nan_at;
-  b.roots = roots.data();
+  b.roots[0] = roots0.data();
+  b.roots[1] = roots1.data();
   b.plus = plus.data();
   b.minus = minus.data();
-  cpu_launch(pixels, threads, [&](int64_t e) { betti_mark(b, e); });
-  if (nan_at != ~uint64_t(0)) throw_nan(nan_at, rows * cols);
-  cpu_launch(pixels, threads, [&](int64_t e) { betti_unite(b, e); });
-  cpu_launch(n_items * (rows + 1) * (cols + 1), threads, [&](int64_t e) { betti_count(b, e); });
-  return betti_of(roots.data(), plus.data(), minus.data(), n_items);
+  cpu_launch(cells, threads, [&](int64_t e) { betti_label(b, t, e); });
+  if (nan_at != ~uint64_t(0)) throw_nan(nan_at, t.shape[0] * t.shape[1] * t.shape[2]);
+  cpu_launch(cells, threads, [&](int64_t e) { betti_unite(b, t, e); });
+  cpu_launch(cells, threads, [&](int64_t e) { betti_count(b, t, e); });
+  return betti_of(t.d, roots0.data(), roots1.data(), plus.data(), minus.data(), n_items);
+}
+
+// Checks what the Betti kernels take: 2-D or 3-D items with fewer than 2^32 padded cells.
+inline void check_betti(const BatchView& b) {
+  if (b.item.ndim != 2 && b.item.ndim != 3)
+    throw std::invalid_argument("x: the GPU engine's Betti numbers take 2-D and 3-D items (got " +
+                                std::to_string(b.item.ndim) + "-D); use device='cpu'");
+  int64_t padded = 1;
+  for (int i = 0; i < b.item.ndim; ++i) padded *= b.item.shape[i] + 2;
+  if (padded >= (int64_t(1) << 32)) throw std::invalid_argument("x: an item of 2^32 or more cells");
 }
 
 // Checks what the 2-D kernels take: 2-D items with fewer than 2^32 nodes (32-bit node and

@@ -49,14 +49,14 @@ int blocks_for(int64_t n) {
 __global__ void k_words(Batch2 b, int64_t n) {
   CUPH_GRID_STRIDE(e, n) load_words(b, e);
 }
-__global__ void k_betti_mark(BettiBatch2 b, int64_t n) {
-  CUPH_GRID_STRIDE(e, n) betti_mark(b, e);
+__global__ void k_betti_label(BettiBatch b, const BettiTables* __restrict__ t, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_label(b, *t, e);
 }
-__global__ void k_betti_unite(BettiBatch2 b, int64_t n) {
-  CUPH_GRID_STRIDE(e, n) betti_unite(b, e);
+__global__ void k_betti_unite(BettiBatch b, const BettiTables* __restrict__ t, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_unite(b, *t, e);
 }
-__global__ void k_betti_count(BettiBatch2 b, int64_t n) {
-  CUPH_GRID_STRIDE(e, n) betti_count(b, e);
+__global__ void k_betti_count(BettiBatch b, const BettiTables* __restrict__ t, int64_t n) {
+  CUPH_GRID_STRIDE(e, n) betti_count(b, *t, e);
 }
 __global__ void k_pack(Batch2 b, int64_t n) {
   CUPH_GRID_STRIDE(e, n) pack_key(b, e);
@@ -122,7 +122,7 @@ void free_device(void* ptr) {
   if (ptr) cudaFree(ptr);
 }
 
-void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_t* words,
+void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               RunResult& out) {
   Batch2 b(in, superlevel, n_items, rows, cols, passes);
@@ -198,38 +198,46 @@ void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_
   }
 }
 
-void run_betti_cuda(const Input2& in, const double* eta, int64_t n_items, int64_t rows,
-                    int64_t cols, bool v, uintptr_t stream, std::vector<int64_t>& out,
-                    uint64_t& nan_at) {
+void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,
+                    uintptr_t stream, std::vector<int64_t>& out, uint64_t& nan_at) {
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
-  BettiBatch2 b(in, n_items, rows, cols, v);
-  const int64_t pixels = n_items * rows * cols, grid = n_items * (rows + 1) * (cols + 1);
-  DeviceBuffer d_eta, d_member, d_parent, d_nan, d_roots, d_plus, d_minus;
-  double* e = d_eta.alloc<double>(size_t(n_items), "cudaMalloc (thresholds)");
-  check(cudaMemcpy(e, eta, size_t(n_items) * 8, cudaMemcpyHostToDevice), "cudaMemcpy (thresholds)");
+  BettiBatch b;
+  b.in = in;
+  b.n_items = n_items;
+  const int64_t cells = n_items * t.padded;
+  const size_t ni = static_cast<size_t>(n_items);
+  DeviceBuffer d_tables, d_eta, d_lab, d_parent, d_nan, d_roots0, d_roots1, d_plus, d_minus;
+  BettiTables* tables = d_tables.alloc<BettiTables>(1, "cudaMalloc (tables)");
+  check(cudaMemcpy(tables, &t, sizeof(t), cudaMemcpyHostToDevice), "cudaMemcpy (tables)");
+  double* e = d_eta.alloc<double>(ni, "cudaMalloc (thresholds)");
+  check(cudaMemcpy(e, eta, ni * 8, cudaMemcpyHostToDevice), "cudaMemcpy (thresholds)");
   b.eta = e;
-  b.member = d_member.alloc<uint8_t>(size_t(pixels), "cudaMalloc (sublevel set)");
-  b.parent = d_parent.alloc<uint32_t>(size_t(pixels), "cudaMalloc (labels)");
+  b.lab = d_lab.alloc<uint8_t>(size_t(cells), "cudaMalloc (labels)");
+  b.parent = d_parent.alloc<uint32_t>(size_t(cells), "cudaMalloc (forest)");
   b.nan_at = d_nan.alloc<uint64_t>(1, "cudaMalloc (NaN flag)");
   check(cudaMemset(b.nan_at, 0xff, 8), "cudaMemset (NaN flag)");
-  b.roots = d_roots.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
-  b.plus = d_plus.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
-  b.minus = d_minus.alloc<uint32_t>(size_t(n_items), "cudaMalloc (counts)");
-  for (uint32_t* c : {b.roots, b.plus, b.minus})
-    check(cudaMemset(c, 0, size_t(n_items) * 4), "cudaMemset (counts)");
-  k_betti_mark<<<blocks_for(pixels), kThreads>>>(b, pixels);
-  check_launch("kernel betti_mark");
+  b.roots[0] = d_roots0.alloc<uint32_t>(ni, "cudaMalloc (counts)");
+  b.roots[1] = d_roots1.alloc<uint32_t>(ni, "cudaMalloc (counts)");
+  b.plus = d_plus.alloc<uint32_t>(ni, "cudaMalloc (counts)");
+  b.minus = d_minus.alloc<uint32_t>(ni, "cudaMalloc (counts)");
+  for (uint32_t* c : {b.roots[0], b.roots[1], b.plus, b.minus})
+    check(cudaMemset(c, 0, ni * 4), "cudaMemset (counts)");
+  k_betti_label<<<blocks_for(cells), kThreads>>>(b, tables, cells);
+  check_launch("kernel betti_label");
   check(cudaMemcpy(&nan_at, b.nan_at, 8, cudaMemcpyDeviceToHost), "cudaMemcpy (NaN flag)");
   if (nan_at != ~uint64_t(0)) return;
-  k_betti_unite<<<blocks_for(pixels), kThreads>>>(b, pixels);
+  k_betti_unite<<<blocks_for(cells), kThreads>>>(b, tables, cells);
   check_launch("kernel betti_unite");
-  k_betti_count<<<blocks_for(grid), kThreads>>>(b, grid);
+  k_betti_count<<<blocks_for(cells), kThreads>>>(b, tables, cells);
   check_launch("kernel betti_count");
-  std::vector<uint32_t> roots(static_cast<size_t>(n_items)), plus(roots.size()), minus(roots.size());
-  check(cudaMemcpy(roots.data(), b.roots, roots.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
-  check(cudaMemcpy(plus.data(), b.plus, plus.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
-  check(cudaMemcpy(minus.data(), b.minus, minus.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
-  const std::vector<int64_t> part = betti_of(roots.data(), plus.data(), minus.data(), n_items);
+  std::vector<uint32_t> c[4];
+  const uint32_t* src[4] = {b.roots[0], b.roots[1], b.plus, b.minus};
+  for (int k = 0; k < 4; ++k) {
+    c[k].resize(ni);
+    check(cudaMemcpy(c[k].data(), src[k], ni * 4, cudaMemcpyDeviceToHost), "cudaMemcpy (counts)");
+  }
+  const std::vector<int64_t> part = betti_of(t.d, c[0].data(), c[1].data(), c[2].data(),
+                                             c[3].data(), n_items);
   out.insert(out.end(), part.begin(), part.end());
 }
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "betti_2d.cuh"
+#include "betti.cuh"
 #include "cubical_2d.cuh"
 
 namespace cuph {
@@ -32,16 +32,16 @@ struct RunResult {
 // null): words made on the host for dtypes without their own (has_word), else load_words
 // makes them on the device. `stream`: the producer's stream of a device input, waited for
 // before the first launch (0: none). Throws std::runtime_error naming the failed CUDA call.
-void run_cuda(const Tables2& t, const Input2& in, bool superlevel, const uint32_t* words,
+void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               RunResult& out);
 // The current device's number.
 int current_device();
-// The Betti kernels (betti_2d.cuh) on the current device for n_items items of rows x cols;
-// `eta` in host memory. beta_0, beta_1 per item into out (2 * n_items); nan_at as in RunResult.
-void run_betti_cuda(const Input2& in, const double* eta, int64_t n_items, int64_t rows,
-                    int64_t cols, bool v, uintptr_t stream, std::vector<int64_t>& out,
-                    uint64_t& nan_at);
+// The Betti kernels (betti.cuh) on the current device for n_items items of the tables'
+// shape; `eta` in host memory. beta_0 .. beta_{d-1} per item appended to out; nan_at as in
+// RunResult (batch-flat element index within this launch).
+void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,
+                    uintptr_t stream, std::vector<int64_t>& out, uint64_t& nan_at);
 // The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.
 int device_of(const void* ptr);
 // Copies n bytes of host memory to a new device allocation, freed by free_device.

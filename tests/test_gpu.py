@@ -238,10 +238,54 @@ def test_kernels_with_threads_in_one_item(fine_blocks):
                 cuph.betti_numbers_at(x, 1.0, batch_dims=1, construction=construction))
             got = kernel(x, construction=construction, batch_dims=1, n_threads=2)
             assert rows(got) == rows(cuph.persistence(x, construction=construction, batch_dims=1))
+    v = rng.integers(0, 3, (2, 30, 28, 26)).astype(np.float32)
+    for construction in "VT":
+        np.testing.assert_array_equal(
+            betti(v, 1.0, batch_dims=1, construction=construction, n_threads=2),
+            cuph.betti_numbers_at(v, 1.0, batch_dims=1, construction=construction))
     y = np.zeros((3, 40, 40), np.float32)
     y[1, 30, 7] = y[2, 0, 0] = np.nan
     with pytest.raises(ValueError, match=r"NaN at index \(1, 30, 7\)"):
         kernel(y, batch_dims=1, n_threads=2)
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 2, 2), (1, 5, 6), (5, 1, 6), (6, 5, 1), (7, 1, 1),
+                                   (3, 4, 5), (6, 6, 6), (9, 7, 8)])
+def test_betti_kernels_match_cpu_3d(construction, shape):
+    """3-D: beta_2 from the complement's components (padding as the outside), beta_1 from the
+    Euler characteristic; degenerate axes of length 1 included."""
+    rng = np.random.default_rng(sum(shape) * 7 + len(construction))
+    for levels in (2, 3, 20):
+        x = rng.integers(0, levels, (5,) + shape).astype(np.float32)
+        eta = rng.integers(-1, levels + 1, 5).astype(np.float64)
+        eta[0] = np.inf
+        got = betti(x, eta, batch_dims=1, construction=construction)
+        want = cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                     device="cpu")
+        np.testing.assert_array_equal(got, want)
+        assert got.shape == (5, 3)
+
+
+def test_betti_kernels_3d_shapes_with_holes_and_voids():
+    """A shell of 1s between an outer layer and a core of 0s ({x <= 0}: two components, and a
+    void between them), and a flat ring of 0s in a block of 1s (one tunnel)."""
+    x = np.zeros((7, 7, 7))
+    x[1:6, 1:6, 1:6] = 1
+    x[2:5, 2:5, 2:5] = 0
+    for construction in "VT":
+        for eta in (0.0, 0.5, 1.0):
+            np.testing.assert_array_equal(
+                betti(x, eta, construction=construction),
+                cuph.betti_numbers_at(x, eta, construction=construction, device="cpu"))
+    ring = np.ones((5, 9, 9))
+    ring[2, 2:7, 2:7] = 0
+    ring[2, 3:6, 3:6] = 1
+    for construction in "VT":
+        np.testing.assert_array_equal(
+            betti(ring, 0.5, construction=construction),
+            cuph.betti_numbers_at(ring, 0.5, construction=construction, device="cpu"))
+    assert betti(ring, 0.5, construction="T").tolist() == [1, 1, 0]
 
 
 def test_betti_kernels_every_dtype_views_and_large_items():
@@ -271,8 +315,10 @@ def test_betti_kernels_bad_input():
     y[1, 3, 0] = np.nan
     with pytest.raises(ValueError, match=r"NaN at index \(1, 3, 0\)"):
         betti(y, 0.0, batch_dims=1)
-    with pytest.raises(ValueError, match="2-D items"):
-        betti(np.zeros((2, 3, 3, 3)), 0.0, batch_dims=1)
+    with pytest.raises(ValueError, match="2-D and 3-D items"):
+        betti(np.zeros((2, 3, 3, 3, 3)), 0.0, batch_dims=1)
+    with pytest.raises(ValueError, match="2-D and 3-D items"):
+        betti(np.zeros((2, 3)), 0.0, batch_dims=1)
     with pytest.raises(ValueError, match="threshold"):
         betti(np.zeros((2, 3, 3)), [0.0, 1.0, 2.0], batch_dims=1)
     if not cuph.cuda_available():
@@ -381,3 +427,24 @@ def test_cuda_betti_matches_cpu():
                     cuph.betti_numbers_at(view, eta, batch_dims=1, construction=construction),
                     cuph.betti_numbers_at(ref, eta, batch_dims=1, construction=construction,
                                           device="cpu"))
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_betti_3d_matches_cpu():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(41)
+    for shape in [(1, 1, 1), (1, 6, 7), (4, 5, 6), (16, 28, 28)]:
+        x = rng.integers(0, 4, (24,) + shape).astype(np.float32)
+        eta = rng.integers(-1, 5, 24).astype(np.float64)
+        for construction in "VT":
+            want = cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                         device="cpu")
+            np.testing.assert_array_equal(
+                cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                      device="cuda"), want)
+            xt = torch.from_numpy(x).cuda().permute(0, 3, 1, 2)  # strided, read in place
+            np.testing.assert_array_equal(
+                cuph.betti_numbers_at(xt, eta, batch_dims=1, construction=construction),
+                cuph.betti_numbers_at(xt.cpu().numpy(), eta, batch_dims=1,
+                                      construction=construction, device="cpu"))

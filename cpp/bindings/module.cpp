@@ -45,7 +45,7 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const gpu::Input2 in = gpu::input_of(b);
+    const gpu::Input in = gpu::input_of(b);
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
     if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
     const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1], con);
@@ -59,24 +59,25 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   }));
 }
 
-// The Betti kernels on the CPU launcher: (n_items, 2) beta_0, beta_1 of {x <= eta}.
-py::array_t<int64_t> portable_betti_2d(const py::array& x,
-                                       const py::array_t<double, py::array::c_style |
-                                                                     py::array::forcecast>& eta,
-                                       const std::string& construction, int batch_dims,
-                                       int n_threads) {
+// The Betti kernels on the CPU launcher: (n_items, d) Betti numbers of {x <= eta}, 2-D or
+// 3-D items.
+py::array_t<int64_t> portable_betti(const py::array& x,
+                                    const py::array_t<double, py::array::c_style |
+                                                                  py::array::forcecast>& eta,
+                                    const std::string& construction, int batch_dims,
+                                    int n_threads) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
-  gpu::check_2d(b);  // std::invalid_argument: a ValueError
+  gpu::check_betti(b);  // std::invalid_argument: a ValueError
   if (eta.ndim() != 1 || eta.shape(0) != b.n_items())
     throw py::value_error("thresholds: expected one per item");
   const int threads = thread_count(n_threads);
   const double* t = eta.data();
   std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
-    return gpu::run_betti_cpu(gpu::input_of(b), t, b.n_items(), b.item.shape[0], b.item.shape[1],
-                              con == Construction::V, threads);
+    return gpu::run_betti_cpu(gpu::input_of(b), gpu::make_betti_tables(b.item.ndim, b.item.shape, con),
+                              t, b.n_items(), threads);
   });
-  py::array_t<int64_t> r({py::ssize_t(b.n_items()), py::ssize_t(2)});
+  py::array_t<int64_t> r({py::ssize_t(b.n_items()), py::ssize_t(b.item.ndim)});
   std::copy(out.begin(), out.end(), r.mutable_data());
   return r;
 }
@@ -136,9 +137,10 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("n") = py::none(),
       "Test switch: elements per block of the CPU launcher (default 4096); returns the previous.");
-  m.def("_portable_betti_2d", &portable_betti_2d, py::arg("x"), py::arg("thresholds"),
+  m.def("_portable_betti", &portable_betti, py::arg("x"), py::arg("thresholds"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("n_threads"),
-        "The GPU engine's 2-D Betti kernels on CPU threads (the CPU launcher); for tests.");
+        "The GPU engine's Betti kernels (2-D and 3-D items) on CPU threads (the CPU launcher); "
+        "for tests.");
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),

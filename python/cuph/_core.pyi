@@ -44,15 +44,15 @@ def _portable_block(n: Optional[int] = None) -> int:
     blocks make threads run bodies of one item at the same time, as on a GPU. Returns the
     previous setting; None only reads it."""
 
-def _portable_betti_2d(
+def _portable_betti(
     x: npt.NDArray[np.generic],
     thresholds: npt.NDArray[np.float64],
     construction: str,
     batch_dims: int,
     n_threads: int,
 ) -> npt.NDArray[np.int64]:
-    """The GPU engine's 2-D Betti kernels (cuda/betti_2d.cuh) on the CPU launcher: (n_items, 2)
-    Betti numbers of {x <= eta}, eta one per item. For tests on machines without a GPU."""
+    """The GPU engine's Betti kernels (cuda/betti.cuh) on the CPU launcher: (n_items, d) Betti
+    numbers of {x <= eta} for 2-D and 3-D items, eta one per item. For tests without a GPU."""
 
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
     """Test switch (process-wide): 3-D/4-D reductions keep the rows of the cells known to

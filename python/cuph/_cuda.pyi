@@ -42,17 +42,17 @@ def compute_2d_device(
     """The same for a batch in device memory read in place: pointer, shape, byte strides, the
     core's dtype number (at most 32 bits), the producer's stream (0: none)."""
 
-def betti_2d(
+def betti(
     x: npt.NDArray[np.generic],
     thresholds: npt.NDArray[np.float64],
     construction: str,
     batch_dims: int,
     max_bytes: int = 0,
 ) -> npt.NDArray[np.int64]:
-    """(n_items, 2) Betti numbers of {x <= eta} per 2-D item of a C-contiguous host array,
-    computed on the GPU."""
+    """(n_items, d) Betti numbers of {x <= eta} per 2-D or 3-D item of a C-contiguous host
+    array, computed on the GPU. MemoryError if one item does not fit."""
 
-def betti_2d_device(
+def betti_device(
     ptr: int,
     shape: List[int],
     strides: List[int],

@@ -79,9 +79,10 @@ def betti_numbers_at(
         fall back to counting pairs of the persistence diagrams.
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: the GPU when ``x`` lives on one (a torch or cupy array, read in place, any
-        dtype) and :func:`cuph.cuda_available`, else the CPU. The GPU computes 2-D items
-        (components by union-find with atomics, beta_1 from the Euler characteristic); a
-        host array with ``"cuda"`` is copied to the GPU.
+        dtype) and :func:`cuph.cuda_available`, else the CPU. The GPU computes 2-D and 3-D
+        items (components of the sublevel set and of its complement by union-find with
+        atomics, beta_1 of 3-D items from the Euler characteristic); a host array with
+        ``"cuda"`` is copied to the GPU.
 
     Returns
     -------
@@ -114,15 +115,15 @@ def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[
                                                        n_threads)
         batch_shape = tuple(shape[:batch_dims])
         eta = _thresholds(threshold, batch_shape)
-        if len(shape) - batch_dims != 2:
-            raise ValueError("device: the GPU engine computes 2-D items so far; use device='cpu' "
-                             "with a host copy")
+        if len(shape) - batch_dims not in (2, 3):
+            raise ValueError("device: the GPU engine's Betti numbers take 2-D and 3-D items; "
+                             "use device='cpu' with a host copy")
         if eta.shape[0] == 0:
             return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
         from . import _cuda  # type: ignore[attr-defined]
 
-        out = _cuda.betti_2d_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
-                                    dev["stream"], eta, construction, batch_dims)
+        out = _cuda.betti_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
+                                 dev["stream"], eta, construction, batch_dims)
         return np.ascontiguousarray(out[:, : maxdim + 1]).reshape(batch_shape + (maxdim + 1,))
     arr = _as_array(x)
     batch_dims, maxdim, n_threads = _check_options(arr.ndim, arr.shape, batch_dims, maxdim,
@@ -134,15 +135,15 @@ def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[
     if eta.shape[0] == 0:  # an empty batch
         return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
     if engine != "cpu":
-        if d != 2:
-            raise ValueError(f"device: the GPU engine computes 2-D items so far, got {d}-D "
-                             "items; use device='cpu'")
+        if d not in (2, 3):
+            raise ValueError(f"device: the GPU engine's Betti numbers take 2-D and 3-D items, "
+                             f"got {d}-D items; use device='cpu'")
         if engine == "portable":
-            out = _core._portable_betti_2d(arr, eta, construction, batch_dims, n_threads)
+            out = _core._portable_betti(arr, eta, construction, batch_dims, n_threads)
         else:
             from . import _cuda  # type: ignore[attr-defined]
 
-            out = _cuda.betti_2d(np.ascontiguousarray(arr), eta, construction, batch_dims)
+            out = _cuda.betti(np.ascontiguousarray(arr), eta, construction, batch_dims)
         out = out[:, : maxdim + 1]
     elif d <= 3 and hasattr(_core, "betti_at"):
         out = _core.betti_at(arr, eta, construction, batch_dims, n_threads)[:, : maxdim + 1]
