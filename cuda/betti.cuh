@@ -23,7 +23,7 @@
 namespace cuph {
 namespace gpu {
 
-// What the bodies need of the items' shape, made once per batch on the host (host_2d.hpp).
+// What the bodies need of the items' shape, made once per batch on the host (host.hpp).
 struct BettiTables {
   int d = 2;
   uint8_t v = 1;                           // V construction (else T)

@@ -55,7 +55,7 @@ CUPH_HD inline double read_value(int dtype, const char* at) {
   }
 }
 // Whether the kernels make the value words of a dtype themselves (32 bits or fewer); wider
-// ones need a range or a sort first (host_2d.hpp, item_words).
+// ones need a range or a sort first (host.hpp, item_words).
 CUPH_HD inline bool has_word(int dtype) {
   return dtype != kF64 && dtype != kI64 && dtype != kU64;
 }

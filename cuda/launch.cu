@@ -1,5 +1,5 @@
 // The CUDA launcher of the 2-D kernels: each body of cubical_2d.cuh from a grid-stride loop, in
-// the order of the CPU launcher (host_2d.hpp, run_cpu), with the prefix sum over items on the
+// the order of the CPU launcher (host.hpp, run_cpu), with the prefix sum over items on the
 // host between the two `local` launches.
 #include <cuda_runtime.h>
 

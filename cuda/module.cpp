@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cpp/bindings/common.hpp"
-#include "cuda/host_2d.hpp"
+#include "cuda/host.hpp"
 #include "cuda/launch.hpp"
 
 namespace py = pybind11;

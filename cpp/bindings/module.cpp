@@ -9,7 +9,7 @@
 
 #include "common.hpp"
 #include "cuph/batch.hpp"
-#include "cuda/host_2d.hpp"
+#include "cuda/host.hpp"
 
 namespace py = pybind11;
 using namespace cuph;
@@ -36,7 +36,7 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   }));
 }
 
-// The GPU engine's 2-D kernels run by the CPU launcher (cuda/host_2d.hpp): how CI tests them.
+// The GPU engine's 2-D kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel) {
   const Construction con = construction_arg(construction);

@@ -5,7 +5,7 @@
 // reader (array_view.hpp) and the kernels (cuda/*.cuh) share.
 //
 // A body is called once per element index by a launcher: the CUDA launcher (cuda/launch.cu)
-// from a grid-stride loop, the CPU launcher (cuda/host_2d.hpp) from a plain loop. Bodies of one launch
+// from a grid-stride loop, the CPU launcher (cuda/host.hpp) from a plain loop. Bodies of one launch
 // may run in any order and at the same time, so they share memory only through these atomics
 // or by writing disjoint elements; anything that needs every element of a launch done is a
 // separate launch.

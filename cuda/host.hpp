@@ -1,4 +1,4 @@
-// The host side of the batched 2-D kernels (cubical_2d.cuh), shared by both launchers: the
+// The host side of the kernels (cubical_2d.cuh, betti.cuh), shared by both launchers: the
 // tables (copied from the CPU engine's local programs, so both engines make the same local
 // decisions), the value words, the array sizes, the CPU launcher, and the pairs back into the
 // CPU engine's result assembly. Host-only: compiled by the C++ compiler, never by nvcc.
