@@ -47,6 +47,20 @@ def test_module_persistence_npy_to_npz(tmp_path, rng) -> None:
     assert_same(got, cuph.persistence(x, batch_dims=1, construction="T"))
 
 
+def test_persistence_device_option(tmp_path, rng) -> None:
+    x = rng.integers(0, 4, (3, 9, 8)).astype(np.float32)
+    np.save(tmp_path / "in.npy", x)
+    r = run_module(["persistence", "in.npy", "--batch-dims", "1", "--device", "cpu",
+                    "--no-progress", "-o", "out.npz"], str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert_same(cuph.Diagrams.load(tmp_path / "out.npz"), cuph.persistence(x, batch_dims=1))
+    if not cuph.cuda_available():
+        r = run_module(["persistence", "in.npy", "--batch-dims", "1", "--device", "cuda",
+                        "--no-progress", "-o", "out2.npz"], str(tmp_path))
+        assert r.returncode == 1
+        assert "no CUDA device" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_module_help_and_errors(tmp_path) -> None:
     r = run_module(["--help"], str(tmp_path))
     assert r.returncode == 0 and "persistence" in r.stdout and "demo" in r.stdout

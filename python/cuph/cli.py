@@ -97,6 +97,7 @@ def run_persistence(
     n_threads: Optional[int] = None,
     superlevel: bool = False,
     keep_diagonal: bool = False,
+    device: str = "auto",
     chunk_size: Optional[int] = None,
     progress: bool = True,
 ) -> Any:
@@ -114,6 +115,7 @@ def run_persistence(
         n_threads=n_threads,
         superlevel=superlevel,
         keep_diagonal=keep_diagonal,
+        device=device,
     )
     if batch_dims == 0:
         return persistence(x, batch_dims=0, **kwargs)
@@ -166,6 +168,7 @@ def _cmd_persistence(args: argparse.Namespace) -> int:
         n_threads=args.threads,
         superlevel=args.superlevel,
         keep_diagonal=args.keep_diagonal,
+        device=args.device,
         chunk_size=args.chunk_size,
         progress=not args.no_progress,
     )
@@ -376,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker threads (default: all cores)")
     p.add_argument("--superlevel", action="store_true", help="superlevel-set filtration")
     p.add_argument("--keep-diagonal", action="store_true", help="keep zero-length pairs")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="engine device (cuda: the GPU engine, 2-D items; default: auto)")
     p.add_argument("--chunk-size", type=_positive_int, default=None,
                    help="batch items per engine call (progress granularity)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -415,6 +420,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"cuph {args.command}: error: {e}", file=sys.stderr)
         return 2
     except (ValueError, TypeError, MemoryError, OSError) as e:
+        print(f"cuph {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # e.g. --device cuda without a usable GPU
         print(f"cuph {args.command}: error: {e}", file=sys.stderr)
         return 1
     except ImportError as e:
