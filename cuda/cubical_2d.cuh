@@ -140,8 +140,7 @@ CUPH_HD inline void local(const Batch2& b, const Tables2& t, int64_t e, bool fil
     const Program2& prog = pass.prog[mask];
     if (fill) {
       for (int i = 0; i < prog.n_act; ++i) {
-        // The dual pass writes one generator's criticals in reverse, as the CPU engine does;
-        // the replay's sort decides the order either way.
+        // In any order (bodies race for slots): the replay sorts them.
         const Act2& a = prog.act[i];
         if (!a.critical) continue;
         const uint32_t at = atomic_add(&b.fill[q][item], 1u);
