@@ -168,9 +168,10 @@ def persistence(
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
         ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 2-D items
-        (dims 0 and 1, both constructions, without ``keep_diagonal``): values are read on the
-        host, as by the CPU engine, and copied to the GPU (a torch or cupy input on a GPU is
-        first copied to the host); results are numpy arrays, identical to the CPU engine's.
+        (dims 0 and 1, both constructions, without ``keep_diagonal``). Torch and cupy arrays
+        on the GPU of at most 32-bit dtypes are read in place (any strides); 64-bit ones are
+        copied to the host for their ranks, and host arrays are copied to the GPU. Results
+        are numpy arrays, identical to the CPU engine's.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
@@ -211,7 +212,8 @@ _ENGINES = ("cpu", "cuda", "portable")
 
 
 def _to_host(x: Any) -> Any:
-    """A host copy of a GPU array (torch or cupy): the GPU engine reads host arrays so far."""
+    """A host copy of a GPU array (torch or cupy), for the GPU arrays the engine does not read
+    in place (64-bit dtypes: their value words need ranks, made on the host)."""
     if not _is_gpu_array(x):
         return x
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch
