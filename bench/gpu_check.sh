@@ -9,7 +9,7 @@
 #       --only-binary=:all: -d .gpu-wheels
 # It builds cuph with CUPH_CUDA=ON against the image's pybind11/scikit-build-core, runs the GPU
 # tests (CUDA launcher vs the CPU engine) and the differential tests, compute-sanitizer's
-# memcheck and racecheck on the GPU tests, and bench/compare_gpu.py. Everything it prints is
+# memcheck and racecheck on bench/gpu_smoke.py, and bench/compare_gpu.py. Everything it prints is
 # also under $OUT (fetched by the tool), with bench/results/gpu-<device>-<date>.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,11 +38,10 @@ step "tests: GPU (CUDA launcher) and differential"
 $py -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_differential.py 2>&1 \
   | tee "$OUT/tests.txt" | tail -15
 
-step "compute-sanitizer memcheck, racecheck"
+step "compute-sanitizer memcheck, racecheck (bench/gpu_smoke.py: every kernel, small inputs)"
 for tool in memcheck racecheck; do
-  compute-sanitizer --tool "$tool" --error-exitcode 9 \
-    $py -m pytest -q -p no:cacheprovider tests/test_gpu.py -m gpu -k "matches_cpu" -x 2>&1 \
-    | tee "$OUT/sanitizer-$tool.txt" | tail -4
+  (cd /tmp && compute-sanitizer --tool "$tool" --error-exitcode 9 $py "$OLDPWD/bench/gpu_smoke.py") \
+    2>&1 | tee "$OUT/sanitizer-$tool.txt" | tail -4
 done
 
 step "bench/compare_gpu.py"

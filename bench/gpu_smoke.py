@@ -1,0 +1,59 @@
+"""A short run of every GPU kernel, checked against the CPU engine: what bench/gpu_check.sh runs
+under compute-sanitizer (a whole pytest session under the sanitizer takes minutes).
+
+    python bench/gpu_smoke.py      # exit status 0: every result equal; 2: no usable GPU
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import cuph
+
+
+def rows(dg):
+    return sorted(zip(dg.item.tolist(), dg.dim.tolist(), dg.birth.tolist(), dg.death.tolist()))
+
+
+def main() -> int:
+    if not cuph.cuda_available():
+        print("no usable CUDA device")
+        return 2
+    rng = np.random.default_rng(0)
+    failures = 0
+    for shape in [(1, 1), (1, 9), (7, 1), (33, 47)]:
+        x = rng.integers(0, 5, (16,) + shape).astype(np.float32)
+        eta = rng.integers(-1, 6, 16).astype(np.float64)
+        for construction in "VT":
+            for superlevel in (False, True):
+                got = cuph.persistence(x, batch_dims=1, construction=construction,
+                                       superlevel=superlevel, device="cuda")
+                want = cuph.persistence(x, batch_dims=1, construction=construction,
+                                        superlevel=superlevel, device="cpu")
+                failures += rows(got) != rows(want)
+            failures += not np.array_equal(
+                cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                      device="cuda"),
+                cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                      device="cpu"))
+    v = rng.integers(0, 4, (8, 6, 9, 7)).astype(np.float32)
+    for construction in "VT":
+        failures += not np.array_equal(
+            cuph.betti_numbers_at(v, 1.5, batch_dims=1, construction=construction, device="cuda"),
+            cuph.betti_numbers_at(v, 1.5, batch_dims=1, construction=construction, device="cpu"))
+    try:
+        import torch
+
+        xt = torch.from_numpy(rng.random((8, 20, 24)).astype(np.float32)).cuda().transpose(1, 2)
+        failures += rows(cuph.persistence(xt, batch_dims=1)) != rows(
+            cuph.persistence(xt.cpu().numpy(), batch_dims=1, device="cpu"))
+    except ImportError:
+        pass
+    print("failures:", failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
