@@ -60,20 +60,20 @@ CUPH_HD inline bool has_word(int dtype) {
   return dtype != kF64 && dtype != kI64 && dtype != kU64;
 }
 // An order-preserving 32-bit word of the value at `at` (a dtype with has_word); false for NaN.
-// Floats as the core's Sortable keys (array_view.hpp): -0.0 and +0.0 get neighbouring words,
-// ties between them go by index like any other tie.
+// Floats as the core's Sortable keys (portable.hpp's float_word, half_word): ties between -0.0
+// and +0.0 go by index like any other tie.
 CUPH_HD inline bool value_word(int dtype, const char* at, uint32_t& w) {
   switch (dtype) {
     case kF16: {
       const uint16_t h = load_as<uint16_t>(at);
-      if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) return false;
-      w = (h & 0x8000u) ? uint32_t(uint16_t(~h)) : uint32_t(h | 0x8000u);
+      if (half_is_nan(h)) return false;
+      w = half_word(h);
       return true;
     }
     case kF32: {
       const uint32_t b = load_as<uint32_t>(at);
       if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) return false;
-      w = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+      w = float_word(b);
       return true;
     }
     case kI8: w = uint32_t(int32_t(load_as<int8_t>(at))) ^ 0x80000000u; return true;

@@ -22,15 +22,13 @@ struct Half { uint16_t bits; };
 // Maps a value to an unsigned integer with the same order; NaN is reported by the caller.
 template <class T> struct Sortable;
 template <> struct Sortable<Half> {
-  static uint64_t key(Half v) {
-    return (v.bits & 0x8000u) ? uint64_t(uint16_t(~v.bits)) : uint64_t(v.bits | 0x8000u);
-  }
-  static bool is_nan(Half v) { return (v.bits & 0x7c00u) == 0x7c00u && (v.bits & 0x3ffu); }
+  static uint64_t key(Half v) { return half_word(v.bits); }
+  static bool is_nan(Half v) { return half_is_nan(v.bits); }
 };
 template <> struct Sortable<float> {
   static uint64_t key(float v) {
     uint32_t b; std::memcpy(&b, &v, 4);
-    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    return float_word(b);
   }
   static bool is_nan(float v) { return std::isnan(v); }
 };

@@ -74,14 +74,18 @@ CUPH_HD inline float float_from_bits(uint32_t b) {
   return f;
 #endif
 }
-CUPH_HD inline uint32_t bits_of_float(float f) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(f);
-#else
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-#endif
+
+// Order-preserving words of IEEE bit patterns, for the core's sort keys (array_view.hpp's
+// Sortable) and the kernels' value words (cuda/input.cuh): negative values reversed below the
+// positive ones. -0.0 and +0.0 get neighbouring words; NaN is each caller's to reject.
+CUPH_HD inline uint32_t float_word(uint32_t bits) {
+  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+}
+CUPH_HD inline uint32_t half_word(uint16_t bits) {
+  return (bits & 0x8000u) ? uint32_t(uint16_t(~bits)) : uint32_t(bits | 0x8000u);
+}
+CUPH_HD inline bool half_is_nan(uint16_t bits) {
+  return (bits & 0x7c00u) == 0x7c00u && (bits & 0x3ffu);
 }
 
 // IEEE binary16 -> binary32 by bit manipulation (no compiler half type needed).
