@@ -10,6 +10,7 @@
 #include <exception>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "betti.cuh"
@@ -330,24 +331,19 @@ inline std::vector<int64_t> run_betti_cpu(const Input& in, const BettiTables& t,
   return betti_of(t.d, roots0.data(), roots1.data(), plus.data(), minus.data(), n_items);
 }
 
-// Checks what the Betti kernels take: 2-D or 3-D items with fewer than 2^32 padded cells.
-inline void check_betti(const BatchView& b) {
-  if (b.item.ndim != 2 && b.item.ndim != 3)
-    throw std::invalid_argument("x: the GPU engine's Betti numbers take 2-D and 3-D items (got " +
+// Checks what a kernel takes: items of 2 to max_d axes (`what` says which, for the error) with
+// fewer than 2^32 padded cells, the outside node included (32-bit node and flat indices).
+inline void check_items(const BatchView& b, int max_d, const std::string& what) {
+  if (b.item.ndim < 2 || b.item.ndim > max_d)
+    throw std::invalid_argument("x: the GPU engine " + what + " (got " +
                                 std::to_string(b.item.ndim) + "-D); use device='cpu'");
   int64_t padded = 1;
   for (int i = 0; i < b.item.ndim; ++i) padded *= b.item.shape[i] + 2;
-  if (padded >= (int64_t(1) << 32)) throw std::invalid_argument("x: an item of 2^32 or more cells");
+  if (padded + 1 >= (int64_t(1) << 32)) throw std::invalid_argument("x: an item of 2^32 or more cells");
 }
-
-// Checks what the 2-D kernels take: 2-D items with fewer than 2^32 nodes (32-bit node and
-// flat indices).
-inline void check_2d(const BatchView& b) {
-  if (b.item.ndim != 2)
-    throw std::invalid_argument("x: the GPU engine handles 2-D items so far (got " +
-                                std::to_string(b.item.ndim) + "-D); use device='cpu'");
-  if ((b.item.shape[0] + 2) * (b.item.shape[1] + 2) + 1 >= (int64_t(1) << 32))
-    throw std::invalid_argument("x: a 2-D item of 2^32 or more pixels");
+inline void check_2d(const BatchView& b) { check_items(b, 2, "handles 2-D items so far"); }
+inline void check_betti(const BatchView& b) {
+  check_items(b, 3, "takes 2-D and 3-D items for Betti numbers");
 }
 
 }  // namespace gpu

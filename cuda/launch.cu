@@ -100,6 +100,8 @@ int current_device() {
   return dev;
 }
 
+void set_device(int device) { check(cudaSetDevice(device), "cudaSetDevice"); }
+
 int device_of(const void* ptr) {
   cudaPointerAttributes attr;
   if (cudaPointerGetAttributes(&attr, ptr) != cudaSuccess) {
@@ -109,18 +111,14 @@ int device_of(const void* ptr) {
   return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged ? attr.device : -1;
 }
 
-void* copy_to_device(const void* host, size_t n) {
-  void* p = nullptr;
-  check(cudaMalloc(&p, n ? n : 1), "cudaMalloc (input)");
-  const cudaError_t err = cudaMemcpy(p, host, n, cudaMemcpyHostToDevice);
-  if (err != cudaSuccess) cudaFree(p);
+DeviceCopy::DeviceCopy(const void* host, size_t n) {
+  check(cudaMalloc(&ptr_, n ? n : 1), "cudaMalloc (input)");
+  const cudaError_t err = cudaMemcpy(ptr_, host, n, cudaMemcpyHostToDevice);
+  if (err != cudaSuccess) cudaFree(ptr_);
   check(err, "cudaMemcpy (input)");
-  return p;
 }
 
-void free_device(void* ptr) {
-  if (ptr) cudaFree(ptr);
-}
+DeviceCopy::~DeviceCopy() { cudaFree(ptr_); }
 
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,

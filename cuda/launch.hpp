@@ -35,8 +35,10 @@ struct RunResult {
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               RunResult& out);
-// The current device's number.
+// The current device's number, and making one current on this thread (the current device is
+// per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();
+void set_device(int device);
 // The Betti kernels (betti.cuh) on the current device for n_items items of the tables'
 // shape; `eta` in host memory. beta_0 .. beta_{d-1} per item appended to out; nan_at as in
 // RunResult (batch-flat element index within this launch).
@@ -44,9 +46,18 @@ void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, in
                     uintptr_t stream, std::vector<int64_t>& out, uint64_t& nan_at);
 // The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.
 int device_of(const void* ptr);
-// Copies n bytes of host memory to a new device allocation, freed by free_device.
-void* copy_to_device(const void* host, size_t n);
-void free_device(void* ptr);
+// A device copy of n bytes of host memory, freed with the object.
+class DeviceCopy {
+ public:
+  DeviceCopy(const void* host, size_t n);
+  ~DeviceCopy();
+  DeviceCopy(const DeviceCopy&) = delete;
+  DeviceCopy& operator=(const DeviceCopy&) = delete;
+  const char* data() const { return static_cast<const char*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+};
 
 }  // namespace gpu
 }  // namespace cuph

@@ -16,17 +16,12 @@ namespace {
 
 using namespace cuph_bindings;
 
-py::array_t<int64_t> betti_at(const py::array& x, const py::array_t<double, py::array::c_style |
-                                                                           py::array::forcecast>& thresholds,
+py::array_t<int64_t> betti_at(const py::array& x, const Thresholds& thresholds,
                               const std::string& construction, int batch_dims, int n_threads) {
   const Construction c = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 3);
   const int64_t n = b.n_items();
-  if (thresholds.ndim() != 1 || thresholds.shape(0) != n)
-    throw py::value_error("thresholds: expected shape (" + std::to_string(n) + ",), one per item");
-  const double* eta = thresholds.data();
-  for (int64_t i = 0; i < n; ++i)
-    if (std::isnan(eta[i])) throw py::value_error("thresholds: NaN at item " + std::to_string(i));
+  const double* eta = thresholds_arg(thresholds, n);
   const int threads = thread_count(n_threads);
 
   py::array_t<int64_t> out({py::ssize_t(n), py::ssize_t(b.item.ndim)});

@@ -5,7 +5,9 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -109,6 +111,25 @@ inline cuph::Construction construction_arg(const std::string& construction) {
   if (construction != "V" && construction != "T")
     throw py::value_error("construction: must be 'V' or 'T'");
   return construction == "V" ? cuph::Construction::V : cuph::Construction::T;
+}
+
+// Thresholds of betti_at-style calls: one per item, none NaN.
+using Thresholds = py::array_t<double, py::array::c_style | py::array::forcecast>;
+inline const double* thresholds_arg(const Thresholds& thresholds, int64_t n_items) {
+  if (thresholds.ndim() != 1 || thresholds.shape(0) != n_items)
+    throw py::value_error("thresholds: expected shape (" + std::to_string(n_items) +
+                          ",), one per item");
+  const double* eta = thresholds.data();
+  for (int64_t i = 0; i < n_items; ++i)
+    if (std::isnan(eta[i])) throw py::value_error("thresholds: NaN at item " + std::to_string(i));
+  return eta;
+}
+
+// (n_items, d) Betti numbers, row-major in `counts`, as an array.
+inline py::array_t<int64_t> betti_array(const std::vector<int64_t>& counts, int64_t n_items, int d) {
+  py::array_t<int64_t> out({py::ssize_t(n_items), py::ssize_t(d)});
+  std::copy(counts.begin(), counts.end(), out.mutable_data());
+  return out;
 }
 
 inline int thread_count(int n_threads) {

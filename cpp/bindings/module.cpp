@@ -61,25 +61,18 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
 
 // The Betti kernels on the CPU launcher: (n_items, d) Betti numbers of {x <= eta}, 2-D or
 // 3-D items.
-py::array_t<int64_t> portable_betti(const py::array& x,
-                                    const py::array_t<double, py::array::c_style |
-                                                                  py::array::forcecast>& eta,
+py::array_t<int64_t> portable_betti(const py::array& x, const Thresholds& eta,
                                     const std::string& construction, int batch_dims,
                                     int n_threads) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_betti(b);  // std::invalid_argument: a ValueError
-  if (eta.ndim() != 1 || eta.shape(0) != b.n_items())
-    throw py::value_error("thresholds: expected one per item");
+  const double* t = thresholds_arg(eta, b.n_items());
   const int threads = thread_count(n_threads);
-  const double* t = eta.data();
-  std::vector<int64_t> out = run_batch(b, [&](const std::atomic<bool>*) {
+  return betti_array(run_batch(b, [&](const std::atomic<bool>*) {
     return gpu::run_betti_cpu(gpu::input_of(b), gpu::make_betti_tables(b.item.ndim, b.item.shape, con),
                               t, b.n_items(), threads);
-  });
-  py::array_t<int64_t> r({py::ssize_t(b.n_items()), py::ssize_t(b.item.ndim)});
-  std::copy(out.begin(), out.end(), r.mutable_data());
-  return r;
+  }), b.n_items(), b.item.ndim);
 }
 
 // The result pool's counters; with `limit`, sets the most bytes it keeps first (which also
