@@ -6,7 +6,7 @@
 // Apparent pairs are decided locally, so they are found in a sweep in memory order (cache
 // friendly) and never enter the reduction; only the other columns, typically 1% of smooth data
 // and 10-15% of noise, are sorted and reduced in filtration order. The sweep marks each
-// apparent (k+1)-cell in a bitset (one bit per cell, numbered by its owner's rank); the
+// apparent (k+1)-cell in a bitset (one bit per cell, by slot_id: in memory order); the
 // reduction recovers the partner of a marked pivot as its latest facet instead of storing it.
 //
 // Rows of (k+1)-cells known to create a class are dropped (see reduce()): from the dual
@@ -61,7 +61,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   size_t sweep(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
                CancelToken& cancel) {
-    apparent_ = Bitset(g_.n_rank_cell_ids(k_ + 1));
+    apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
     sweep_apparent(cleared, deaths, out, threads, cancel);
     return hard_.count();
@@ -76,8 +76,8 @@ template <int D, Construction C> class CoboundaryReducer {
     positive_ = positive;
     drop_ = positive && !verify;
     if (positive_ && !drop_)
-      apparent_.for_each_set_descending([&](size_t id) {
-        if (is_positive(g_.key_of_rank_cell_id(id, k_ + 1))) positive_pivot();
+      apparent_.for_each_set_descending([&](size_t slot) {
+        if (positive_->test(slot)) positive_pivot();
       });
     pivots_ = PivotMap(hard_.count());  // at most one pivot per column
     // Descending ids are descending keys: the filtration order of cohomology, without a list
@@ -160,7 +160,7 @@ template <int D, Construction C> class CoboundaryReducer {
         continue;
       }
       if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
-      apparent_.mark(g_.rank_cell_id(r, tau), shared);
+      apparent_.mark(g_.slot_id(p, tau), shared);
       if (deaths) deaths->mark(g_.cell_id(p, tau), shared);
     }
   }
@@ -171,11 +171,22 @@ template <int D, Construction C> class CoboundaryReducer {
   static constexpr uint64_t kRaw = ~uint64_t(0);
   static constexpr uint64_t kEmergent = uint64_t(1) << (PivotMap::kValueBits - 1);
   bool earlier_column(Key tau, Cell& sigma, uint64_t& stored) const {
-    pivots_.prefetch(tau);  // three independent loads: the owner, the map, the bitset
-    g_.prefetch_owner(tau);
-    if (apparent_.test(g_.rank_cell_id(tau))) {
+    pivots_.prefetch(tau);
+    const Known& known = known_[known_at(tau)];
+    Cell cell;
+    size_t slot;
+    if (known.key == tau) {
+      cell = known.cell;
+      slot = known.slot;
+    } else {
+      const int64_t owner = g_.order[tau >> kCodeBits];
+      const int code = int(tau & ((1u << kCodeBits) - 1));
+      cell = g_.gen_cell(owner) + g_.star_entry(code).delta;
+      slot = g_.slot_id(owner, code);
+    }
+    if (apparent_.test(slot)) {
       Key best = 0;
-      g_.for_each_facet(g_.cell_of(tau), [&](Cell f) {
+      g_.for_each_facet(cell, [&](Cell f) {
         const Key k = g_.key(f);
         if (k > best) { best = k; sigma = f; }
       });
@@ -192,12 +203,14 @@ template <int D, Construction C> class CoboundaryReducer {
     return true;
   }
   // The coboundary of c, sorted by key, without the dropped rows.
-  void coboundary(Cell c, std::vector<Key>& col) const {
+  void coboundary(Cell c, std::vector<Key>& col) {
     col.clear();
     g_.for_each_coface(c, [&](Cell f) {
       size_t slot;
       const Key key = g_.key(f, &slot);
-      if (!drop_ || !positive_->test(slot)) col.push_back(key);
+      if (drop_ && positive_->test(slot)) return;
+      col.push_back(key);
+      known_[known_at(key)] = {key, f, slot};
     });
     std::sort(col.begin(), col.end());
   }
@@ -272,8 +285,20 @@ template <int D, Construction C> class CoboundaryReducer {
   // Non-apparent pivots: the stored column's address, or kEmergent | the key of sigma for a
   // column that was never added to (its raw coboundary).
   PivotMap pivots_;
-  Bitset apparent_;  // (k+1)-cells paired by the sweep with their latest facet, by rank_cell_id
-  Bitset hard_;      // k-cells left to the reduction (neither cleared nor apparent), likewise
+  // (k+1)-cells paired by the sweep with their latest facet, by slot_id: beside the ranks of
+  // their cells in memory, where a walk along apparent pairs reads.
+  Bitset apparent_;
+  Bitset hard_;  // k-cells left to the reduction (neither cleared nor apparent), by rank_cell_id
+  // The cells of recent coboundary entries, by key. A pivot is mostly one of them (a walk
+  // along apparent pairs: each step's pivot is a coface of the step before), and then its
+  // cell comes without the cache miss of order[] (ranks are in value order, not memory order).
+  struct Known {
+    Key key = ~Key(0);
+    Cell cell = 0;
+    size_t slot = 0;
+  };
+  static size_t known_at(Key k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 56); }
+  std::array<Known, 256> known_{};
   ColumnStore store_;
 };
 
