@@ -327,6 +327,13 @@ template <int D, Construction C> struct Grid {
   }
   // Starts loading what cell_of(key) reads.
   void prefetch_owner(Key key) const { __builtin_prefetch(order + (key >> kCodeBits)); }
+  // Starts loading the ranks key() reads for the cells around generator p (the rows beside it).
+  void prefetch_around(int64_t p) const {
+    for (int i = 0; i < D; ++i) {
+      __builtin_prefetch(rank + p - pad.stride[i]);
+      __builtin_prefetch(rank + p + pad.stride[i]);
+    }
+  }
 
   template <class F> void for_each_facet(Cell c, F&& f) const {
     for (int i = 0; i < D; ++i)

@@ -61,6 +61,14 @@ template <class K> class WorkingColumn {
     }
   }
 
+  // f(entry) for the likely next pivots (the run's next two entries, the heap's top), so that
+  // the caller can start loading what it will read about them.
+  template <class F> void for_each_next(F&& f) const {
+    if (pos_ < run_.size()) f(run_[pos_]);
+    if (pos_ + 1 < run_.size()) f(run_[pos_ + 1]);
+    if (!heap_.empty()) f(heap_.front());
+  }
+
   // Appends the remaining entries, ascending and distinct, to out.
   void drain(std::vector<K>& out) {
     flush();
