@@ -293,7 +293,9 @@ template <int D, Construction C> struct Grid {
   }
   size_t n_slot_ids(int k) const { return size_t(pad.size) * n_slots[size_t(k)]; }
   static constexpr int dim_of(unsigned pat) {
-    return V ? __builtin_popcount(pat) : D - __builtin_popcount(pat);
+    // The popcount of a pattern (< 16) from a nibble table: no libgcc call without -mpopcnt.
+    const int ones = int((0x4332322132212110ull >> (4 * pat)) & 15);
+    return V ? ones : D - ones;
   }
   // The cell with a given key (inverse of key()).
   Cell cell_of(Key k) const {

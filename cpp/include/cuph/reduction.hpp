@@ -229,7 +229,13 @@ template <int D, Construction C> class CoboundaryReducer {
       col.push_back(key);
       known_[known_at(key)] = {key, f, slot};
     });
-    std::sort(col.begin(), col.end());
+    // At most 2D entries: an insertion sort, without std::sort's dispatch.
+    for (size_t i = 1; i < col.size(); ++i) {
+      const Key x = col[i];
+      size_t j = i;
+      for (; j > 0 && col[j - 1] > x; --j) col[j] = col[j - 1];
+      col[j] = x;
+    }
   }
 
   // A column that is not apparent: an emergent pair if its earliest coface is still free,

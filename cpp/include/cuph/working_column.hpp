@@ -15,6 +15,8 @@
 #include <functional>
 #include <vector>
 
+#include "uninit_allocator.hpp"
+
 namespace cuph {
 
 template <class K> class WorkingColumn {
@@ -95,22 +97,31 @@ template <class K> class WorkingColumn {
     merge_into_run(sorted_.data(), sorted_.size());
   }
   // run[pos:] + col over Z/2 (both sorted, distinct): a merge that drops common entries.
+  // Branch-free: which side is smaller is a coin flip on noise. A common entry is written and
+  // then overwritten (k does not advance).
   void merge_into_run(const K* col, size_t n) {
-    merged_.clear();
-    merged_.reserve(run_.size() - pos_ + n);
-    size_t i = pos_, j = 0;
-    while (i < run_.size() && j < n) {
-      if (run_[i] < col[j]) merged_.push_back(run_[i++]);
-      else if (col[j] < run_[i]) merged_.push_back(col[j++]);
-      else { ++i; ++j; }
+    const size_t na = run_.size();
+    merged_.resize(na - pos_ + n);
+    const K* a = run_.data();
+    K* out = merged_.data();
+    size_t i = pos_, j = 0, k = 0;
+    while (i < na && j < n) {
+      const K x = a[i], y = col[j];
+      out[k] = x < y ? x : y;
+      k += x != y;
+      i += x <= y;
+      j += y <= x;
     }
-    merged_.insert(merged_.end(), run_.begin() + std::ptrdiff_t(i), run_.end());
-    merged_.insert(merged_.end(), col + j, col + n);
+    for (; i < na; ++i) out[k++] = a[i];
+    for (; j < n; ++j) out[k++] = col[j];
+    merged_.resize(k);
     run_.swap(merged_);
     pos_ = 0;
   }
 
-  std::vector<K> run_, heap_, sorted_, merged_;
+  // The run and its merge buffer (swapped) are sized before they are written: uninitialised.
+  std::vector<K, UninitAllocator<K>> run_, merged_;
+  std::vector<K> heap_, sorted_;
   size_t pos_ = 0;  // run_[0, pos_) has been popped
 };
 
