@@ -73,6 +73,7 @@ template <int D, Construction C> struct Grid {
   std::array<uint8_t, 81> slot_place{};
   std::array<uint8_t, 16> pat_place{};
   std::array<uint8_t, D + 1> n_slots{};  // C(D, k): k-cells starting at one generator
+  std::array<uint64_t, D> inverse{};     // gen_cell(): 2^64 / pad.shape[i], rounded up
 
   // `r` may be null when the item is keyed without ranks (no middle dimensions).
   Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
@@ -80,6 +81,7 @@ template <int D, Construction C> struct Grid {
     for (int i = 0; i < D; ++i) {
       cshape[i] = V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;
       n_gen *= shape[i];
+      inverse[i] = ~uint64_t(0) / uint64_t(pad.shape[i]) + 1;
     }
     for (int code = 0; code < n_codes; ++code) {
       StarEntry<D> e{};
@@ -149,12 +151,17 @@ template <int D, Construction C> struct Grid {
   static constexpr Cell unit(int i) { return Cell(1) << (i * bits); }
   static constexpr bool odd(Cell c, int i) { return (c >> (i * bits)) & 1; }
 
-  // Padded generator index -> its cell.
+  // Padded generator index -> its cell. Padded indices are below 2^32 (check_item_size), so
+  // each division by an axis length is a multiply-high by a precomputed inverse (Lemire's
+  // fastdiv, exact for 32-bit operands): three hardware divisions were a sixth of a pivot
+  // lookup on 128^3 noise.
   Cell gen_cell(int64_t p) const {
     Cell c = 0;
+    uint64_t rest = uint64_t(p);
     for (int i = D - 1; i >= 0; --i) {
-      const int64_t x = p % pad.shape[i] - 1;
-      p /= pad.shape[i];
+      const uint64_t q = uint64_t((unsigned __int128)inverse[i] * rest >> 64);
+      const int64_t x = int64_t(rest - q * uint64_t(pad.shape[i])) - 1;
+      rest = q;
       c |= Cell(V ? 2 * x : 2 * x + 1) << (i * bits);
     }
     return c;
