@@ -275,25 +275,37 @@ def _machine_block(info: Dict[str, str]) -> str:
 
 def write_section(path: Path, section: str, body: str, info: Dict[str, str]) -> None:
     """Put ``body`` into ``path`` between the markers of ``section``, replacing an earlier
-    version of that section and keeping the other sections (so ``compare_cpu.py`` and
-    ``memory.py`` share one file per day).  The machine block is rewritten each time."""
+    version of that section in place and keeping everything else: the other sections (so
+    ``compare_cpu.py`` and ``memory.py`` share one file per day) and any notes written by hand
+    between or after them.  A new section goes after the last one.  The machine block is
+    rewritten each time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = path.read_text() if path.exists() else ""
-    sections: Dict[str, str] = {}
-    order: List[str] = []
-    for m in re.finditer(r"<!-- begin:(\w[\w-]*) -->\n(.*?)<!-- end:\1 -->\n", text, re.S):
-        sections[m.group(1)] = m.group(2)
-        order.append(m.group(1))
-    if section not in sections:
-        order.append(section)
-    sections[section] = body if body.endswith("\n") else body + "\n"
-    sections["machine"] = _machine_block(info)
-    order = ["machine"] + [s for s in order if s != "machine"]
-    out = [f"# cuph CPU benchmarks, {path.stem.replace('cpu-', '')}", "",
-           "Written by `bench/compare_cpu.py` and `bench/memory.py`; see `bench/README.md`.", ""]
-    for s in order:
-        out.append(f"<!-- begin:{s} -->\n{sections[s]}<!-- end:{s} -->\n")
-    path.write_text("\n".join(out))
+    title = f"# cuph CPU benchmarks, {path.stem.replace('cpu-', '')}"
+    text = path.read_text() if path.exists() else (
+        f"{title}\n\nWritten by `bench/compare_cpu.py` and `bench/memory.py`; "
+        "see `bench/README.md`.\n\n")
+    if not body.endswith("\n"):
+        body += "\n"
+
+    def put(text: str, name: str, content: str, first: bool = False) -> str:
+        block = f"<!-- begin:{name} -->\n{content}<!-- end:{name} -->\n"
+        pattern = re.compile(rf"<!-- begin:{re.escape(name)} -->\n.*?<!-- end:{re.escape(name)} -->\n",
+                             re.S)
+        if pattern.search(text):
+            return pattern.sub(lambda _: block, text, count=1)
+        if first:
+            anchor = re.search(r"<!-- begin:[\w-]+ -->\n", text)
+            at = anchor.start() if anchor else len(text)
+        else:
+            ends = list(re.finditer(r"<!-- end:[\w-]+ -->\n", text))
+            at = ends[-1].end() if ends else len(text)
+        if at == len(text):
+            return text.rstrip("\n") + "\n\n" + block
+        return text[:at] + ("\n" if not first else "") + block + ("\n" if first else "") + text[at:]
+
+    text = put(text, "machine", _machine_block(info), first=True)
+    text = put(text, section, body)
+    path.write_text(text)
 
 
 def run_stamp() -> str:
