@@ -9,12 +9,14 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "betti.cuh"
 #include "cubical_2d.cuh"
+#include "sequence.cuh"
 #include "cuph/batch.hpp"
 #include "cuph/betti.hpp"
 #include "cuph/persistence.hpp"
@@ -155,87 +157,64 @@ template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
   if (f.error) std::rethrow_exception(f.error);
 }
 
-// Host arrays of one batch, and the kernels run on them by the CPU launcher. The CUDA launcher
-// (launch.cu) runs the same sequence on device arrays.
-struct HostBatch2 {
-  Batch2 b;
-  std::vector<uint64_t> keys, min_key, age[2], start[2];
-  std::vector<uint32_t> words, parent[2], count[2], fill[2], n_pairs[2];
-  std::vector<Critical> crit[2];
-  std::vector<Pair> pairs[2];
-};
-
 // A NaN found by load_words (element e of the batch) as the CPU engine reports it.
 [[noreturn]] inline void throw_nan(uint64_t e, int64_t item_size) {
   throw ItemError{int64_t(e) / item_size,
                   std::make_exception_ptr(NanError(int64_t(e) % item_size))};
 }
 
-// `words`: the host-made words of a batch whose dtype has none of its own (has_word), else
-// null: load_words makes them.
-inline void run_cpu(const Tables2& t, const Input& in, bool superlevel, std::vector<uint32_t> words,
-                    int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
-                    HostBatch2& h) {
-  Batch2& b = h.b;
-  b = Batch2(in, superlevel, n_items, rows, cols, passes);
-  const int64_t gens = n_items * rows * cols;
-  uint64_t nan_at = ~uint64_t(0);
-  if (words.empty()) {
-    h.words.resize(size_t(gens));
-    b.words = h.words.data();
-    b.nan_at = &nan_at;
-    cpu_launch(gens, threads, [&](int64_t e) { load_words(b, e); });
-    if (nan_at != ~uint64_t(0)) throw_nan(nan_at, rows * cols);
-  } else {
-    h.words = std::move(words);
-    b.words = h.words.data();
+// The CPU launcher's primitives for the sequences of sequence.cuh: arrays in host memory,
+// launches through cpu_launch.
+class CpuLauncher {
+ public:
+  explicit CpuLauncher(int threads) : threads_(threads) {}
+  template <class T> T* alloc(size_t n, const char*) {
+    static_assert(alignof(T) <= alignof(uint64_t), "8-byte aligned arrays");
+    arrays_.emplace_back(new uint64_t[(n * sizeof(T) + 7) / 8 + 1]);
+    return reinterpret_cast<T*>(arrays_.back().get());
   }
-  const size_t nodes = size_t(n_items * b.nodes());
-  h.keys.resize(nodes);
-  b.keys = h.keys.data();
-  h.min_key.assign(size_t(n_items), ~uint64_t(0));
-  b.min_key = h.min_key.data();
-  for (int q = 0; q < passes; ++q) {
-    h.parent[q].resize(nodes);
-    b.parent[q] = h.parent[q].data();
-    if (!t.pass[q].age_is_key) {
-      h.age[q].resize(nodes);
-      b.age[q] = h.age[q].data();
-    }
-    h.count[q].assign(size_t(n_items), 0);
-    b.count[q] = h.count[q].data();
-    h.fill[q].assign(size_t(n_items), 0);
-    b.fill[q] = h.fill[q].data();
+  template <class T> T* filled(size_t n, uint8_t byte, const char* what) {
+    T* a = alloc<T>(n, what);
+    std::memset(static_cast<void*>(a), byte, n * sizeof(T));
+    return a;
   }
-  cpu_launch(int64_t(nodes), threads, [&](int64_t e) { pack_key(b, e); });
-  cpu_launch(gens, threads, [&](int64_t e) { local(b, t, e, false); });
-  cpu_launch(n_items, threads, [&](int64_t e) { init_outside(b, e); });
-  for (int q = 0; q < passes; ++q) {  // the prefix sum: on the host for both launchers
-    h.start[q].resize(size_t(n_items) + 1);
-    h.start[q][0] = 0;
-    for (int64_t i = 0; i < n_items; ++i) h.start[q][size_t(i) + 1] = h.start[q][size_t(i)] + h.count[q][size_t(i)];
-    b.start[q] = h.start[q].data();
-    h.crit[q].resize(size_t(h.start[q].back()));
-    b.crit[q] = h.crit[q].data();
-    h.pairs[q].resize(size_t(h.start[q].back() + uint64_t(n_items)));
-    b.pairs[q] = h.pairs[q].data();
-    h.n_pairs[q].assign(size_t(n_items), 0);
-    b.n_pairs[q] = h.n_pairs[q].data();
+  template <class T> T* upload(const T* host, size_t n, const char* what) {
+    T* a = alloc<T>(n, what);
+    std::memcpy(static_cast<void*>(a), host, n * sizeof(T));
+    return a;
   }
-  cpu_launch(gens, threads, [&](int64_t e) { local(b, t, e, true); });
-  cpu_launch(n_items * passes, threads, [&](int64_t e) { replay(b, t, e); });
+  template <class T> void download(T* host, const T* a, size_t n) {
+    std::memcpy(static_cast<void*>(host), a, n * sizeof(T));
+  }
+  template <class Body> void launch(const char*, int64_t n, const Body& body) {
+    cpu_launch(n, threads_, [&](int64_t e) { body(e); });
+  }
+
+ private:
+  int threads_;
+  std::vector<std::unique_ptr<uint64_t[]>> arrays_;
+};
+
+// The 2-D kernels on the CPU launcher; a NaN as ItemError(NanError).
+inline RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel,
+                         const std::vector<uint32_t>& words, int64_t n_items, int64_t rows,
+                         int64_t cols, int passes, int threads) {
+  CpuLauncher l(threads);
+  RunResult r;
+  run_2d(l, t, in, superlevel, words.empty() ? nullptr : words.data(), n_items, rows, cols,
+         passes, r);
+  if (r.nan_at != ~uint64_t(0)) throw_nan(r.nan_at, rows * cols);
+  return r;
 }
 
-// The pairs of a run over items [first, first + n) of a batch (host copies of pairs, n_pairs
-// and start per pass: HostBatch2's or RunResult's) into `pairs` (item-major, then by dim), with
-// each item's count per dim in counts[item * passes + dim].
+// The pairs of a run over items [first, first + n) of a batch into `all` (item-major, then
+// by dim), with each item's count per dim in counts[item * passes + dim].
 inline void collect(std::vector<Pair>& all, std::vector<uint64_t>& counts, int64_t first, int64_t n,
-                    int passes, const std::vector<Pair>* pairs, const std::vector<uint32_t>* n_pairs,
-                    const std::vector<uint64_t>* start) {
+                    int passes, const RunResult& r) {
   for (int64_t i = 0; i < n; ++i)
     for (int q = 0; q < passes; ++q) {
-      const Pair* p = pairs[q].data() + start[q][size_t(i)] + uint64_t(i);
-      const uint32_t k = n_pairs[q][size_t(i)];
+      const Pair* p = r.pairs[q].data() + r.start[q][size_t(i)] + uint64_t(i);
+      const uint32_t k = r.n_pairs[q][size_t(i)];
       all.insert(all.end(), p, p + k);
       counts[size_t(first + i) * size_t(passes) + size_t(q)] = k;
     }
@@ -308,27 +287,12 @@ inline BettiTables make_betti_tables(int d, const int64_t* shape, Construction c
 // The Betti kernels (betti.cuh) on the CPU launcher; NaN as ItemError(NanError).
 inline std::vector<int64_t> run_betti_cpu(const Input& in, const BettiTables& t, const double* eta,
                                           int64_t n_items, int threads) {
-  BettiBatch b;
-  b.in = in;
-  b.n_items = n_items;
-  b.eta = eta;
-  const int64_t cells = n_items * t.padded;
-  const size_t nc = static_cast<size_t>(cells), ni = static_cast<size_t>(n_items);
-  std::vector<uint8_t> lab(nc);
-  std::vector<uint32_t> parent(nc), roots0(ni), roots1(ni), plus(ni), minus(ni);
+  CpuLauncher l(threads);
+  std::vector<int64_t> out;
   uint64_t nan_at = ~uint64_t(0);
-  b.lab = lab.data();
-  b.parent = parent.data();
-  b.nan_at = &nan_at;
-  b.roots[0] = roots0.data();
-  b.roots[1] = roots1.data();
-  b.plus = plus.data();
-  b.minus = minus.data();
-  cpu_launch(cells, threads, [&](int64_t e) { betti_label(b, t, e); });
+  run_betti(l, t, in, eta, n_items, out, nan_at);
   if (nan_at != ~uint64_t(0)) throw_nan(nan_at, t.shape[0] * t.shape[1] * t.shape[2]);
-  cpu_launch(cells, threads, [&](int64_t e) { betti_unite(b, t, e); });
-  cpu_launch(cells, threads, [&](int64_t e) { betti_count(b, t, e); });
-  return betti_of(t.d, roots0.data(), roots1.data(), plus.data(), minus.data(), n_items);
+  return out;
 }
 
 // Checks what a kernel takes: items of 2 to max_d axes (`what` says which, for the error) with

@@ -5,8 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "betti.cuh"
-#include "cubical_2d.cuh"
+#include "sequence.cuh"
 
 namespace cuph {
 namespace gpu {
@@ -17,18 +16,8 @@ int device_count();
 std::string device_name();
 void device_memory(size_t& free, size_t& total);
 
-// What a run leaves on the host: per pass, the pairs at start[q][i] + i of item i
-// (n_pairs[q][i] of them), as the CPU launcher leaves them in HostBatch2.
-// nan_at: the first NaN's element index (load_words), ~0 if none; then there are no pairs.
-struct RunResult {
-  std::vector<Pair> pairs[2];
-  std::vector<uint32_t> n_pairs[2];
-  std::vector<uint64_t> start[2];
-  uint64_t nan_at = ~uint64_t(0);
-};
-
-// The kernels of cubical_2d.cuh on the current device, in the CPU launcher's order, for
-// n_items items of rows x cols. `in` points to device memory. `words` (host memory, may be
+// The kernels of cubical_2d.cuh on the current device (sequence.cuh's run_2d), for n_items
+// items of rows x cols. `in` points to device memory. `words` (host memory, may be
 // null): words made on the host for dtypes without their own (has_word), else load_words
 // makes them on the device. `stream`: the producer's stream of a device input, waited for
 // before the first launch (0: none). Throws std::runtime_error naming the failed CUDA call.
@@ -39,9 +28,9 @@ void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t
 // per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();
 void set_device(int device);
-// The Betti kernels (betti.cuh) on the current device for n_items items of the tables'
-// shape; `eta` in host memory. beta_0 .. beta_{d-1} per item appended to out; nan_at as in
-// RunResult (batch-flat element index within this launch).
+// The Betti kernels (betti.cuh, sequence.cuh's run_betti) on the current device for n_items
+// items of the tables' shape; `eta` in host memory. beta_0 .. beta_{d-1} per item appended to
+// out; nan_at as in RunResult (batch-flat element index within this launch).
 void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,
                     uintptr_t stream, std::vector<int64_t>& out, uint64_t& nan_at);
 // The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.

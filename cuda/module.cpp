@@ -146,7 +146,7 @@ py::dict persistence(const BatchView& b, int maxdim, Construction con, bool supe
       gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
                     rows, cols, passes, first == 0 ? stream : 0, r);
       if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
-      gpu::collect(pairs, counts, first, n, passes, r.pairs, r.n_pairs, r.start);
+      gpu::collect(pairs, counts, first, n, passes, r);
     });
     return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
   }));

@@ -49,12 +49,11 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
     if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
     const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1], con);
-    gpu::HostBatch2 h;
-    gpu::run_cpu(t, in, superlevel, std::move(words), b.n_items(), b.item.shape[0],
-                 b.item.shape[1], maxdim + 1, threads, h);
+    const gpu::RunResult r = gpu::run_cpu(t, in, superlevel, words, b.n_items(), b.item.shape[0],
+                                          b.item.shape[1], maxdim + 1, threads);
     std::vector<gpu::Pair> pairs;
     std::vector<uint64_t> counts(size_t(b.n_items()) * size_t(maxdim + 1));
-    gpu::collect(pairs, counts, 0, b.n_items(), maxdim + 1, h.pairs, h.n_pairs, h.start);
+    gpu::collect(pairs, counts, 0, b.n_items(), maxdim + 1, r);
     return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
   }));
 }

@@ -1,0 +1,162 @@
+// The launch sequences of the kernels, written once for both launchers: which arrays a batch
+// needs and how large, the launches in order, the prefix sum between the two `local` launches,
+// and what comes back to the host. The CPU launcher (host.hpp, CpuLauncher) runs them in every
+// test, so only the launcher's few primitives are left for a GPU to check (launch.cu,
+// CudaLauncher). A launcher L provides:
+//
+//   T* alloc<T>(n, what)           an array of n T the bodies can read and write, freed with L
+//   T* filled<T>(n, byte, what)    the same, every byte set to `byte`
+//   T* upload<T>(host, n, what)    such an array holding a copy of n T of host memory
+//   void download<T>(host, a, n)   n T of array a back to host memory, after every launch
+//   void launch(what, n, body)     body(e) for every e < n, bodies running concurrently; a
+//                                  launch sees the writes of the launches before it
+//
+// Host code (no CUDA API), compiled by nvcc for launch.cu and by the C++ compiler for the rest.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "betti.cuh"
+#include "cubical_2d.cuh"
+
+namespace cuph {
+namespace gpu {
+
+// The kernel bodies as function objects: one element each.
+struct LoadWords {
+  Batch2 b;
+  CUPH_HD void operator()(int64_t e) const { load_words(b, e); }
+};
+struct PackKey {
+  Batch2 b;
+  CUPH_HD void operator()(int64_t e) const { pack_key(b, e); }
+};
+struct Local {
+  Batch2 b;
+  const Tables2* t;
+  bool fill;
+  CUPH_HD void operator()(int64_t e) const { local(b, *t, e, fill); }
+};
+struct InitOutside {
+  Batch2 b;
+  CUPH_HD void operator()(int64_t e) const { init_outside(b, e); }
+};
+struct Replay {
+  Batch2 b;
+  const Tables2* t;
+  CUPH_HD void operator()(int64_t e) const { replay(b, *t, e); }
+};
+struct BettiLabel {
+  BettiBatch b;
+  const BettiTables* t;
+  CUPH_HD void operator()(int64_t e) const { betti_label(b, *t, e); }
+};
+struct BettiUnite {
+  BettiBatch b;
+  const BettiTables* t;
+  CUPH_HD void operator()(int64_t e) const { betti_unite(b, *t, e); }
+};
+struct BettiCount {
+  BettiBatch b;
+  const BettiTables* t;
+  CUPH_HD void operator()(int64_t e) const { betti_count(b, *t, e); }
+};
+
+// What a 2-D run leaves on the host: per pass, the pairs at start[q][i] + i of item i
+// (n_pairs[q][i] of them). nan_at: the first NaN's element index (load_words), ~0 if none;
+// then there are no pairs.
+struct RunResult {
+  std::vector<Pair> pairs[2];
+  std::vector<uint32_t> n_pairs[2];
+  std::vector<uint64_t> start[2];
+  uint64_t nan_at = ~uint64_t(0);
+};
+
+// The kernels of cubical_2d.cuh for n_items items of rows x cols; `in` is memory the bodies can
+// read. `words` (host memory, may be null): words made on the host for dtypes without their own
+// (has_word), else load_words makes them.
+template <class L>
+void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const uint32_t* words,
+            int64_t n_items, int64_t rows, int64_t cols, int passes, RunResult& out) {
+  Batch2 b(in, superlevel, n_items, rows, cols, passes);
+  const size_t items = size_t(n_items), nodes = items * size_t(b.nodes()),
+               gens = items * size_t(rows * cols);
+  const Tables2* t = l.upload(&tables, 1, "tables");
+  if (words) {
+    b.words = l.upload(words, gens, "value words");
+  } else {
+    b.words = l.template alloc<uint32_t>(gens, "value words");
+    b.nan_at = l.template filled<uint64_t>(1, 0xff, "NaN flag");
+    l.launch("load_words", int64_t(gens), LoadWords{b});
+    l.download(&out.nan_at, b.nan_at, 1);
+    if (out.nan_at != ~uint64_t(0)) return;
+  }
+  b.keys = l.template alloc<uint64_t>(nodes, "keys");
+  b.min_key = l.template filled<uint64_t>(items, 0xff, "minima");
+  for (int q = 0; q < passes; ++q) {
+    b.parent[q] = l.template alloc<uint32_t>(nodes, "forest");
+    if (!tables.pass[q].age_is_key) b.age[q] = l.template alloc<uint64_t>(nodes, "ages");
+    b.count[q] = l.template filled<uint32_t>(items, 0, "counts");
+    b.fill[q] = l.template filled<uint32_t>(items, 0, "counts");
+  }
+  l.launch("pack_key", int64_t(nodes), PackKey{b});
+  l.launch("local", int64_t(gens), Local{b, t, false});
+  l.launch("init_outside", n_items, InitOutside{b});
+  std::vector<uint32_t> count(items);
+  for (int q = 0; q < passes; ++q) {
+    l.download(count.data(), b.count[q], items);
+    std::vector<uint64_t>& start = out.start[q];
+    start.assign(items + 1, 0);
+    for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
+    b.start[q] = l.upload(start.data(), start.size(), "offsets");
+    b.crit[q] = l.template alloc<Critical>(size_t(start.back()), "critical joins");
+    b.pairs[q] = l.template alloc<Pair>(size_t(start.back()) + items, "pairs");
+    b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
+  }
+  l.launch("local (fill)", int64_t(gens), Local{b, t, true});
+  l.launch("replay", n_items * passes, Replay{b, t});
+  for (int q = 0; q < passes; ++q) {
+    out.pairs[q].resize(size_t(out.start[q].back()) + items);
+    l.download(out.pairs[q].data(), b.pairs[q], out.pairs[q].size());
+    out.n_pairs[q].resize(items);
+    l.download(out.n_pairs[q].data(), b.n_pairs[q], items);
+  }
+}
+
+// The Betti kernels (betti.cuh) for n_items items of the tables' shape; `eta` in host memory.
+// beta_0 .. beta_{d-1} per item appended to out; nan_at as in RunResult (batch-flat element
+// index within this run), and then nothing is appended.
+template <class L>
+void run_betti(L& l, const BettiTables& tables, const Input& in, const double* eta,
+               int64_t n_items, std::vector<int64_t>& out, uint64_t& nan_at) {
+  const size_t items = size_t(n_items), cells = items * size_t(tables.padded);
+  BettiBatch b;
+  b.in = in;
+  b.n_items = n_items;
+  const BettiTables* t = l.upload(&tables, 1, "tables");
+  b.eta = l.upload(eta, items, "thresholds");
+  b.lab = l.template alloc<uint8_t>(cells, "labels");
+  b.parent = l.template alloc<uint32_t>(cells, "forest");
+  b.nan_at = l.template filled<uint64_t>(1, 0xff, "NaN flag");
+  b.roots[0] = l.template filled<uint32_t>(items, 0, "counts");
+  b.roots[1] = l.template filled<uint32_t>(items, 0, "counts");
+  b.plus = l.template filled<uint32_t>(items, 0, "counts");
+  b.minus = l.template filled<uint32_t>(items, 0, "counts");
+  l.launch("betti_label", int64_t(cells), BettiLabel{b, t});
+  l.download(&nan_at, b.nan_at, 1);
+  if (nan_at != ~uint64_t(0)) return;
+  l.launch("betti_unite", int64_t(cells), BettiUnite{b, t});
+  l.launch("betti_count", int64_t(cells), BettiCount{b, t});
+  std::vector<uint32_t> c[4];
+  const uint32_t* counters[4] = {b.roots[0], b.roots[1], b.plus, b.minus};
+  for (int k = 0; k < 4; ++k) {
+    c[k].resize(items);
+    l.download(c[k].data(), counters[k], items);
+  }
+  const std::vector<int64_t> part =
+      betti_of(tables.d, c[0].data(), c[1].data(), c[2].data(), c[3].data(), n_items);
+  out.insert(out.end(), part.begin(), part.end());
+}
+
+}  // namespace gpu
+}  // namespace cuph
