@@ -41,8 +41,6 @@ template <int D, Construction C> class CoboundaryReducer {
  public:
   CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal)
       : g_(g), k_(k), keep_diagonal_(keep_diagonal) {
-    // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the
-    // facets of each (k+1)-cell, as codes.
     for (const auto& s : g.star[size_t(k)])
       for (const auto& t : g.star[size_t(k) + 1]) {
         int diff = 0, where = -1;
@@ -50,10 +48,11 @@ template <int D, Construction C> class CoboundaryReducer {
           if (s.off[i] != t.off[i]) { ++diff; where = i; }
         // t = s + (+-1 along one axis where s is a point, i.e. even in doubled coordinates).
         if (diff != 1 || std::abs(t.off[where] - s.off[where]) != 1) continue;
-        cofaces_[s.code].push_back(t.code);
-        facets_[t.code].push_back(s.code);
+        cofaces_[s.code].code[cofaces_[s.code].n++] = t.code;
+        facets_[t.code].code[facets_[t.code].n++] = s.code;
+        latest_facet_[t.code] = std::max(latest_facet_[t.code], s.code);
       }
-    for (auto& v : cofaces_) std::sort(v.begin(), v.end());
+    for (auto& v : cofaces_) std::sort(v.code.begin(), v.code.begin() + v.n);
   }
 
   // Every column of dimension k, in two steps. sweep(): pairs the apparent columns and returns
@@ -153,15 +152,24 @@ template <int D, Construction C> class CoboundaryReducer {
   // smaller ranks): both are read off the neighbour mask. For T, every coface of sigma inside
   // g's top cell is owned by g.
   template <class Mask> int apparent_coface(Mask before, const StarEntry<D>& e) const {
-    int tau = -1;
-    for (uint8_t c : cofaces_[e.code])
-      if (!Grid<D, C>::V || g_.owns(before, g_.star_entry(c))) { tau = c; break; }
-    // V only, none: every coface has a later vertex, which owns a later facet.
-    if (tau < 0) return -1;
-    int latest = -1;
-    for (uint8_t f : facets_[size_t(tau)])
-      if (Grid<D, C>::V || g_.owns(before, g_.star_entry(f))) latest = std::max(latest, int(f));
-    return latest == int(e.code) ? tau : -1;
+    const Codes& cofaces = cofaces_[e.code];
+    if constexpr (Grid<D, C>::V) {
+      for (int i = 0; i < cofaces.n; ++i) {
+        const uint8_t tau = cofaces.code[size_t(i)];
+        if ((g_.required[tau] & ~before) == 0) return latest_facet_[tau] == e.code ? tau : -1;
+      }
+      return -1;  // none: every coface has a later vertex, which owns a later facet
+    } else {
+      if (cofaces.n == 0) return -1;
+      const uint8_t tau = cofaces.code[0];  // inside g's top cell, g owns every coface
+      const Codes& facets = facets_[tau];
+      int latest = -1;
+      for (int i = 0; i < facets.n; ++i) {
+        const uint8_t f = facets.code[size_t(i)];
+        if ((g_.required[f] & ~before) == 0) latest = std::max(latest, int(f));
+      }
+      return latest == int(e.code) ? tau : -1;
+    }
   }
   // The k-cells generator p owns: cleared, apparent (paired here) or hard (marked).
   template <class Mask>
@@ -306,7 +314,14 @@ template <int D, Construction C> class CoboundaryReducer {
   bool keep_diagonal_;
   const Bitset* positive_ = nullptr;
   bool drop_ = false;
-  std::array<std::vector<uint8_t>, 81> cofaces_, facets_;
+  // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the facets
+  // of each (k+1)-cell, as codes; for V, the largest facet code of each (k+1)-cell.
+  struct Codes {
+    uint8_t n = 0;
+    std::array<uint8_t, 2 * D> code{};
+  };
+  std::array<Codes, 81> cofaces_, facets_;
+  std::array<uint8_t, 81> latest_facet_{};
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
   WorkingColumn<Key> work_;
   std::vector<Key> raw_;
