@@ -150,20 +150,26 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   // (2^26 or 2^80 masks, but smooth data repeats a few hundred of them).
   // Beyond 2-D the cache is keyed by what compile() actually reads: which cells g owns and, for
   // the block case, which diagonal neighbours come first (far fewer values than masks).
-  const Program& program(Mask before) const {
-    if (D <= 2) return table_[size_t(before)];
-    const uint64_t sig = signature(before);
-    struct alignas(64) Slot { uint64_t sig; bool valid; Program prog; };
+  struct alignas(64) Slot { uint64_t sig; bool valid; Program prog; };
+  using Cache = std::vector<Slot>;
+  // This thread's cache. A sweep asks once per run of generators: in a shared library every
+  // access to a thread_local is a call (__tls_get_addr).
+  static Cache& thread_cache() {
     // 2^11 slots of 192 bytes in 3-D: the two passes' caches (0.75 MB per thread) are part of
     // a first call's memory (2^12 was as fast and twice as large: 7 bytes per voxel of a
     // 64x56x56 volume); threads are parked between calls, so later calls find them warm.
     // 4-D noise keeps 2^12 (3% faster).
-    constexpr int kBits = D == 3 ? 11 : 12;
-    thread_local std::vector<Slot> cache(size_t(1) << kBits);
-    Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kBits))];
+    thread_local Cache cache(D <= 2 ? 0 : size_t(1) << kCacheBits);  // 1-D, 2-D: tables
+    return cache;
+  }
+  const Program& program(Mask before, Cache& cache) const {
+    if (D <= 2) return table_[size_t(before)];
+    const uint64_t sig = signature(before);
+    Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits))];
     if (!slot.valid || slot.sig != sig) slot = {sig, true, compile(before)};
     return slot.prog;
   }
+  const Program& program(Mask before) const { return program(before, thread_cache()); }
   // Bit k of the signature is whether every neighbour in sig_req_[k] comes before g: the
   // ownership of each node and join cell, then, for the block case, each pair of owned joins
   // whose diagonal neighbour comes first. One uniform test per bit, four per SSE2 compare.
@@ -293,6 +299,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return prog;
   }
 
+  static constexpr int kCacheBits = D == 3 ? 11 : 12;
   const G& g_;
   std::vector<Create> creates_;
   std::vector<Join> joins_;
@@ -462,16 +469,18 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
                                                             bool shared) {
     Mask masks[kRun];
     g.before_masks(keys, p0, n, probe, masks);
+    auto& cache0 = UnionFindPass<false, D, C>::thread_cache();
+    auto& cache1 = UnionFindPass<true, D, C>::thread_cache();
     for (int i = 0; i < n; ++i) {
       const int64_t p = p0 + i;
       const KeyT r = keys[p];
       part.min_key = std::min(part.min_key, r);
       if (dim0)
-        visit(primal, primal.program(masks[i]), keys, p, r, s0, part.crit0, keep_diagonal,
-              part.out0, death_edges, shared);
+        visit(primal, primal.program(masks[i], cache0), keys, p, r, s0, part.crit0,
+              keep_diagonal, part.out0, death_edges, shared);
       if (top)
-        visit(*dual, dual->program(masks[i]), keys, p, r, *s1, part.crit1, keep_diagonal,
-              part.out1, positive, shared);
+        visit(*dual, dual->program(masks[i], cache1), keys, p, r, *s1, part.crit1,
+              keep_diagonal, part.out1, positive, shared);
     }
   });
   KeyT min_key = ~KeyT(0);
