@@ -304,9 +304,12 @@ template <int D, Construction C> struct Grid {
     const int ones = int((0x4332322132212110ull >> (4 * pat)) & 15);
     return V ? ones : D - ones;
   }
-  // The cell with a given key (inverse of key()).
-  Cell cell_of(Key k) const {
-    return gen_cell(order[k >> kCodeBits]) + by_code[size_t(k & ((1u << kCodeBits) - 1))].delta;
+  // The cell with a given key (inverse of key()); `slot` (may be null) receives its slot_id.
+  Cell cell_of(Key k, size_t* slot = nullptr) const {
+    const int64_t owner = order[k >> kCodeBits];
+    const int code = int(k & ((1u << kCodeBits) - 1));
+    if (slot) *slot = slot_id(owner, code);
+    return gen_cell(owner) + by_code[size_t(code)].delta;
   }
   // Index of a k-cell in the clearing bitsets of dimension k: its owner's padded index times the
   // number of k-cells in a star, plus the cell's place among them (3-D edges: 6 per generator,

@@ -204,10 +204,7 @@ template <int D, Construction C> class CoboundaryReducer {
       cell = known.cell;
       slot = known.slot;
     } else {
-      const int64_t owner = g_.order[tau >> kCodeBits];
-      const int code = int(tau & ((1u << kCodeBits) - 1));
-      cell = g_.gen_cell(owner) + g_.star_entry(code).delta;
-      slot = g_.slot_id(owner, code);
+      cell = g_.cell_of(tau, &slot);
     }
     if (apparent_.test(slot)) {
       Key best = 0;
@@ -302,7 +299,7 @@ template <int D, Construction C> class CoboundaryReducer {
   }
   bool is_positive(Key tau) const {
     size_t slot;
-    g_.key(g_.cell_of(tau), &slot);
+    g_.cell_of(tau, &slot);
     return positive_->test(slot);
   }
   [[noreturn]] static void positive_pivot() {
