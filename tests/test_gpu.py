@@ -351,6 +351,41 @@ def test_device_array_interface_is_read_without_a_copy():
             cuph.persistence(FakeDeviceArray((3, 3), "<f4"))  # auto: on a GPU
 
 
+class FakeCupyArray(FakeDeviceArray):
+    """A cupy-like GPU array over host data: ``get()`` is its copy to the host."""
+
+    def __init__(self, host):
+        super().__init__(host.shape, host.dtype.str)
+        self.shape, self._host = host.shape, host
+
+    def get(self):
+        return self._host.copy()
+
+
+def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
+    """device='auto' on a GPU array: 3-D items and keep_diagonal (persistence), 1-D and 4-D
+    items (Betti numbers) run on the CPU engine from a host copy; 'cuda' still refuses them."""
+    import cuph.engine
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
+    rng = np.random.default_rng(29)
+    x = rng.integers(0, 5, (2, 4, 5, 6)).astype(np.float32)
+    got = cuph.persistence(FakeCupyArray(x), batch_dims=1)
+    assert rows(got) == rows(cuph.persistence(x, batch_dims=1, device="cpu"))
+    y = x[0, 0]
+    got = cuph.persistence(FakeCupyArray(y), keep_diagonal=True)
+    want = cuph.persistence(y, keep_diagonal=True, device="cpu")
+    assert rows(got) == rows(want) and (got.birth == got.death).any()
+    with pytest.raises(ValueError, match="2-D items"):
+        cuph.persistence(FakeCupyArray(x), batch_dims=1, device="cuda")
+    for item in (x[:, 0, 0], rng.integers(0, 5, (2, 3, 3, 3, 3)).astype(np.float32)):
+        got = cuph.betti_numbers_at(FakeCupyArray(item), 2.0, batch_dims=1)
+        np.testing.assert_array_equal(
+            got, cuph.betti_numbers_at(item, 2.0, batch_dims=1, device="cpu"))
+        with pytest.raises(ValueError, match="2-D and 3-D items"):
+            cuph.betti_numbers_at(FakeCupyArray(item), 2.0, batch_dims=1, device="cuda")
+
+
 requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable CUDA device")
 
 

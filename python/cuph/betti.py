@@ -11,8 +11,8 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
-from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _use_gpu,
-                     persistence)
+from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _gpu_takes,
+                     _to_host, _use_gpu, persistence)
 
 __all__ = ["betti_numbers_at"]
 
@@ -79,7 +79,8 @@ def betti_numbers_at(
         fall back to counting pairs of the persistence diagrams.
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: the GPU when ``x`` lives on one (a torch or cupy array, read in place, any
-        dtype) and :func:`cuph.cuda_available`, else the CPU. The GPU computes 2-D and 3-D
+        dtype) and :func:`cuph.cuda_available`, else the CPU (also for 1-D and 4-D items on a
+        GPU, from a host copy). The GPU computes 2-D and 3-D
         items (components of the sublevel set and of its complement by union-find with
         atomics, beta_1 of 3-D items from the Euler characteristic); a host array with
         ``"cuda"`` is copied to the GPU.
@@ -98,6 +99,9 @@ def betti_numbers_at(
     [[1, 1], [1, 0]]
     """
     use_gpu = _use_gpu(x, device)
+    if use_gpu and device == "auto" and not _gpu_takes(x, batch_dims, (2, 3)):
+        use_gpu = False  # 1-D and 4-D items: the CPU engine, on a host copy
+        x = _to_host(x)
     return _betti_numbers_at(x, threshold, batch_dims, maxdim, construction, n_threads,
                              "cuda" if use_gpu else "cpu")
 

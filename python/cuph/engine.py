@@ -56,6 +56,16 @@ def _use_gpu(x: Any, device: str) -> bool:
     return use_gpu
 
 
+def _gpu_takes(x: Any, batch_dims: Any, item_dims: Tuple[int, ...]) -> bool:
+    """Whether the GPU engine computes items of ``x`` (``batch_dims`` leading batch axes): their
+    dimension is in ``item_dims``. An invalid ``batch_dims`` says yes, so that the chosen
+    engine names the problem."""
+    shape = getattr(x, "shape", None)
+    if shape is None or not isinstance(batch_dims, (int, np.integer)):
+        return True
+    return len(shape) - int(batch_dims) in item_dims
+
+
 def _is_gpu_array(x: Any) -> bool:
     if hasattr(x, "__cuda_array_interface__"):
         return True
@@ -168,7 +178,9 @@ def persistence(
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
         ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 2-D items
-        (dims 0 and 1, both constructions, without ``keep_diagonal``). Torch and cupy arrays
+        (dims 0 and 1, both constructions, without ``keep_diagonal``); with ``"auto"``, other
+        requests on a GPU array run on the CPU engine from a host copy, and with ``"cuda"``
+        they raise ValueError. Torch and cupy arrays
         on the GPU of at most 32-bit dtypes are read in place (any strides); 64-bit ones are
         copied to the host for their ranks, and host arrays are copied to the GPU. Results
         are numpy arrays, identical to the CPU engine's.
@@ -196,6 +208,11 @@ def persistence(
     [[0.0, 2.0], [0.0, 2.0], [0.0, 2.0], [0.0, inf]]
     """
     use_gpu = _use_gpu(x, device)
+    if use_gpu and device == "auto" and (keep_diagonal or not _gpu_takes(x, batch_dims, (2,))):
+        # "auto" means the best engine for the request: the CPU's, on a host copy, for what
+        # the GPU engine does not compute (3-D and 4-D items, keep_diagonal).
+        use_gpu = False
+        x = _to_host(x)
     if use_gpu:
         dev = _device_array(x)
         if dev is not None and dev["dtype"].itemsize <= 4:
