@@ -53,6 +53,9 @@ template <int D, Construction C> class CoboundaryReducer {
         latest_facet_[t.code] = std::max(latest_facet_[t.code], s.code);
       }
     for (auto& v : cofaces_) std::sort(v.code.begin(), v.code.begin() + v.n);
+    if constexpr (V) {
+      for (const auto& s : g.star[size_t(k)]) init_v_cofaces(s);
+    }
   }
 
   // Every column of dimension k, in two steps. sweep(): pairs the apparent columns and returns
@@ -89,7 +92,7 @@ template <int D, Construction C> class CoboundaryReducer {
     size_t seen = 0;
     const auto column = [&](Key key) {
       cancel.poll();
-      reduce_column({key, g_.cell_of(key)}, deaths, out, cancel);
+      reduce_column({key, locate(key)}, deaths, out, cancel);
     };
     hard_.for_each_set_descending([&](size_t id) {
       const Key key = g_.key_of_rank_cell_id(id, k_);
@@ -204,36 +207,80 @@ template <int D, Construction C> class CoboundaryReducer {
       cell = known.cell;
       slot = known.slot;
     } else {
-      cell = g_.cell_of(tau, &slot);
+      cell = locate(tau, &slot);
     }
     if (apparent_.test(slot)) {
+      stored = kRaw;
+      if constexpr (V) {
+        // tau's latest facet is the facet its owner owns of largest code (the sweep's choice).
+        sigma = (cell & ~kCodeMask) | latest_facet_[size_t(cell & kCodeMask)];
+        return true;
+      }
       Key best = 0;
       g_.for_each_facet(cell, [&](Cell f) {
         const Key k = g_.key(f);
         if (k > best) { best = k; sigma = f; }
       });
-      stored = kRaw;
       return true;
     }
     uint64_t v;
     if (!pivots_.find(tau, v)) return false;
     stored = v;
     if (v & kEmergent) {
-      sigma = g_.cell_of(Key(v & ~kEmergent));
+      sigma = locate(Key(v & ~kEmergent));
       stored = kRaw;
     }
     return true;
   }
-  // The coboundary of c, sorted by key, without the dropped rows.
+  // Where the reduction finds a cell: for V its owner's padded index and its code,
+  // (p << kCodeBits) | code, from which the coboundary and the latest facet come by table; for
+  // T the cell itself. `slot` (may be null) receives its slot_id.
+  Cell locate(Key k, size_t* slot = nullptr) const {
+    if constexpr (V) {
+      const int64_t owner = g_.order[k >> kCodeBits];
+      const int code = int(k & kCodeMask);
+      if (slot) *slot = g_.slot_id(owner, code);
+      return (Cell(owner) << kCodeBits) | Cell(code);
+    } else {
+      return g_.cell_of(k, slot);
+    }
+  }
+  // The coboundary of a located cell, sorted by key, without the dropped rows.
   void coboundary(Cell c, std::vector<Key>& col) {
     col.clear();
-    g_.for_each_coface(c, [&](Cell f) {
-      size_t slot;
-      const Key key = g_.key(f, &slot);
+    const auto found = [&](Key key, Cell f, size_t slot) {
       if (drop_ && positive_->test(slot)) return;
       col.push_back(key);
       known_[known_at(key)] = {key, f, slot};
-    });
+    };
+    if constexpr (V) {
+      // Each coface adds the vertices of c moved by one step: its key is the latest of c's
+      // owner (coded from there) and the added vertices (one rank each, where key() reads all
+      // of the coface's), unless they lie on the border (no such coface).
+      const int64_t p = int64_t(c >> kCodeBits);
+      const VCofaces& cofaces = v_cofaces_[size_t(c & kCodeMask)];
+      const uint32_t r = g_.rank[p];
+      for (int j = 0; j < cofaces.n; ++j) {
+        const VCoface& f = cofaces.f[size_t(j)];
+        uint32_t best = r;
+        int64_t owner = p;
+        int code = f.code;
+        for (int v = 0; v < f.n; ++v) {
+          const int64_t q = p + f.step[size_t(v)];
+          const uint32_t rk = g_.rank[q];
+          if (rk > best) { best = rk; owner = q; code = f.code_from[size_t(v)]; }
+        }
+        if (best == kBorderRank) continue;
+        found((Key(best) << kCodeBits) | Key(code), (Cell(owner) << kCodeBits) | Cell(code),
+              g_.slot_id(owner, code));
+      }
+    } else {
+      g_.for_each_coface(c, [&](Cell f) {
+        size_t slot;
+        const Key key = g_.key(f, &slot);
+        found(key, f, slot);
+      });
+    }
     // At most 2D entries: an insertion sort, without std::sort's dispatch.
     for (size_t i = 1; i < col.size(); ++i) {
       const Key x = col[i];
@@ -256,7 +303,7 @@ template <int D, Construction C> class CoboundaryReducer {
       return;
     }
     Key pivot = raw_[0];
-    Cell other;
+    Cell other = 0;
     uint64_t stored;
     if (!earlier_column(pivot, other, stored)) {
       pivots_.set(pivot, kEmergent | sigma.key);
@@ -306,6 +353,43 @@ template <int D, Construction C> class CoboundaryReducer {
     throw std::logic_error("cuph: a row dropped as a birth is a pivot");
   }
 
+  // V: the cofaces of the k-cell at offset `s` from its owner g, each as its code from g and
+  // the vertices it adds (steps from g; the coface's code from each, for when it owns it).
+  void init_v_cofaces(const StarEntry<D>& s) {
+    VCofaces& out = v_cofaces_[s.code];
+    for (int i = 0; i < D; ++i) {
+      if (s.off[i] != 0) continue;
+      for (int sign = -1; sign <= 1; sign += 2) {
+        VCoface& f = out.f[size_t(out.n++)];
+        int off[D];
+        for (int a = 0; a < D; ++a) off[a] = a == i ? sign : s.off[a];
+        f.code = uint8_t(code_of(off));
+        // The added vertices: g + sign e_i + the corners of s (o_a in {0, off_a}).
+        for (unsigned sub = 0; sub < (1u << D); ++sub) {
+          bool corner = true;
+          for (int a = 0; a < D; ++a) corner &= !(sub >> a & 1) || (s.off[a] != 0);
+          if (!corner) continue;
+          int at[D], from[D];
+          int64_t step = 0;
+          for (int a = 0; a < D; ++a) {
+            at[a] = a == i ? sign : (sub >> a & 1 ? s.off[a] : 0);
+            step += at[a] * g_.pad.stride[a];
+            from[a] = off[a] == 0 ? 0 : (at[a] == 0 ? off[a] : -off[a]);  // towards the rest
+          }
+          f.step[size_t(f.n)] = step;
+          f.code_from[size_t(f.n++)] = uint8_t(code_of(from));
+        }
+      }
+    }
+  }
+  static int code_of(const int* off) {
+    int code = 0;
+    for (int a = D - 1; a >= 0; --a) code = 3 * code + off[a] + 1;
+    return code;
+  }
+
+  static constexpr bool V = Grid<D, C>::V;
+  static constexpr Key kCodeMask = (Key(1) << kCodeBits) - 1;
   const Grid<D, C>& g_;
   int k_;
   bool keep_diagonal_;
@@ -319,6 +403,16 @@ template <int D, Construction C> class CoboundaryReducer {
   };
   std::array<Codes, 81> cofaces_, facets_;
   std::array<uint8_t, 81> latest_facet_{};
+  struct VCoface {
+    uint8_t code = 0, n = 0;
+    std::array<uint8_t, (1 << (D - 1))> code_from{};
+    std::array<int64_t, (1 << (D - 1))> step{};
+  };
+  struct VCofaces {
+    int n = 0;
+    std::array<VCoface, 2 * D> f{};
+  };
+  std::array<VCofaces, 81> v_cofaces_{};
   // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
   WorkingColumn<Key> work_;
   std::vector<Key> raw_;
