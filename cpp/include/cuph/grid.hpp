@@ -1,16 +1,17 @@
-// The cubical complex of one item, in doubled coordinates: a cell's coordinate on an axis is even
-// where the cell is a point on that axis and odd where it spans an interval, so its dimension is
-// the number of odd coordinates. "Generators" carry the input values: the vertices (all
-// coordinates even) for the V construction, the top cells (all odd) for T. A cell's value is the
-// max over its vertices (V) or the min over the top cells containing it (T); the generator that
-// attains it "owns" the cell.
+// The cubical complex of one item. "Generators" carry the input values: the vertices for the V
+// construction, the top cells for T. A cell's value is the max over its vertices (V) or the min
+// over the top cells containing it (T); the generator that attains it "owns" the cell. Every
+// cell is named from its owner: its offset from it, in {-1,0,1}^D, is a code (3^D of them, the
+// owner's "star"). For V, a nonzero offset opens an interval towards that side; for T it closes
+// one (the cell is on that face of the owner's top cell). The generators of the cell at offset
+// `off` from g are g + o, o_a in {0, off_a}, for both constructions.
 //
-// The total order of cells of one dimension is the 64-bit key (rank(owner) << 7 | code), where
-// code encodes the cell's offset from its owner in {-1,0,1}^D. It refines the value order, puts
-// faces before cofaces (same owner, fewer odd coordinates for V; for T a face has more top
-// cofaces, so its min rank is <= the coface's), and identifies the cell uniquely, so every
-// algorithm compares plain integers. Generators are addressed by their index in the padded
-// grid of filtration.hpp.
+// The total order of cells of one dimension is the 64-bit key (rank(owner) << 7 | code). It
+// refines the value order, puts faces before cofaces (same owner, fewer nonzero offsets for V;
+// for T a face has more top cofaces, so its min rank is <= the coface's), and identifies the
+// cell uniquely, so every algorithm compares plain integers. Generators are addressed by their
+// index in the padded grid of filtration.hpp; a cell located there is a `Cell`,
+// (padded index << 7) | code.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -27,7 +28,7 @@ namespace cuph {
 
 enum class Construction : int { V = 0, T = 1 };
 
-using Cell = uint64_t;  // packed doubled coordinates, `bits` per axis
+using Cell = uint64_t;  // (owner's padded index << kCodeBits) | code
 using Key = uint64_t;
 constexpr int kCodeBits = 7;  // 3^4 = 81 offset codes
 
@@ -39,23 +40,18 @@ using NeighbourMask = typename std::conditional<(D <= 3), uint32_t, unsigned __i
 template <int D> struct StarEntry {
   std::array<int8_t, D> off;
   uint8_t code;
-  Cell delta;  // packed offset, added modulo 2^64
 };
 
 template <int D, Construction C> struct Grid {
-  static constexpr int bits = D == 1 ? 48 : 64 / D;
-  static constexpr uint64_t mask = (uint64_t(1) << bits) - 1;
   static constexpr bool V = C == Construction::V;
   static constexpr int n_codes = D == 1 ? 3 : D == 2 ? 9 : D == 3 ? 27 : 81;
   using Mask = NeighbourMask<D>;
 
   PaddedShape<D> pad;
-  std::array<int64_t, D> cshape{};  // cell grid: V 2n-1, T 2m+1
   int64_t n_gen = 1;
   const uint32_t* rank = nullptr;
   const uint32_t* order = nullptr;
   std::array<std::vector<StarEntry<D>>, D + 1> star;  // star[k]: offsets giving k-cells, by code
-  std::array<StarEntry<D>, 81> by_code{};             // the star entry of each code
   std::array<uint8_t, 81> star_dim{}, star_place{};  // a code's dimension and index in star[dim]
   // Neighbour j of a generator (bit j of a Mask): its offset and padded index step.
   std::vector<std::array<int8_t, D>> nb_off;
@@ -63,26 +59,16 @@ template <int D, Construction C> struct Grid {
   // required[code]: the other generators of the cell at `code` from a generator; the cell is
   // owned by the generator iff all of them come before it (see before_mask).
   std::array<Mask, 81> required{};
-  // Fast key(): per pattern of "generator-varying" axes, the steps to each generator from the
-  // low one and the code of the cell's offset from it.
-  struct GenStep { int64_t step; int code; };
-  std::array<std::vector<GenStep>, 16> gen_steps;
-  // slot_id(): per code, the step from its owner to key()'s start and the cell's place among
-  // the cells of its dimension that start there; per pattern of key(), that place.
+  // slot_id(): per code, the step from its owner to the cell's lowest generator and the cell's
+  // place among the cells of its dimension whose lowest generator that is.
   std::array<int64_t, 81> slot_step{};
   std::array<uint8_t, 81> slot_place{};
-  std::array<uint8_t, 16> pat_place{};
   std::array<uint8_t, D + 1> n_slots{};  // C(D, k): k-cells starting at one generator
-  std::array<uint64_t, D> inverse{};     // gen_cell(): 2^64 / pad.shape[i], rounded up
 
   // `r` may be null when the item is keyed without ranks (no middle dimensions).
   Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
       : pad(p), rank(r ? r->rank.data() : nullptr), order(r ? r->order.data() : nullptr) {
-    for (int i = 0; i < D; ++i) {
-      cshape[i] = V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;
-      n_gen *= shape[i];
-      inverse[i] = ~uint64_t(0) / uint64_t(pad.shape[i]) + 1;
-    }
+    for (int i = 0; i < D; ++i) n_gen *= shape[i];
     for (int code = 0; code < n_codes; ++code) {
       StarEntry<D> e{};
       e.code = uint8_t(code);
@@ -92,15 +78,14 @@ template <int D, Construction C> struct Grid {
         e.off[i] = int8_t(c % 3 - 1);
         c /= 3;
         nonzero += e.off[i] != 0;
-        e.delta += Cell(int64_t(e.off[i])) << (i * bits);
         step += e.off[i] * pad.stride[i];
       }
       // V: the generator is a vertex, each nonzero offset opens an interval.
       // T: the generator is a top cell, each nonzero offset closes one.
       const int k = V ? nonzero : D - nonzero;
       star_dim[size_t(code)] = uint8_t(k);
-      // key() starts one step down along every axis where the offset is -1; its pattern has
-      // a bit for each axis where the offset is nonzero.
+      // The lowest generator is one step down along every axis where the offset is -1; the
+      // cell's pattern has a bit for each axis where the offset is nonzero.
       unsigned pat = 0;
       for (int i = 0; i < D; ++i) {
         if (e.off[i] == -1) slot_step[size_t(code)] -= pad.stride[i];
@@ -109,7 +94,6 @@ template <int D, Construction C> struct Grid {
       slot_place[size_t(code)] = uint8_t(pat);  // a pattern for now: its place is set below
       star_place[size_t(code)] = uint8_t(star[size_t(k)].size());
       star[size_t(k)].push_back(e);
-      by_code[size_t(code)] = e;
       if (nonzero) {
         nb_off.push_back(e.off);
         nb_step.push_back(step);
@@ -127,45 +111,16 @@ template <int D, Construction C> struct Grid {
       }
       required[size_t(code)] = m;
     }
+    std::array<uint8_t, 16> pat_place{};
     for (unsigned pat = 0; pat < (1u << D); ++pat) {
-      for (unsigned sub = 0; sub < (1u << D); ++sub) {
-        if (sub & ~pat) continue;
-        GenStep gs{0, 0};
-        int pw = 1;
-        for (int i = 0; i < D; ++i, pw *= 3) {
-          int o = 0;
-          if (pat >> i & 1) {
-            if (sub >> i & 1) { gs.step += pad.stride[i]; o = -1; } else { o = 1; }
-          }
-          gs.code += (o + 1) * pw;
-        }
-        gen_steps[pat].push_back(gs);
-      }
+      const int ones = __builtin_popcount(pat);
+      pat_place[pat] = n_slots[size_t(V ? ones : D - ones)]++;
     }
-    for (unsigned pat = 0; pat < (1u << D); ++pat) pat_place[pat] = n_slots[size_t(dim_of(pat))]++;
     for (int code = 0; code < n_codes; ++code)
       slot_place[size_t(code)] = pat_place[slot_place[size_t(code)]];
   }
 
-  static constexpr int64_t coord(Cell c, int i) { return int64_t((c >> (i * bits)) & mask); }
-  static constexpr Cell unit(int i) { return Cell(1) << (i * bits); }
-  static constexpr bool odd(Cell c, int i) { return (c >> (i * bits)) & 1; }
 
-  // Padded generator index -> its cell. Padded indices are below 2^32 (check_item_size), so
-  // each division by an axis length is a multiply-high by a precomputed inverse (Lemire's
-  // fastdiv, exact for 32-bit operands): three hardware divisions were a sixth of a pivot
-  // lookup on 128^3 noise.
-  Cell gen_cell(int64_t p) const {
-    Cell c = 0;
-    uint64_t rest = uint64_t(p);
-    for (int i = D - 1; i >= 0; --i) {
-      const uint64_t q = uint64_t((unsigned __int128)inverse[i] * rest >> 64);
-      const int64_t x = int64_t(rest - q * uint64_t(pad.shape[i])) - 1;
-      rest = q;
-      c |= Cell(V ? 2 * x : 2 * x + 1) << (i * bits);
-    }
-    return c;
-  }
 
   // The neighbours needed to decide ownership of the star cells of the given dimensions.
   std::vector<int> neighbours_for(std::initializer_list<int> dims) const {
@@ -261,55 +216,23 @@ template <int D, Construction C> struct Grid {
     return -1;
   }
   bool owns(Mask before, const StarEntry<D>& e) const { return (required[e.code] & ~before) == 0; }
-  const StarEntry<D>& star_entry(int code) const { return by_code[size_t(code)]; }
 
-  // Key of any cell: its owner among its generators (max rank for V, min for T; border top
-  // cells have the largest rank and never win). `slot` (may be null) receives its slot_id.
-  Key key(Cell c, size_t* slot = nullptr) const {
-    unsigned pat = 0;
-    int64_t base = 0;
-    for (int i = 0; i < D; ++i) {
-      const int64_t x = coord(c, i);
-      if (V) {
-        pat |= unsigned(x & 1) << i;
-        base += ((x >> 1) + 1) * pad.stride[i];
-      } else if (x & 1) {
-        base += ((x >> 1) + 1) * pad.stride[i];
-      } else {
-        pat |= 1u << i;
-        base += (x >> 1) * pad.stride[i];
-      }
-    }
-    const auto& steps = gen_steps[pat];
-    uint32_t best = rank[base + steps[0].step];
-    size_t at = 0;
-    for (size_t j = 1; j < steps.size(); ++j) {
-      const uint32_t rk = rank[base + steps[j].step];
-      if (V ? rk > best : rk < best) { best = rk; at = j; }
-    }
-    if (slot) *slot = size_t(base) * n_slots[dim_of(pat)] + pat_place[pat];
-    return (Key(best) << kCodeBits) | Key(steps[at].code);
-  }
-  // Index of a k-cell in a bitset of them: the generator key() starts from, times C(D, k), plus
-  // the cell's place among the k-cells that start there. C(D, k) bits per generator in memory
-  // order, so a lookup lands next to the ranks key() has just read (3-D faces: 3 bits per
+  // Index of a k-cell in a bitset of them: its lowest generator, times C(D, k), plus the cell's
+  // place among the k-cells whose lowest generator that is. C(D, k) bits per generator in memory
+  // order, so a lookup lands next to the ranks of the cell's generators (3-D faces: 3 bits per
   // voxel, where a cell_id needs 12).
   size_t slot_id(int64_t owner, int code) const {
     return size_t(owner + slot_step[size_t(code)]) * n_slots[star_dim[size_t(code)]] +
            slot_place[size_t(code)];
   }
   size_t n_slot_ids(int k) const { return size_t(pad.size) * n_slots[size_t(k)]; }
-  static constexpr int dim_of(unsigned pat) {
-    // The popcount of a pattern (< 16) from a nibble table: no libgcc call without -mpopcnt.
-    const int ones = int((0x4332322132212110ull >> (4 * pat)) & 15);
-    return V ? ones : D - ones;
-  }
-  // The cell with a given key (inverse of key()); `slot` (may be null) receives its slot_id.
-  Cell cell_of(Key k, size_t* slot = nullptr) const {
+  // The cell with a given key, located at its owner (the key's rank, through order[]); `slot`
+  // (may be null) receives its slot_id.
+  Cell locate(Key k, size_t* slot = nullptr) const {
     const int64_t owner = order[k >> kCodeBits];
     const int code = int(k & ((1u << kCodeBits) - 1));
     if (slot) *slot = slot_id(owner, code);
-    return gen_cell(owner) + by_code[size_t(code)].delta;
+    return (Cell(owner) << kCodeBits) | Cell(code);
   }
   // Index of a k-cell in the clearing bitsets of dimension k: its owner's padded index times the
   // number of k-cells in a star, plus the cell's place among them (3-D edges: 6 per generator,
@@ -337,26 +260,14 @@ template <int D, Construction C> struct Grid {
     const auto& cells = star[size_t(k)];
     return (Key(id / cells.size()) << kCodeBits) | cells[id % cells.size()].code;
   }
-  // Starts loading what cell_of(key) reads.
+  // Starts loading what locate(key) reads.
   void prefetch_owner(Key key) const { __builtin_prefetch(order + (key >> kCodeBits)); }
-  // Starts loading the ranks key() reads for the cells around generator p (the rows beside it).
+  // Starts loading the ranks a coboundary reads for the cells around generator p (the rows
+  // beside it).
   void prefetch_around(int64_t p) const {
     for (int i = 0; i < D; ++i) {
       __builtin_prefetch(rank + p - pad.stride[i]);
       __builtin_prefetch(rank + p + pad.stride[i]);
-    }
-  }
-
-  template <class F> void for_each_facet(Cell c, F&& f) const {
-    for (int i = 0; i < D; ++i)
-      if (odd(c, i)) { f(c - unit(i)); f(c + unit(i)); }
-  }
-  template <class F> void for_each_coface(Cell c, F&& f) const {
-    for (int i = 0; i < D; ++i) {
-      if (odd(c, i)) continue;
-      const int64_t x = coord(c, i);
-      if (x > 0) f(c - unit(i));
-      if (x + 1 < cshape[i]) f(c + unit(i));
     }
   }
 };

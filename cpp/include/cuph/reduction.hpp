@@ -53,9 +53,9 @@ template <int D, Construction C> class CoboundaryReducer {
         latest_facet_[t.code] = std::max(latest_facet_[t.code], s.code);
       }
     for (auto& v : cofaces_) std::sort(v.code.begin(), v.code.begin() + v.n);
-    if constexpr (V) {
-      for (const auto& s : g.star[size_t(k)]) init_v_cofaces(s);
-    }
+    for (const auto& s : g.star[size_t(k)]) init_cofaces(s);
+    if constexpr (!V)
+      for (const auto& t : g.star[size_t(k) + 1]) init_facets(t);
   }
 
   // Every column of dimension k, in two steps. sweep(): pairs the apparent columns and returns
@@ -92,7 +92,7 @@ template <int D, Construction C> class CoboundaryReducer {
     size_t seen = 0;
     const auto column = [&](Key key) {
       cancel.poll();
-      reduce_column({key, locate(key)}, deaths, out, cancel);
+      reduce_column({key, g_.locate(key)}, deaths, out, cancel);
     };
     hard_.for_each_set_descending([&](size_t id) {
       const Key key = g_.key_of_rank_cell_id(id, k_);
@@ -207,79 +207,69 @@ template <int D, Construction C> class CoboundaryReducer {
       cell = known.cell;
       slot = known.slot;
     } else {
-      cell = locate(tau, &slot);
+      cell = g_.locate(tau, &slot);
     }
     if (apparent_.test(slot)) {
+      // tau's partner: the facet of largest code its owner g owns (the sweep's choice). For V
+      // every facet through g is g's; for T, g owns a facet if the top cells it adds to tau's
+      // come after g.
       stored = kRaw;
+      const size_t code = size_t(cell & kCodeMask);
+      const Cell at = cell & ~kCodeMask;
       if constexpr (V) {
-        // tau's latest facet is the facet its owner owns of largest code (the sweep's choice).
-        sigma = (cell & ~kCodeMask) | latest_facet_[size_t(cell & kCodeMask)];
-        return true;
+        sigma = at | latest_facet_[code];
+      } else {
+        const int64_t p = int64_t(cell >> kCodeBits);
+        const uint32_t r = g_.rank[p];
+        const Adjacents& facets = facets_by_code_[code];
+        int j = 0;
+        for (;; ++j) {
+          CUPH_ASSERT(j < facets.n);  // the sweep paired tau with one of g's facets
+          const Adjacent& f = facets.a[size_t(j)];
+          bool owned = true;
+          for (int v = 0; v < f.n; ++v) owned &= g_.rank[p + f.step[size_t(v)]] > r;
+          if (owned) break;
+        }
+        sigma = at | Cell(facets.a[size_t(j)].code);
       }
-      Key best = 0;
-      g_.for_each_facet(cell, [&](Cell f) {
-        const Key k = g_.key(f);
-        if (k > best) { best = k; sigma = f; }
-      });
       return true;
     }
     uint64_t v;
     if (!pivots_.find(tau, v)) return false;
     stored = v;
     if (v & kEmergent) {
-      sigma = locate(Key(v & ~kEmergent));
+      sigma = g_.locate(Key(v & ~kEmergent));
       stored = kRaw;
     }
     return true;
   }
-  // Where the reduction finds a cell: for V its owner's padded index and its code,
-  // (p << kCodeBits) | code, from which the coboundary and the latest facet come by table; for
-  // T the cell itself. `slot` (may be null) receives its slot_id.
-  Cell locate(Key k, size_t* slot = nullptr) const {
-    if constexpr (V) {
-      const int64_t owner = g_.order[k >> kCodeBits];
-      const int code = int(k & kCodeMask);
-      if (slot) *slot = g_.slot_id(owner, code);
-      return (Cell(owner) << kCodeBits) | Cell(code);
-    } else {
-      return g_.cell_of(k, slot);
-    }
-  }
-  // The coboundary of a located cell, sorted by key, without the dropped rows.
+  // The coboundary of a located cell, sorted by key, without the dropped rows. A coface's key
+  // is the latest (V) or earliest (T) of its generators' keys. Those of c's generators that can
+  // win are c's owner p alone (V: c's other vertices come before p; T: c's other top cells
+  // after p), so only the generators a coface adds are read, and for T none when the coface
+  // contains p. A coface whose generators are all on the border does not exist.
   void coboundary(Cell c, std::vector<Key>& col) {
     col.clear();
-    const auto found = [&](Key key, Cell f, size_t slot) {
-      if (drop_ && positive_->test(slot)) return;
-      col.push_back(key);
-      known_[known_at(key)] = {key, f, slot};
-    };
-    if constexpr (V) {
-      // Each coface adds the vertices of c moved by one step: its key is the latest of c's
-      // owner (coded from there) and the added vertices (one rank each, where key() reads all
-      // of the coface's), unless they lie on the border (no such coface).
-      const int64_t p = int64_t(c >> kCodeBits);
-      const VCofaces& cofaces = v_cofaces_[size_t(c & kCodeMask)];
-      const uint32_t r = g_.rank[p];
-      for (int j = 0; j < cofaces.n; ++j) {
-        const VCoface& f = cofaces.f[size_t(j)];
-        uint32_t best = r;
-        int64_t owner = p;
-        int code = f.code;
-        for (int v = 0; v < f.n; ++v) {
-          const int64_t q = p + f.step[size_t(v)];
-          const uint32_t rk = g_.rank[q];
-          if (rk > best) { best = rk; owner = q; code = f.code_from[size_t(v)]; }
-        }
-        if (best == kBorderRank) continue;
-        found((Key(best) << kCodeBits) | Key(code), (Cell(owner) << kCodeBits) | Cell(code),
-              g_.slot_id(owner, code));
+    const int64_t p = int64_t(c >> kCodeBits);
+    const Adjacents& cofaces = cofaces_by_code_[size_t(c & kCodeMask)];
+    const uint32_t r = g_.rank[p];
+    for (int j = 0; j < cofaces.n; ++j) {
+      const Adjacent& f = cofaces.a[size_t(j)];
+      const bool has_p = f.code != kNoCode;
+      uint32_t best = has_p ? r : kBorderRank;
+      int64_t owner = p;
+      int code = f.code;
+      for (int v = 0; v < f.n; ++v) {
+        const int64_t q = p + f.step[size_t(v)];
+        const uint32_t rk = g_.rank[q];
+        if (V ? rk > best : rk < best) { best = rk; owner = q; code = f.code_from[size_t(v)]; }
       }
-    } else {
-      g_.for_each_coface(c, [&](Cell f) {
-        size_t slot;
-        const Key key = g_.key(f, &slot);
-        found(key, f, slot);
-      });
+      if (best == kBorderRank) continue;
+      const Key key = (Key(best) << kCodeBits) | Key(code);
+      const size_t slot = g_.slot_id(owner, code);
+      if (drop_ && positive_->test(slot)) continue;
+      col.push_back(key);
+      known_[known_at(key)] = {key, (Cell(owner) << kCodeBits) | Cell(code), slot};
     }
     // At most 2D entries: an insertion sort, without std::sort's dispatch.
     for (size_t i = 1; i < col.size(); ++i) {
@@ -346,41 +336,96 @@ template <int D, Construction C> class CoboundaryReducer {
   }
   bool is_positive(Key tau) const {
     size_t slot;
-    g_.cell_of(tau, &slot);
+    g_.locate(tau, &slot);
     return positive_->test(slot);
   }
   [[noreturn]] static void positive_pivot() {
     throw std::logic_error("cuph: a row dropped as a birth is a pivot");
   }
 
-  // V: the cofaces of the k-cell at offset `s` from its owner g, each as its code from g and
-  // the vertices it adds (steps from g; the coface's code from each, for when it owns it).
-  void init_v_cofaces(const StarEntry<D>& s) {
-    VCofaces& out = v_cofaces_[s.code];
+  // A coface or facet of a cell at a given code from its owner g: its code from g (kNoCode: g
+  // is not one of its generators) and the generators to read, as steps from g with its code
+  // from each.
+  static constexpr uint8_t kNoCode = 0xff;
+  static constexpr int kMaxRead = D >= 2 ? 1 << (D - 2) : 1;
+  struct Adjacent {
+    uint8_t code = kNoCode, n = 0;
+    std::array<uint8_t, kMaxRead> code_from{};
+    std::array<int64_t, kMaxRead> step{};
+  };
+  struct Adjacents {
+    int n = 0;
+    std::array<Adjacent, 2 * D> a{};
+  };
+  // The generators of the cell at offset `off` from a generator g are g + o, o_a in {0, off_a}
+  // (V: its vertices; T: its top cells), and its offset from g + o is from(off, o).
+  static void from(const int* off, const int* o, int* out) {
+    for (int a = 0; a < D; ++a) out[a] = off[a] == 0 ? 0 : (o[a] == 0 ? off[a] : -off[a]);
+  }
+  // Adds to `adj` the generators g + base + o (o over the cell's generators, those with
+  // o_i == side where i >= 0) of the cell at offset `off` from g + base.
+  void add_generators(Adjacent& adj, const int* base, const int* off, int i, int side) const {
+    for (unsigned sub = 0; sub < (1u << D); ++sub) {
+      int o[D], rel[D];
+      bool ok = true;
+      for (int a = 0; a < D; ++a) {
+        ok &= !(sub >> a & 1) || off[a] != 0;
+        o[a] = sub >> a & 1 ? off[a] : 0;
+      }
+      if (!ok || (i >= 0 && o[i] != side)) continue;
+      from(off, o, rel);
+      int64_t step = 0;
+      for (int a = 0; a < D; ++a) step += (base[a] + o[a]) * g_.pad.stride[size_t(a)];
+      adj.step[size_t(adj.n)] = step;
+      adj.code_from[size_t(adj.n++)] = uint8_t(code_of(rel));
+    }
+  }
+  // The cofaces of the k-cell at offset s from its owner g.
+  void init_cofaces(const StarEntry<D>& s) {
+    Adjacents& out = cofaces_by_code_[s.code];
+    const int zero[D] = {};
     for (int i = 0; i < D; ++i) {
-      if (s.off[i] != 0) continue;
-      for (int sign = -1; sign <= 1; sign += 2) {
-        VCoface& f = out.f[size_t(out.n++)];
-        int off[D];
-        for (int a = 0; a < D; ++a) off[a] = a == i ? sign : s.off[a];
-        f.code = uint8_t(code_of(off));
-        // The added vertices: g + sign e_i + the corners of s (o_a in {0, off_a}).
-        for (unsigned sub = 0; sub < (1u << D); ++sub) {
-          bool corner = true;
-          for (int a = 0; a < D; ++a) corner &= !(sub >> a & 1) || (s.off[a] != 0);
-          if (!corner) continue;
-          int at[D], from[D];
-          int64_t step = 0;
-          for (int a = 0; a < D; ++a) {
-            at[a] = a == i ? sign : (sub >> a & 1 ? s.off[a] : 0);
-            step += at[a] * g_.pad.stride[a];
-            from[a] = off[a] == 0 ? 0 : (at[a] == 0 ? off[a] : -off[a]);  // towards the rest
-          }
-          f.step[size_t(f.n)] = step;
-          f.code_from[size_t(f.n++)] = uint8_t(code_of(from));
+      int off[D];
+      for (int a = 0; a < D; ++a) off[a] = s.off[a];
+      if (V) {  // V: s is a point along i; a coface opens an interval on each side, through g
+        if (off[i] != 0) continue;
+        for (int side = -1; side <= 1; side += 2) {
+          Adjacent& f = out.a[size_t(out.n++)];
+          off[i] = side;
+          f.code = uint8_t(code_of(off));
+          add_generators(f, zero, off, i, side);  // the vertices it adds
         }
+      } else {  // T: s is a point along i, between g and g + off_i e_i; a coface inside each
+        if (off[i] == 0) continue;
+        int base[D] = {};
+        base[i] = off[i];
+        off[i] = 0;
+        Adjacent& in_g = out.a[size_t(out.n++)];
+        in_g.code = uint8_t(code_of(off));  // g is its earliest top cell
+        Adjacent& beside = out.a[size_t(out.n++)];
+        beside.code = kNoCode;
+        add_generators(beside, base, off, -1, 0);
       }
     }
+  }
+  // T: the facets of the (k+1)-cell at offset t from its owner g, by decreasing code, each
+  // with the top cells it adds.
+  void init_facets(const StarEntry<D>& t) {
+    Adjacents& out = facets_by_code_[t.code];
+    const int zero[D] = {};
+    for (int i = 0; i < D; ++i) {
+      if (t.off[i] != 0) continue;
+      for (int side = -1; side <= 1; side += 2) {
+        int off[D];
+        for (int a = 0; a < D; ++a) off[a] = t.off[a];
+        off[i] = side;
+        Adjacent& f = out.a[size_t(out.n++)];
+        f.code = uint8_t(code_of(off));
+        add_generators(f, zero, off, i, side);
+      }
+    }
+    std::sort(out.a.begin(), out.a.begin() + out.n,
+              [](const Adjacent& x, const Adjacent& y) { return x.code > y.code; });
   }
   static int code_of(const int* off) {
     int code = 0;
@@ -403,17 +448,8 @@ template <int D, Construction C> class CoboundaryReducer {
   };
   std::array<Codes, 81> cofaces_, facets_;
   std::array<uint8_t, 81> latest_facet_{};
-  struct VCoface {
-    uint8_t code = 0, n = 0;
-    std::array<uint8_t, (1 << (D - 1))> code_from{};
-    std::array<int64_t, (1 << (D - 1))> step{};
-  };
-  struct VCofaces {
-    int n = 0;
-    std::array<VCoface, 2 * D> f{};
-  };
-  std::array<VCofaces, 81> v_cofaces_{};
-  // Columns hold keys only: a key names its cell (Grid::cell_of), needed just for pivots.
+  std::array<Adjacents, 81> cofaces_by_code_{}, facets_by_code_{};
+  // Columns hold keys only: a key names its cell (Grid::locate), needed just for pivots.
   WorkingColumn<Key> work_;
   std::vector<Key> raw_;
   // Non-apparent pivots: the stored column's address, or kEmergent | the key of sigma for a
