@@ -53,6 +53,7 @@ template <int D, Construction C> struct Grid {
   const uint32_t* order = nullptr;
   std::array<std::vector<StarEntry<D>>, D + 1> star;  // star[k]: offsets giving k-cells, by code
   std::array<uint8_t, 81> star_dim{}, star_place{};  // a code's dimension and index in star[dim]
+  std::array<uint8_t, 81> star_size{};  // star[star_dim[code]].size(), without the indirection
   // Neighbour j of a generator (bit j of a Mask): its offset and padded index step.
   std::vector<std::array<int8_t, D>> nb_off;
   std::vector<int64_t> nb_step;
@@ -64,6 +65,7 @@ template <int D, Construction C> struct Grid {
   std::array<int64_t, 81> slot_step{};
   std::array<uint8_t, 81> slot_place{};
   std::array<uint8_t, D + 1> n_slots{};  // C(D, k): k-cells starting at one generator
+  std::array<uint8_t, 81> slot_count{};  // n_slots of each code's dimension
 
   // `r` may be null when the item is keyed without ranks (no middle dimensions).
   Grid(const int64_t* shape, const Ranking* r, const PaddedShape<D>& p)
@@ -116,8 +118,11 @@ template <int D, Construction C> struct Grid {
       const int ones = __builtin_popcount(pat);
       pat_place[pat] = n_slots[size_t(V ? ones : D - ones)]++;
     }
-    for (int code = 0; code < n_codes; ++code)
+    for (int code = 0; code < n_codes; ++code) {
       slot_place[size_t(code)] = pat_place[slot_place[size_t(code)]];
+      slot_count[size_t(code)] = n_slots[star_dim[size_t(code)]];
+      star_size[size_t(code)] = uint8_t(star[star_dim[size_t(code)]].size());
+    }
   }
 
 
@@ -222,7 +227,7 @@ template <int D, Construction C> struct Grid {
   // order, so a lookup lands next to the ranks of the cell's generators (3-D faces: 3 bits per
   // voxel, where a cell_id needs 12).
   size_t slot_id(int64_t owner, int code) const {
-    return size_t(owner + slot_step[size_t(code)]) * n_slots[star_dim[size_t(code)]] +
+    return size_t(owner + slot_step[size_t(code)]) * slot_count[size_t(code)] +
            slot_place[size_t(code)];
   }
   size_t n_slot_ids(int k) const { return size_t(pad.size) * n_slots[size_t(k)]; }
@@ -238,8 +243,7 @@ template <int D, Construction C> struct Grid {
   // number of k-cells in a star, plus the cell's place among them (3-D edges: 6 per generator,
   // not 27, so a bitset costs 6 bits per voxel).
   size_t cell_id(int64_t owner, int code) const {
-    const int k = star_dim[size_t(code)];
-    return size_t(owner) * star[size_t(k)].size() + size_t(star_place[size_t(code)]);
+    return size_t(owner) * star_size[size_t(code)] + size_t(star_place[size_t(code)]);
   }
   size_t cell_id(Key key) const {
     return cell_id(order[key >> kCodeBits], int(key & ((1u << kCodeBits) - 1)));
@@ -248,7 +252,7 @@ template <int D, Construction C> struct Grid {
   // The same numbering by the owner's rank instead of its padded index: computed from a key
   // alone, without the dependent load of order[].
   size_t rank_cell_id(uint64_t owner_rank, int code) const {
-    return size_t(owner_rank) * star[star_dim[size_t(code)]].size() + star_place[size_t(code)];
+    return size_t(owner_rank) * star_size[size_t(code)] + star_place[size_t(code)];
   }
   size_t rank_cell_id(Key key) const {
     return rank_cell_id(key >> kCodeBits, int(key & ((1u << kCodeBits) - 1)));
