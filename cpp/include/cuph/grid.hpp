@@ -13,6 +13,7 @@
 // index in the padded grid of filtration.hpp; a cell located there is a `Cell`,
 // (padded index << 7) | code.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -138,15 +139,22 @@ template <int D, Construction C> struct Grid {
     return list;
   }
   // The padded-index steps of a list of neighbours and their bits in a Mask.
+  // By increasing bit, so that the neighbours of each 32-bit word of a Mask are contiguous:
+  // word w's are [word_end[w - 1], word_end[w]).
   struct Probe {
     std::vector<int64_t> step;
     std::vector<int> bit;
+    std::vector<uint32_t> word_bit;  // 1 << (bit % 32)
+    std::array<size_t, (sizeof(Mask) + 3) / 4> word_end{};
   };
-  Probe neighbour_probe(const std::vector<int>& list) const {
+  Probe neighbour_probe(std::vector<int> list) const {
+    std::sort(list.begin(), list.end());
     Probe pr;
     for (int j : list) {
       pr.step.push_back(nb_step[size_t(j)]);
       pr.bit.push_back(j);
+      pr.word_bit.push_back(uint32_t(1) << (j & 31));
+      for (size_t w = size_t(j >> 5); w < pr.word_end.size(); ++w) pr.word_end[w] = pr.bit.size();
     }
     return pr;
   }
@@ -188,19 +196,18 @@ template <int D, Construction C> struct Grid {
       for (; done + 4 <= n; done += 4) {
         const __m128i here = _mm_xor_si128(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done)), flip);
-        __m128i acc[kWords];
-        for (int w = 0; w < kWords; ++w) acc[w] = _mm_setzero_si128();
-        for (size_t j = 0; j < pr.step.size(); ++j) {
-          const __m128i nb = _mm_xor_si128(
-              _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done + pr.step[j])), flip);
-          const __m128i earlier = V ? _mm_cmpgt_epi32(here, nb) : _mm_cmpgt_epi32(nb, here);
-          const int bit = pr.bit[j];
-          acc[bit >> 5] = _mm_or_si128(
-              acc[bit >> 5], _mm_and_si128(earlier, _mm_set1_epi32(int(1u << (bit & 31)))));
-        }
         alignas(16) uint32_t word[kWords][4];
-        for (int w = 0; w < kWords; ++w)
-          _mm_store_si128(reinterpret_cast<__m128i*>(word[w]), acc[w]);
+        size_t j = 0;
+        for (int w = 0; w < kWords; ++w) {  // one word at a time: its accumulator in a register
+          __m128i acc = _mm_setzero_si128();
+          for (; j < pr.word_end[size_t(w)]; ++j) {
+            const __m128i nb = _mm_xor_si128(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + done + pr.step[j])), flip);
+            const __m128i earlier = V ? _mm_cmpgt_epi32(here, nb) : _mm_cmpgt_epi32(nb, here);
+            acc = _mm_or_si128(acc, _mm_and_si128(earlier, _mm_set1_epi32(int(pr.word_bit[j]))));
+          }
+          _mm_store_si128(reinterpret_cast<__m128i*>(word[w]), acc);
+        }
         for (int i = 0; i < 4; ++i) {
           Mask m = 0;
           for (int w = 0; w < kWords; ++w) m |= Mask(word[w][i]) << (32 * w);
