@@ -135,6 +135,8 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
         sig_req_.push_back(g.required[joins_[size_t(d.x)].code] |
                            g.required[joins_[size_t(d.y)].code] | (Mask(1) << d.nb));
     CUPH_ASSERT(sig_req_.size() <= 64);
+    for (int w = 0; w < kWords; ++w)
+      for (const Mask& m : sig_req_) sig_words_[size_t(w)].push_back(uint32_t(m >> (32 * w)));
     if (kAgeIsKey && (creates_.size() != 1 || slot_step_[size_t(creates_[0].slot)] != 0))
       throw std::logic_error("cuph: a generator pass whose node is not its generator");
     if (D <= 2) table_ = table().data();
@@ -179,14 +181,19 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     uint64_t sig = 0;
     size_t k = 0;
 #if defined(__SSE2__)
-    if constexpr (sizeof(Mask) == 4) {
-      const __m128i after = _mm_set1_epi32(int(~before));
-      const __m128i zero = _mm_setzero_si128();
-      for (; k + 4 <= n; k += 4) {
-        const __m128i r = _mm_loadu_si128(reinterpret_cast<const __m128i*>(req + k));
-        const __m128i none_after = _mm_cmpeq_epi32(_mm_and_si128(r, after), zero);
-        sig |= uint64_t(_mm_movemask_ps(_mm_castsi128_ps(none_after))) << k;
+    // Four tests per step, a Mask's 32-bit words from sig_words_ (4-D: four words; the scalar
+    // test of 128-bit masks was a fifth of 4-D union-find and sweeps).
+    __m128i after[kWords];
+    for (int w = 0; w < kWords; ++w) after[w] = _mm_set1_epi32(int(~uint32_t(before >> (32 * w))));
+    const __m128i zero = _mm_setzero_si128();
+    for (; k + 4 <= n; k += 4) {
+      __m128i any = zero;
+      for (int w = 0; w < kWords; ++w) {
+        const __m128i r =
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sig_words_[size_t(w)].data() + k));
+        any = _mm_or_si128(any, _mm_and_si128(r, after[w]));
       }
+      sig |= uint64_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(any, zero)))) << k;
     }
 #endif
     for (; k < n; ++k) sig |= uint64_t((req[k] & ~before) == 0) << k;
@@ -310,6 +317,8 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   struct Diagonal { int x, y, nb; };  // block case: joins x < y and their diagonal neighbour
   std::vector<Diagonal> diagonals_;
   std::vector<Mask> sig_req_;  // see signature()
+  static constexpr int kWords = int((sizeof(Mask) + 3) / 4);
+  std::array<std::vector<uint32_t>, kWords> sig_words_;  // word w of each sig_req_ entry
 };
 
 // The mutable side of one pass over one item. The arrays are left uninitialised on purpose:
