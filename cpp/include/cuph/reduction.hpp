@@ -41,18 +41,24 @@ template <int D, Construction C> class CoboundaryReducer {
  public:
   CoboundaryReducer(const Grid<D, C>& g, int k, bool keep_diagonal)
       : g_(g), k_(k), keep_diagonal_(keep_diagonal) {
+    // The star's k- and (k+1)-cells, each a bit of own_tests_ by increasing code.
+    for (int dim = k; dim <= k + 1; ++dim)
+      for (const auto& e : g.star[size_t(dim)]) {
+        bit_[e.code] = uint8_t(own_tests_.size());
+        code_at_bit_[own_tests_.size()] = e.code;
+        own_tests_.add(g.required[e.code]);
+      }
     for (const auto& s : g.star[size_t(k)])
       for (const auto& t : g.star[size_t(k) + 1]) {
         int diff = 0, where = -1;
         for (int i = 0; i < D; ++i)
           if (s.off[i] != t.off[i]) { ++diff; where = i; }
-        // t = s + (+-1 along one axis where s is a point, i.e. even in doubled coordinates).
+        // t = s + (+-1 along one axis where s is a point).
         if (diff != 1 || std::abs(t.off[where] - s.off[where]) != 1) continue;
-        cofaces_[s.code].code[cofaces_[s.code].n++] = t.code;
-        facets_[t.code].code[facets_[t.code].n++] = s.code;
+        coface_bits_[s.code] |= uint64_t(1) << bit_[t.code];
+        facet_bits_[t.code] |= uint64_t(1) << bit_[s.code];
         latest_facet_[t.code] = std::max(latest_facet_[t.code], s.code);
       }
-    for (auto& v : cofaces_) std::sort(v.code.begin(), v.code.begin() + v.n);
     for (const auto& s : g.star[size_t(k)]) init_cofaces(s);
     if constexpr (!V)
       for (const auto& t : g.star[size_t(k) + 1]) init_facets(t);
@@ -118,10 +124,12 @@ template <int D, Construction C> class CoboundaryReducer {
     sweep_runs<None>(g_.pad, threads, cancel, [&](None&, int64_t p0, int n, bool shared) {
       Mask masks[kRun];
       g_.before_masks(g_.rank, p0, n, probe, masks);
-      for (int i = 0; i < n; ++i)
+      for (int i = 0; i < n; ++i) {
+        const uint64_t own = own_tests_.all_before(masks[i]);
         for (const auto& e : g_.star[size_t(k_)])
-          if (g_.owns(masks[i], e) && apparent_coface(masks[i], e) >= 0)
+          if ((own >> bit_[e.code] & 1) && apparent_coface(own, e) >= 0)
             births.mark(g_.slot_id(p0 + i, e.code), shared);
+      }
     });
   }
 
@@ -137,8 +145,9 @@ template <int D, Construction C> class CoboundaryReducer {
                                                                bool shared) {
       Mask masks[kRun];
       g_.before_masks(g_.rank, p0, n, probe, masks);
-      for (int i = 0; i < n; ++i) visit_generator(part, p0 + i, masks[i], cells, cleared, deaths,
-                                                  shared);
+      for (int i = 0; i < n; ++i)
+        visit_generator(part, p0 + i, own_tests_.all_before(masks[i]), cells, cleared, deaths,
+                        shared);
     });
     for (Part& part : parts) {
       out.insert(out.end(), part.out.begin(), part.out.end());
@@ -152,37 +161,31 @@ template <int D, Construction C> class CoboundaryReducer {
   // The code of the coface a g-owned k-cell e forms an apparent pair with, or -1. The earliest
   // coface, if g owns one, is g's coface of smallest code (any coface owned elsewhere has a
   // larger rank), and its latest facet is its g-owned facet of largest code (the others have
-  // smaller ranks): both are read off the neighbour mask. For T, every coface of sigma inside
-  // g's top cell is owned by g.
-  template <class Mask> int apparent_coface(Mask before, const StarEntry<D>& e) const {
-    const Codes& cofaces = cofaces_[e.code];
+  // smaller ranks): both are read off `own`, the cells of the star g owns (own_tests_), whose
+  // bits are in code order (a set's lowest bit is its smallest code, its highest the largest).
+  // For T, every coface of sigma inside g's top cell is owned by g.
+  int apparent_coface(uint64_t own, const StarEntry<D>& e) const {
+    const uint64_t cofaces = coface_bits_[e.code];
+    if (cofaces == 0) return -1;
     if constexpr (Grid<D, C>::V) {
-      for (int i = 0; i < cofaces.n; ++i) {
-        const uint8_t tau = cofaces.code[size_t(i)];
-        if ((g_.required[tau] & ~before) == 0) return latest_facet_[tau] == e.code ? tau : -1;
-      }
-      return -1;  // none: every coface has a later vertex, which owns a later facet
+      const uint64_t owned = own & cofaces;
+      if (owned == 0) return -1;  // every coface has a later vertex, which owns a later facet
+      const uint8_t tau = code_at_bit_[__builtin_ctzll(owned)];
+      return latest_facet_[tau] == e.code ? tau : -1;
     } else {
-      if (cofaces.n == 0) return -1;
-      const uint8_t tau = cofaces.code[0];  // inside g's top cell, g owns every coface
-      const Codes& facets = facets_[tau];
-      int latest = -1;
-      for (int i = 0; i < facets.n; ++i) {
-        const uint8_t f = facets.code[size_t(i)];
-        if ((g_.required[f] & ~before) == 0) latest = std::max(latest, int(f));
-      }
-      return latest == int(e.code) ? tau : -1;
+      const uint8_t tau = code_at_bit_[__builtin_ctzll(cofaces)];  // g owns it
+      const uint64_t facets = own & facet_bits_[tau];  // e among them
+      return code_at_bit_[63 - __builtin_clzll(facets)] == e.code ? tau : -1;
     }
   }
   // The k-cells generator p owns: cleared, apparent (paired here) or hard (marked).
-  template <class Mask>
-  void visit_generator(Part& part, int64_t p, Mask before, const std::vector<StarEntry<D>>& cells,
+  void visit_generator(Part& part, int64_t p, uint64_t own, const std::vector<StarEntry<D>>& cells,
                        const Bitset& cleared, Bitset* deaths, bool shared) {
     const uint32_t r = g_.rank[p];
     for (const auto& e : cells) {
-      if (!g_.owns(before, e)) continue;
+      if (!(own >> bit_[e.code] & 1)) continue;
       if (cleared.test(g_.cell_id(p, e.code))) continue;
-      const int tau = apparent_coface(before, e);
+      const int tau = apparent_coface(own, e);
       if (tau < 0) {
         hard_.mark(g_.rank_cell_id(r, e.code), shared);
         continue;
@@ -440,13 +443,12 @@ template <int D, Construction C> class CoboundaryReducer {
   bool keep_diagonal_;
   const Bitset* positive_ = nullptr;
   bool drop_ = false;
-  // Inside one generator's star: the cofaces of each k-cell (by increasing code) and the facets
-  // of each (k+1)-cell, as codes; for V, the largest facet code of each (k+1)-cell.
-  struct Codes {
-    uint8_t n = 0;
-    std::array<uint8_t, 2 * D> code{};
-  };
-  std::array<Codes, 81> cofaces_, facets_;
+  // Inside one generator's star: the cofaces of each k-cell and the facets of each (k+1)-cell,
+  // as bits of own_tests_; for V, the largest facet code of each (k+1)-cell.
+  MaskTests<typename Grid<D, C>::Mask> own_tests_;  // which of the star's k-, (k+1)-cells g owns
+  std::array<uint8_t, 81> bit_{};          // a code's bit in own_tests_
+  std::array<uint8_t, 64> code_at_bit_{};  // and back
+  std::array<uint64_t, 81> coface_bits_{}, facet_bits_{};  // inside the star, as bits
   std::array<uint8_t, 81> latest_facet_{};
   std::array<Adjacents, 81> cofaces_by_code_{}, facets_by_code_{};
   // Columns hold keys only: a key names its cell (Grid::locate), needed just for pivots.

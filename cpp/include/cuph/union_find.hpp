@@ -128,15 +128,12 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
       slot_step_.push_back(step);
       slot_wit_.push_back(witness);
     }
-    for (const auto& c : creates_) sig_req_.push_back(g.required[c.code]);
-    for (const auto& j : joins_) sig_req_.push_back(g.required[j.code]);
+    for (const auto& c : creates_) sig_tests_.add(g.required[c.code]);
+    for (const auto& j : joins_) sig_tests_.add(g.required[j.code]);
     if (!kStarCase)
       for (const auto& d : diagonals_)
-        sig_req_.push_back(g.required[joins_[size_t(d.x)].code] |
-                           g.required[joins_[size_t(d.y)].code] | (Mask(1) << d.nb));
-    CUPH_ASSERT(sig_req_.size() <= 64);
-    for (int w = 0; w < kWords; ++w)
-      for (const Mask& m : sig_req_) sig_words_[size_t(w)].push_back(uint32_t(m >> (32 * w)));
+        sig_tests_.add(g.required[joins_[size_t(d.x)].code] |
+                       g.required[joins_[size_t(d.y)].code] | (Mask(1) << d.nb));
     if (kAgeIsKey && (creates_.size() != 1 || slot_step_[size_t(creates_[0].slot)] != 0))
       throw std::logic_error("cuph: a generator pass whose node is not its generator");
     if (D <= 2) table_ = table().data();
@@ -172,33 +169,9 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return slot.prog;
   }
   const Program& program(Mask before) const { return program(before, thread_cache()); }
-  // Bit k of the signature is whether every neighbour in sig_req_[k] comes before g: the
-  // ownership of each node and join cell, then, for the block case, each pair of owned joins
-  // whose diagonal neighbour comes first. One uniform test per bit, four per SSE2 compare.
-  uint64_t signature(Mask before) const {
-    const Mask* req = sig_req_.data();
-    const size_t n = sig_req_.size();
-    uint64_t sig = 0;
-    size_t k = 0;
-#if defined(__SSE2__)
-    // Four tests per step, a Mask's 32-bit words from sig_words_ (4-D: four words; the scalar
-    // test of 128-bit masks was a fifth of 4-D union-find and sweeps).
-    __m128i after[kWords];
-    for (int w = 0; w < kWords; ++w) after[w] = _mm_set1_epi32(int(~uint32_t(before >> (32 * w))));
-    const __m128i zero = _mm_setzero_si128();
-    for (; k + 4 <= n; k += 4) {
-      __m128i any = zero;
-      for (int w = 0; w < kWords; ++w) {
-        const __m128i r =
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(sig_words_[size_t(w)].data() + k));
-        any = _mm_or_si128(any, _mm_and_si128(r, after[w]));
-      }
-      sig |= uint64_t(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(any, zero)))) << k;
-    }
-#endif
-    for (; k < n; ++k) sig |= uint64_t((req[k] & ~before) == 0) << k;
-    return sig;
-  }
+  // The signature's bits: the ownership of each node and join cell, then, for the block case,
+  // each pair of owned joins whose diagonal neighbour comes first (MaskTests, one per bit).
+  uint64_t signature(Mask before) const { return sig_tests_.all_before(before); }
 
   // The node of slot s around generator p (the outside for a missing dual node).
   template <class KeyT> uint32_t node(const KeyT* keys, int64_t p, int s) const {
@@ -316,9 +289,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   const Program* table_ = nullptr;
   struct Diagonal { int x, y, nb; };  // block case: joins x < y and their diagonal neighbour
   std::vector<Diagonal> diagonals_;
-  std::vector<Mask> sig_req_;  // see signature()
-  static constexpr int kWords = int((sizeof(Mask) + 3) / 4);
-  std::array<std::vector<uint32_t>, kWords> sig_words_;  // word w of each sig_req_ entry
+  MaskTests<Mask> sig_tests_;  // see signature()
 };
 
 // The mutable side of one pass over one item. The arrays are left uninitialised on purpose:
