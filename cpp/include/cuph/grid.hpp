@@ -271,7 +271,6 @@ template <int D, Construction C> struct Grid {
     }
     return -1;
   }
-  bool owns(Mask before, const StarEntry<D>& e) const { return (required[e.code] & ~before) == 0; }
 
   // Index of a k-cell in a bitset of them: its lowest generator, times C(D, k), plus the cell's
   // place among the k-cells whose lowest generator that is. C(D, k) bits per generator in memory

@@ -151,7 +151,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   // the block case, which diagonal neighbours come first (far fewer values than masks).
   struct alignas(64) Slot { uint64_t sig; bool valid; Program prog; };
   using Cache = std::vector<Slot>;
-  // This thread's cache. A sweep asks once per run of generators: in a shared library every
+  // This thread's cache. A sweep asks once per range of generators: in a shared library every
   // access to a thread_local is a call (__tls_get_addr).
   static Cache& thread_cache() {
     // 2^11 slots of 192 bytes in 3-D: the two passes' caches (0.75 MB per thread) are part of
@@ -444,13 +444,21 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     ChunkedList<typename PassState<KeyT, true>::Critical> crit1;
     PairList out0, out1;
     KeyT min_key = ~KeyT(0);
+    // The sweeping thread's program caches, looked up at its first run: in the shared module a
+    // thread_local is a __tls_get_addr call (once per run of 64 generators: 1% of 3-D smooth).
+    typename UnionFindPass<false, D, C>::Cache* cache0 = nullptr;
+    typename UnionFindPass<true, D, C>::Cache* cache1 = nullptr;
   };
   auto parts = sweep_runs<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
                                                             bool shared) {
     Mask masks[kRun];
     g.before_masks(keys, p0, n, probe, masks);
-    auto& cache0 = UnionFindPass<false, D, C>::thread_cache();
-    auto& cache1 = UnionFindPass<true, D, C>::thread_cache();
+    if (!part.cache0) {
+      part.cache0 = &UnionFindPass<false, D, C>::thread_cache();
+      part.cache1 = &UnionFindPass<true, D, C>::thread_cache();
+    }
+    auto& cache0 = *part.cache0;
+    auto& cache1 = *part.cache1;
     for (int i = 0; i < n; ++i) {
       const int64_t p = p0 + i;
       const KeyT r = keys[p];
