@@ -459,16 +459,26 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     }
     auto& cache0 = *part.cache0;
     auto& cache1 = *part.cache1;
+    // Neighbouring generators of smooth data often have the same mask: their programs are
+    // reused without a signature or a cache probe.
+    const typename UnionFindPass<false, D, C>::Program* prog0 = nullptr;
+    const typename UnionFindPass<true, D, C>::Program* prog1 = nullptr;
+    Mask last = 0;
     for (int i = 0; i < n; ++i) {
       const int64_t p = p0 + i;
       const KeyT r = keys[p];
       part.min_key = std::min(part.min_key, r);
+      if (i == 0 || masks[i] != last) {
+        last = masks[i];
+        if (dim0) prog0 = &primal.program(last, cache0);
+        if (top) prog1 = &dual->program(last, cache1);
+      }
       if (dim0)
-        visit(primal, primal.program(masks[i], cache0), keys, p, r, s0, part.crit0,
-              keep_diagonal, part.out0, death_edges, shared);
+        visit(primal, *prog0, keys, p, r, s0, part.crit0, keep_diagonal, part.out0, death_edges,
+              shared);
       if (top)
-        visit(*dual, dual->program(masks[i], cache1), keys, p, r, *s1, part.crit1,
-              keep_diagonal, part.out1, positive, shared);
+        visit(*dual, *prog1, keys, p, r, *s1, part.crit1, keep_diagonal, part.out1, positive,
+              shared);
     }
   });
   KeyT min_key = ~KeyT(0);
