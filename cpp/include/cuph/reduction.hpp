@@ -48,6 +48,7 @@ template <int D, Construction C> class CoboundaryReducer {
         code_at_bit_[own_tests_.size()] = e.code;
         own_tests_.add(g.required[e.code]);
       }
+    k_bits_ = (uint64_t(1) << g.star[size_t(k)].size()) - 1;
     for (const auto& s : g.star[size_t(k)])
       for (const auto& t : g.star[size_t(k) + 1]) {
         int diff = 0, where = -1;
@@ -126,9 +127,10 @@ template <int D, Construction C> class CoboundaryReducer {
       g_.before_masks(g_.rank, p0, n, probe, masks);
       for (int i = 0; i < n; ++i) {
         const uint64_t own = own_tests_.all_before(masks[i]);
-        for (const auto& e : g_.star[size_t(k_)])
-          if ((own >> bit_[e.code] & 1) && apparent_coface(own, e) >= 0)
-            births.mark(g_.slot_id(p0 + i, e.code), shared);
+        for (uint64_t owned = own & k_bits_; owned; owned &= owned - 1) {
+          const StarEntry<D>& e = g_.star[size_t(k_)][size_t(__builtin_ctzll(owned))];
+          if (apparent_coface(own, e) >= 0) births.mark(g_.slot_id(p0 + i, e.code), shared);
+        }
       }
     });
   }
@@ -182,8 +184,10 @@ template <int D, Construction C> class CoboundaryReducer {
   void visit_generator(Part& part, int64_t p, uint64_t own, const std::vector<StarEntry<D>>& cells,
                        const Bitset& cleared, Bitset* deaths, bool shared) {
     const uint32_t r = g_.rank[p];
-    for (const auto& e : cells) {
-      if (!(own >> bit_[e.code] & 1)) continue;
+    // The k-cells are the low bits of `own`, in the order of `cells`: only the owned ones are
+    // visited (4-D T: about 4 of the star's 32 edges).
+    for (uint64_t owned = own & k_bits_; owned; owned &= owned - 1) {
+      const StarEntry<D>& e = cells[size_t(__builtin_ctzll(owned))];
       if (cleared.test(g_.cell_id(p, e.code))) continue;
       const int tau = apparent_coface(own, e);
       if (tau < 0) {
@@ -447,6 +451,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // as bits of own_tests_; for V, the largest facet code of each (k+1)-cell.
   MaskTests<typename Grid<D, C>::Mask> own_tests_;  // which of the star's k-, (k+1)-cells g owns
   std::array<uint8_t, 81> bit_{};          // a code's bit in own_tests_
+  uint64_t k_bits_ = 0;                    // the k-cells' bits (the low ones)
   std::array<uint8_t, 64> code_at_bit_{};  // and back
   std::array<uint64_t, 81> coface_bits_{}, facet_bits_{};  // inside the star, as bits
   std::array<uint8_t, 81> latest_facet_{};
