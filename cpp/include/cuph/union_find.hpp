@@ -100,7 +100,6 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     }
     if (Dual) std::reverse(joins_.begin(), joins_.end());  // decreasing (key, code) order
     std::vector<int> list = g.neighbours_for({node_dim, join_dim});
-    diagonal_.assign(joins_.size() * joins_.size(), -1);
     if (!kStarCase) {
       for (size_t x = 0; x < joins_.size(); ++x)
         for (size_t y = 0; y < joins_.size(); ++y) {
@@ -111,9 +110,9 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
             off[i] = joins_[x].off[i] + joins_[y].off[i];
           }
           if (!ok) continue;
-          diagonal_[x * joins_.size() + y] = g.neighbour_of(off);
-          list.push_back(diagonal_[x * joins_.size() + y]);
-          if (x < y) diagonals_.push_back({int(x), int(y), diagonal_[x * joins_.size() + y]});
+          const int nb = g.neighbour_of(off);
+          list.push_back(nb);
+          if (x < y) diagonals_.push_back({int(x), int(y), nb});
         }
     }
     std::sort(list.begin(), list.end());
@@ -165,7 +164,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     if (D <= 2) return table_[size_t(before)];
     const uint64_t sig = signature(before);
     Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits))];
-    if (!slot.valid || slot.sig != sig) slot = {sig, true, compile(before)};
+    if (!slot.valid || slot.sig != sig) slot = {sig, true, compile_signature(sig)};
     return slot.prog;
   }
   const Program& program(Mask before) const { return program(before, thread_cache()); }
@@ -225,8 +224,15 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return t;
   }
 
-  // The local decisions at a generator with neighbour mask `before`.
-  Program compile(Mask before) const {
+  // The local decisions at a generator with neighbour mask `before`: a function of its
+  // signature (bit i: creates_[i] owned; then joins_[k] owned; then, for the block case,
+  // diagonals_[d] present), so it reads the signature's bits instead of testing wide masks
+  // (4-D noise compiles a third of its programs: the signatures outnumber the cache).
+  Program compile(Mask before) const { return compile_signature(signature(before)); }
+  Program compile_signature(uint64_t sig) const {
+    const size_t nc = creates_.size(), nj = joins_.size();
+    const auto owned_create = [&](size_t i) { return (sig >> i) & 1; };
+    const auto owned_join = [&](size_t k) { return (sig >> (nc + k)) & 1; };
     Program prog;
     const int n = int(slot_off_.size());
     int parent[Program::kMaxSlots];
@@ -236,33 +242,31 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
       while (parent[s] != s) s = parent[s];
       return s;
     };
-    for (const auto& c : creates_)
-      if (owns(before, c.code)) {
-        fresh[c.slot] = true;
-        prog.create[prog.n_create++] = uint8_t(c.slot);
+    for (size_t i = 0; i < nc; ++i)
+      if (owned_create(i)) {
+        fresh[creates_[i].slot] = true;
+        prog.create[prog.n_create++] = uint8_t(creates_[i].slot);
       }
-    // Old nodes already joined near g. (Two slots may both stand for the outside; keeping
-    // them apart locally only makes a join critical, never wrong.)
+    // Old nodes already joined near g (only old ones: the order of these unions leaves every
+    // root old). Two slots may both stand for the outside; keeping them apart locally only
+    // makes a join critical, never wrong.
     if (kStarCase) {
-      for (const auto& j : joins_) {
-        if (owns(before, j.code)) continue;  // not owned: owned earlier in the pass, present
-        const int a = root(j.a), b = root(j.b);
+      for (size_t k = 0; k < nj; ++k) {
+        if (owned_join(k)) continue;  // not owned: owned earlier in the pass, present
+        const int a = root(joins_[k].a), b = root(joins_[k].b);
         if (a != b) parent[a] = b;
       }
     } else {
-      for (size_t x = 0; x < joins_.size(); ++x) {
-        if (!owns(before, joins_[x].code)) continue;
-        for (size_t y = x + 1; y < joins_.size(); ++y) {
-          const int d = diagonal_[x * joins_.size() + y];
-          if (d < 0 || !owns(before, joins_[y].code) || !((before >> d) & 1)) continue;
-          const int a = root(joins_[x].far), b = root(joins_[y].far);
-          if (a != b) parent[a] = b;
-        }
+      for (size_t d = 0; d < diagonals_.size(); ++d) {
+        if (!((sig >> (nc + nj + d)) & 1)) continue;  // both joins owned, the diagonal first
+        const int a = root(joins_[size_t(diagonals_[d].x)].far);
+        const int b = root(joins_[size_t(diagonals_[d].y)].far);
+        if (a != b) parent[a] = b;
       }
     }
-    for (size_t k = 0; k < joins_.size(); ++k) {
+    for (size_t k = 0; k < nj; ++k) {
       const auto& j = joins_[k];
-      if (!owns(before, j.code)) continue;
+      if (!owned_join(k)) continue;
       int a = root(j.a), b = root(j.b);
       if (a == b) continue;  // a cycle: not a death
       if (fresh[a] || fresh[b]) {
@@ -283,7 +287,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
   const G& g_;
   std::vector<Create> creates_;
   std::vector<Join> joins_;
-  std::vector<int> diagonal_, needed_;
+  std::vector<int> needed_;
   std::vector<std::array<int, D>> slot_off_, slot_witness_;
   std::vector<int64_t> slot_step_, slot_wit_;
   const Program* table_ = nullptr;
