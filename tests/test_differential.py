@@ -258,6 +258,17 @@ def test_vs_cripser(shape, kind, construction, rng):
         assert_same(cuph_pairs(dg), cripser_pairs(x, construction), "cripser", x, construction)
 
 
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("shape", [(17000, 2, 2, 2), (2, 3, 2, 20000)], ids=shape_id)
+def test_long_axes_vs_cripser(shape, construction, rng):
+    """4-D axes longer than 2^14, which a packed doubled coordinate (16 bits per axis) could
+    not hold; cells named by their owner's index have no limit per axis."""
+    pytest.importorskip("cripser")
+    x = draw(rng, shape, "ties")
+    dg = run(x, construction=construction)
+    assert_same(cuph_pairs(dg), cripser_pairs(x, construction), "cripser", x, construction)
+
+
 @pytest.mark.parametrize("shape", [(1, 5), (5, 1), (1, 2), (2, 1), (1, 30), (30, 1)], ids=shape_id)
 def test_cripser_v_thin_2d_against_gudhi(shape, rng):
     """cripser 0.0.37 with V on a 2-D array that has an axis of length 1 reports every

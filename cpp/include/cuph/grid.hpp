@@ -170,8 +170,6 @@ template <int D, Construction C> struct Grid {
     }
   }
 
-
-
   // The neighbours needed to decide ownership of the star cells of the given dimensions.
   std::vector<int> neighbours_for(std::initializer_list<int> dims) const {
     Mask need = 0;

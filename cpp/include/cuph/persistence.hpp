@@ -193,11 +193,11 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
 }
 
-// Largest supported item: ranks and generator indices are 32-bit, cell coordinates packed.
-// The cell count is computed with overflow checks first, so absurd shapes (e.g. broadcast
-// views of 200000^3 elements) are refused before any arithmetic on them can wrap.
+// Largest supported item: ranks and generator indices are 32-bit (a cell is named by its
+// owner's padded index and a code, so no axis has a length limit of its own). The cell count
+// is computed with overflow checks first, so absurd shapes (e.g. broadcast views of 200000^3
+// elements) are refused before any arithmetic on them can wrap.
 inline void check_item_size(int d, const int64_t* shape, Construction c) {
-  const int bits = d == 1 ? 48 : 64 / d;
   int64_t n_cells = 1;
   for (int i = 0; i < d; ++i) {
     if (shape[i] < 1) throw std::length_error("cuph: axis " + std::to_string(i) + " is empty");
@@ -205,14 +205,7 @@ inline void check_item_size(int d, const int64_t* shape, Construction c) {
                           "cuph: the item's cell count");
   }
   long double cells = 1;
-  for (int i = 0; i < d; ++i) {
-    const int64_t extent = c == Construction::V ? 2 * shape[i] - 1 : 2 * shape[i] + 1;
-    if (extent >= (int64_t(1) << (bits - 1)))
-      throw std::length_error("cuph: axis " + std::to_string(i) + " of length " +
-                              std::to_string(shape[i]) + " is too long for a " +
-                              std::to_string(d) + "-D item");
-    cells *= (long double)(shape[i] + 2);
-  }
+  for (int i = 0; i < d; ++i) cells *= (long double)(shape[i] + 2);
   if (cells >= (long double)(uint32_t(~0u)))
     throw std::length_error("cuph: item too large (at most 2^32 - 2 generators per item, padding included)");
 }
