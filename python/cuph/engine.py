@@ -278,8 +278,6 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
                         batch_dims: int, superlevel: bool, keep_diagonal: bool,
                         max_memory: Union[int, str, None]) -> Diagrams:
     """The GPU engine on an array in GPU memory, read in place."""
-    from . import _cuda  # type: ignore[attr-defined]
-
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     shape = dev["shape"]
@@ -294,6 +292,8 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     if math.prod(batch_shape) == 0:
         raw = None
     else:
+        from . import _cuda  # type: ignore[attr-defined]
+
         raw = _cuda.compute_2d_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
                                       dev["stream"], maxdim, construction, batch_dims,
                                       bool(superlevel), parse_max_memory(max_memory) or 0)
