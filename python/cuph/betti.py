@@ -80,10 +80,9 @@ def betti_numbers_at(
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: the GPU when ``x`` lives on one (a torch or cupy array, read in place, any
         dtype) and :func:`cuph.cuda_available`, else the CPU (also for 1-D and 4-D items on a
-        GPU, from a host copy). The GPU computes 2-D and 3-D
-        items (components of the sublevel set and of its complement by union-find with
-        atomics, beta_1 of 3-D items from the Euler characteristic); a host array with
-        ``"cuda"`` is copied to the GPU.
+        GPU, from a host copy). The GPU computes 2-D and 3-D items (components of the
+        sublevel set and of its complement by union-find with atomics, beta_1 of 3-D items
+        from the Euler characteristic); a host array with ``"cuda"`` is copied to the GPU.
 
     Returns
     -------

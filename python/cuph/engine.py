@@ -180,10 +180,10 @@ def persistence(
         ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 2-D items
         (dims 0 and 1, both constructions, without ``keep_diagonal``); with ``"auto"``, other
         requests on a GPU array run on the CPU engine from a host copy, and with ``"cuda"``
-        they raise ValueError. Torch and cupy arrays
-        on the GPU of at most 32-bit dtypes are read in place (any strides); 64-bit ones are
-        copied to the host for their ranks, and host arrays are copied to the GPU. Results
-        are numpy arrays, identical to the CPU engine's.
+        they raise ValueError. Torch and cupy arrays on the GPU of at most 32-bit dtypes are
+        read in place (any strides); 64-bit ones are copied to the host for their ranks, and
+        host arrays are copied to the GPU. Results are numpy arrays, identical to the CPU
+        engine's.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
