@@ -164,7 +164,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     if (D <= 2) return table_[size_t(before)];
     const uint64_t sig = signature(before);
     Slot& slot = cache[size_t((sig * 0x9E3779B97F4A7C15ull) >> (64 - kCacheBits))];
-    if (!slot.valid || slot.sig != sig) slot = {sig, true, compile_signature(sig)};
+    if (!slot.valid || slot.sig != sig) slot = {sig, true, compile(sig)};
     return slot.prog;
   }
   const Program& program(Mask before) const { return program(before, thread_cache()); }
@@ -211,25 +211,22 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
     return int(slot_off_.size()) - 1;
   }
 
-  bool owns(Mask before, uint8_t code) const { return (g_.required[code] & ~before) == 0; }
-
   // Programs depend on the star's structure only, not on the item, so the table of every mask
   // (1-D and 2-D: at most 2^8) is built once per process.
   const std::vector<Program>& table() const {
     static const std::vector<Program> t = [this] {
       std::vector<Program> all(size_t(1) << g_.nb_step.size());
-      for (size_t m = 0; m < all.size(); ++m) all[m] = compile(Mask(m));
+      for (size_t m = 0; m < all.size(); ++m) all[m] = compile(signature(Mask(m)));
       return all;
     }();
     return t;
   }
 
-  // The local decisions at a generator with neighbour mask `before`: a function of its
-  // signature (bit i: creates_[i] owned; then joins_[k] owned; then, for the block case,
-  // diagonals_[d] present), so it reads the signature's bits instead of testing wide masks
-  // (4-D noise compiles a third of its programs: the signatures outnumber the cache).
-  Program compile(Mask before) const { return compile_signature(signature(before)); }
-  Program compile_signature(uint64_t sig) const {
+  // The local decisions at a generator, from the signature of its neighbour mask (bit i:
+  // creates_[i] owned; then joins_[k] owned; then, for the block case, diagonals_[d] present):
+  // its bits, not tests of wide masks (4-D noise compiles a third of its programs: the
+  // signatures outnumber the cache).
+  Program compile(uint64_t sig) const {
     const size_t nc = creates_.size(), nj = joins_.size();
     const auto owned_create = [&](size_t i) { return (sig >> i) & 1; };
     const auto owned_join = [&](size_t k) { return (sig >> (nc + k)) & 1; };
