@@ -1,6 +1,6 @@
 """The pool that recycles result columns (result_pool.hpp, cuph.memory.result_cache).
 
-Large columns of a result (1 MiB and more) are pool blocks; dropped results give them back and
+Large columns of a result (64 KiB and more) are pool blocks; dropped results give them back and
 the next call reuses them. These tests check that reuse never changes or aliases a result, that
 the byte limit holds, and that the pool is safe across threads and fork().
 """
@@ -122,6 +122,46 @@ def test_small_results_do_not_use_the_pool() -> None:
     after = cuph.memory.result_cache()
     assert dg.n_pairs > 0
     assert after["mapped"] == before["mapped"] and after["reused"] == before["reused"]
+
+
+def test_mid_sized_columns_are_pooled_and_reused() -> None:
+    # 64 white-noise maps: ~60 k pairs, float32 values of ~240 kB and index columns of ~480 kB:
+    # below 2 MiB, pool blocks of 64 KiB multiples (glibc trimmed them off the heap between
+    # calls, and every call faulted them back in).
+    x = _batch(70, n=64)
+    cuph.memory.result_cache(0)
+    ref = _copy(cuph.persistence(x, batch_dims=1, construction="T"))
+    cuph.memory.result_cache("256MiB")
+    before = cuph.memory.result_cache()
+    a = cuph.persistence(x, batch_dims=1, construction="T")
+    assert 2**16 <= a.birth.nbytes < 2**20 and a.birth_index.nbytes < 2**21
+    grown = cuph.memory.result_cache()
+    assert grown["live_blocks"] >= before["live_blocks"] + 4  # values and indices
+    held = {_ptr(a.birth), _ptr(a.birth_index)}
+    del a
+    gc.collect()
+    b = cuph.persistence(x, batch_dims=1, construction="T")
+    assert cuph.memory.result_cache()["reused"] >= grown["reused"] + 4
+    assert held & {_ptr(b.birth), _ptr(b.death), _ptr(b.birth_index), _ptr(b.death_index)}
+    assert _same(b, ref)
+
+
+def test_values_kept_with_the_pairs_or_read_at_assembly_agree() -> None:
+    # Batches of up to 2^24 values keep each pair's values from the item's computation
+    # (batch.hpp, kKeepValues); larger ones read them from the input when they are assembled.
+    # One batch just over the bound equals its two halves, each under it, for both precisions.
+    rng = np.random.default_rng(71)
+    cases = (rng.integers(0, 40, (1030, 128, 128)).astype(np.int16),  # float32 values
+             rng.integers(0, 40, (257, 256, 256)) * 0.37)  # float64; both 16.8-16.9 M values
+    for xs in cases:
+        n = len(xs)
+        whole = cuph.persistence(xs, batch_dims=1, construction="T", superlevel=True)
+        halves = cuph.Diagrams.concat([
+            cuph.persistence(xs[: n // 2], batch_dims=1, construction="T", superlevel=True),
+            cuph.persistence(xs[n // 2:], batch_dims=1, construction="T", superlevel=True)])
+        assert whole.n_pairs > 0 and whole.birth.dtype == halves.birth.dtype
+        for k in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+            assert np.array_equal(getattr(whole, k), getattr(halves, k)), k
 
 
 def test_python_threads_share_the_pool_safely() -> None:

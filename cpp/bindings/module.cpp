@@ -136,7 +136,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),
         "Counters of the pool that recycles result columns; `limit` sets its byte limit.");
   m.def("pooled_empty", &pooled_empty, py::arg("n"), py::arg("dtype"),
-        "An uninitialised 1-D array, in a result-pool block when it is 1 MiB or more.");
+        "An uninitialised 1-D array, in a result-pool block when it is 64 KiB or more.");
   m.def(
       "_verify_positive_rows",
       [](std::optional<bool> on) {

@@ -26,7 +26,7 @@ def result_pool(limit: Optional[int] = None) -> Dict[str, int]:
 
 def pooled_empty(n: int, dtype: np.dtype) -> npt.NDArray[np.generic]:
     """An uninitialised 1-D array of ``n`` elements, in a result-pool block when it is
-    1 MiB or more (its memory goes back to the pool when the array dies)."""
+    64 KiB or more (its memory goes back to the pool when the array dies)."""
 
 def _portable_2d(
     x: npt.NDArray[np.generic],

@@ -14,10 +14,12 @@ The model follows what the C++ core allocates (``cpp/include/cuph/``), per item:
   column needs reducing.
 
 Items of a batch run concurrently on ``n_threads`` workers, so the peak is the working set
-of one item times the items in flight plus the assembly of all pairs into one result (16
+of one item times the items in flight plus the assembly of all pairs into one result (8
 bytes per pair per item, 33 in the assembled arrays, 8 fewer with float32 values; the
 ``item`` column is built by :class:`cuph.Diagrams` only when read): the workers' heaps keep
-their last working sets while the pairs are assembled.
+their last working sets while the pairs are assembled. Batches of small items (at most 2^16
+values each, 2^24 in all) also keep each pair's two values with it until then (``batch.hpp``,
+``kKeepValues``): 8 bytes per pair, 16 with float64 values.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ _NOISE_PAIRS_PER_GENERATOR = {
     (4, "V"): (0.116, 0.229, 0.117, 0.009), (4, "T"): (0.015, 0.122, 0.188, 0.078),
 }
 _ITEM_PAIR_BYTES = 8  # an item's pairs before assembly: two 32-bit flat indices
+# Batches of small items keep each pair's values with it (cpp/include/cuph/batch.hpp):
+_SMALL_ITEM = 1 << 16  # kSmallItem, values per item
+_KEEP_VALUES = 1 << 24  # kKeepValues, values per batch
 _BATCH_PAIR_BYTES = 33  # BatchResult: int8 dim, two float64 values, two int64 indices (no item)
 _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
 # Per worker thread in 3-D/4-D: the union-find program caches (two passes; 2^11 slots of 184
@@ -150,8 +155,12 @@ def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.d
     work, pairs = _item_bytes(item_shape, dtype.itemsize, construction, maxdim, typical)
     in_flight = min(n_threads, items)
     per_pair = _ITEM_PAIR_BYTES + _BATCH_PAIR_BYTES
-    if dtype.itemsize <= 2 or (dtype.kind == "f" and dtype.itemsize == 4):
+    single = dtype.itemsize <= 2 or (dtype.kind == "f" and dtype.itemsize == 4)
+    if single:
         per_pair -= 8  # birth and death are written as float32 (output_dtype)
+    size = math.prod(int(s) for s in item_shape)
+    if size <= _SMALL_ITEM and items * size <= _KEEP_VALUES:
+        per_pair += 8 if single else 16  # the values kept beside an item's pairs
     if items == 1:  # the working arrays are gone before the pairs are assembled
         peak = max(work, pairs * per_pair)
     else:  # the workers' heaps keep their last working sets while the pairs are assembled
@@ -351,7 +360,7 @@ def parse_max_memory(value: Any) -> Optional[int]:
 def result_cache(limit: Any = None) -> Dict[str, int]:
     """The pool that recycles the memory of dropped results, and its byte limit.
 
-    The large columns of a result (1 MiB and more) are blocks of a process-wide pool. When
+    The large columns of a result (64 KiB and more) are blocks of a process-wide pool. When
     the arrays holding a result are dropped, their blocks go back to the pool, which keeps them
     (up to ``limit`` bytes, the least recently returned dropped first) for the next call's
     results: pages already mapped and warm, instead of fresh memory from the kernel, whose

@@ -59,11 +59,6 @@ struct BatchResult {
   void allocate(size_t total, DType dtype);
 };
 
-inline bool exact_in_float(DType t) {
-  return t == DType::f16 || t == DType::f32 || t == DType::b8 || t == DType::i8 ||
-         t == DType::i16 || t == DType::u8 || t == DType::u16;
-}
-
 inline void BatchResult::allocate(size_t total, DType dtype) {
   single = exact_in_float(dtype);
   dim.resize(total);
@@ -120,17 +115,26 @@ struct ItemError {
   std::exception_ptr error;
 };
 
+// The most input values of a batch whose items keep their pairs' values (Options::keep_values).
+constexpr size_t kKeepValues = size_t(1) << 24;
+
 // Items run in parallel into their own pair lists, then assemble_pairs.
 inline BatchResult compute_batch(const BatchView& batch, const Options& opt, bool keep_diagonal,
                                  int n_threads, const std::atomic<bool>* cancel_flag) {
   const int64_t n = batch.n_items();
   const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
   std::vector<ItemPairs> items = ItemPairsCache::instance().take(static_cast<size_t>(n));
+  // Batches of small items keep their pairs' values (ItemPairs), up to a bound on the batch
+  // (kKeepValues input values, ~40 MB of float32 values for white noise) that keeps the memory
+  // peak of huge batches where it was.
+  Options item_opt = opt;
+  item_opt.keep_values = size_t(batch.item.size()) <= kSmallItem &&
+                         double(n) * double(batch.item.size()) <= double(kKeepValues);
   // Fewer items than threads: the spare threads split the items' sweeps.
   const int inner = int(std::max<int64_t>(1, n_threads / std::max<int64_t>(1, n)));
   const FirstFailure failure = for_each_item(n, n_threads, cancel_flag, [&]() {
     return [&](int64_t i, CancelToken& cancel) {
-      compute_item_into(items[size_t(i)], batch.at(i), opt, keep_diagonal, cancel, inner);
+      compute_item_into(items[size_t(i)], batch.at(i), item_opt, keep_diagonal, cancel, inner);
     };
   });
   if (failure.error) throw ItemError{failure.item, failure.error};

@@ -2,7 +2,10 @@
 // structure-of-arrays result (values and flat indices) once ranks are no longer needed.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#include "array_view.hpp"
 
 #include "uninit_allocator.hpp"
 
@@ -23,8 +26,31 @@ struct RawPair {
 // Uninitialised growth: a pass sizes its list for every join before the replay writes pairs.
 using PairList = std::vector<RawPair, UninitAllocator<RawPair>>;
 
+template <class T> using ValueList = std::vector<T, UninitAllocator<T>>;
+
 struct ItemPairs {
   PairList dim[5];  // dims 0..4 (D <= 4 uses 0..D-1)
+  // Optionally (Options::keep_values), each pair's birth and death values, interleaved, in the
+  // result's precision (float32 where that is exact: exact_in_float), read by index_pairs
+  // while the item is still in cache. Written later from the input, a batch's pairs read it
+  // back from L3 or memory, one random line per value (2048x56x56 smooth maps: most of
+  // write_pairs' time). An essential class's death slot is unused. Empty: read the input.
+  ValueList<float> value32[5];
+  ValueList<double> value64[5];
+  template <class T> ValueList<T>& values(int k) {
+    if constexpr (std::is_same<T, float>::value) return value32[k];
+    else return value64[k];
+  }
+  template <class T> const ValueList<T>& values(int k) const {
+    return const_cast<ItemPairs*>(this)->values<T>(k);
+  }
 };
+
+// Whether float32 holds every value of a dtype exactly: then a result's values are float32
+// (Python's engine.output_dtype makes the same choice).
+inline bool exact_in_float(DType t) {
+  return t == DType::f16 || t == DType::f32 || t == DType::b8 || t == DType::i8 ||
+         t == DType::i16 || t == DType::u8 || t == DType::u16;
+}
 
 }  // namespace cuph

@@ -84,6 +84,14 @@ class ItemPairsCache {
         l.clear();
         here += l.capacity() * sizeof(RawPair);
       }
+      for (auto& l : p.value32) {
+        l.clear();
+        here += l.capacity() * sizeof(float);
+      }
+      for (auto& l : p.value64) {
+        l.clear();
+        here += l.capacity() * sizeof(double);
+      }
       if (here == 0 || !small(p) || bytes + here > limit) continue;
       bytes += here;
       if (kept != size_t(&p - items.data())) std::swap(items[kept], p);

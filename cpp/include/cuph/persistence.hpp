@@ -28,31 +28,48 @@ struct Options {
   int maxdim = -1;  // -1: all dimensions 0..D-1
   Construction construction = Construction::V;
   bool superlevel = false;
+  bool keep_values = false;  // the pairs' values into ItemPairs (index_pairs)
 };
 
 // Raw pairs of one item -> pairs of flat indices into the item (C order; an essential class keeps
 // death kEssential), dropping zero-length pairs unless keep_diagonal. Equal values count as zero
-// length even from two generators (ties), as in gudhi.
+// length even from two generators (ties), as in gudhi. With `keep_values`, the pairs' values go
+// to res.values (see ItemPairs), else those stay empty.
 template <class FlatOf>
 void index_pairs(ItemPairs& res, FlatOf flat_of, const ItemView& item, int maxdim,
-                 bool keep_diagonal) {
-  dispatch_dtype(item.dtype, [&](auto tag) {
+                 bool keep_diagonal, bool keep_values = false) {
+  auto run = [&](auto tag, auto* kind) {
+    using Kept = std::remove_pointer_t<decltype(kind)>;
     const ValueReader<decltype(tag)> value(item);
     for (int k = 0; k <= maxdim; ++k) {
       PairList& pairs = res.dim[k];
+      ValueList<Kept>& values = res.values<Kept>(k);
+      values.resize(keep_values ? 2 * pairs.size() : 0);
       size_t kept = 0;
       for (const RawPair& p : pairs) {
         if (!keep_diagonal && p.birth == p.death) continue;  // same generator: same value
         const uint32_t bi = uint32_t(flat_of(p.birth));
+        const double b = value(int64_t(bi));
         uint32_t di = kEssential;
+        double d = 0;
         if (p.death != kEssential) {
           di = uint32_t(flat_of(p.death));
-          if (!keep_diagonal && value(int64_t(di)) == value(int64_t(bi))) continue;
+          d = value(int64_t(di));
+          if (!keep_diagonal && d == b) continue;
+        }
+        if (keep_values) {
+          values[2 * kept] = Kept(b);
+          values[2 * kept + 1] = Kept(d);
         }
         pairs[kept++] = {bi, di};
       }
       pairs.resize(kept);
+      values.resize(keep_values ? 2 * kept : 0);
     }
+  };
+  dispatch_dtype(item.dtype, [&](auto tag) {
+    if (exact_in_float(item.dtype)) run(tag, static_cast<float*>(nullptr));
+    else run(tag, static_cast<double*>(nullptr));
   });
 }
 
@@ -73,17 +90,25 @@ void write_pairs(const ItemPairs& res, const ItemView& item, int maxdim, bool su
   dispatch_dtype(item.dtype, [&](auto tag) {
     const ValueReader<decltype(tag)> value(item);
     size_t row = 0;
-    for (int k = 0; k <= maxdim; ++k)
-      for (const RawPair& p : res.dim[k]) {
+    for (int k = 0; k <= maxdim; ++k) {
+      const PairList& pairs = res.dim[k];
+      const ValueList<Value>& values = res.values<Value>(k);
+      const Value* kept = values.size() == 2 * pairs.size() && !pairs.empty() ? values.data()
+                                                                              : nullptr;
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        const RawPair& p = pairs[i];
         const bool essential = p.death == kEssential;
         out.dim[row] = int8_t(k);
-        out.birth[row] = Value(value(int64_t(p.birth)));
-        out.death[row] = Value(essential ? never : value(int64_t(p.death)));
+        out.birth[row] = kept ? kept[2 * i] : Value(value(int64_t(p.birth)));
+        out.death[row] = essential ? Value(never)
+                         : kept    ? kept[2 * i + 1]
+                                   : Value(value(int64_t(p.death)));
         out.birth_index[row] = int64_t(p.birth);
         out.death_index[row] = essential ? -1 : int64_t(p.death);
         if (out.item) out.item[row] = item_id;
         ++row;
       }
+    }
   });
 }
 
@@ -98,7 +123,7 @@ template <int D> constexpr bool use_rectangle(bool keep_diagonal) {
 // every algorithm compares ranks.
 template <int D, Construction C>
 void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_diagonal,
-                  int threads, ItemPairs& res, CancelToken& cancel) {
+                  bool keep_values, int threads, ItemPairs& res, CancelToken& cancel) {
   const PaddedShape<D> pad(item.shape);
   const bool top = D >= 2 && maxdim >= D - 1;
   std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
@@ -134,7 +159,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     own64 = std::vector<uint64_t>();
     const uint64_t w = uint64_t(pad.shape[D - 1]);  // padded 2-D index -> flat: one division
     const auto flat_of = [w](uint64_t p) { return int64_t((p / w - 1) * (w - 2) + p % w - 1); };
-    index_pairs(res, flat_of, item, maxdim, keep_diagonal);
+    index_pairs(res, flat_of, item, maxdim, keep_diagonal, keep_values);
     return;
   }
   load_keys(item, superlevel, keys);
@@ -146,8 +171,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                       nullptr, nullptr, threads, cancel);
     own_packed = std::vector<uint64_t>();
-    index_pairs(res, [](uint32_t j) { return int64_t(j); }, item, maxdim,
-                keep_diagonal);
+    index_pairs(res, [](uint32_t j) { return int64_t(j); }, item, maxdim, keep_diagonal,
+                keep_values);
     return;
   }
   const Ranking ranking = rank_keys<D>(keys, range, pad);
@@ -190,7 +215,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   }
   positive.reset();
   cleared.reset();
-  index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal);
+  index_pairs(res, flat_of_rank, item, maxdim, keep_diagonal, keep_values);
 }
 
 // Largest supported item: ranks and generator indices are 32-bit (a cell is named by its
@@ -218,9 +243,11 @@ inline void compute_item_into(ItemPairs& res, const ItemView& item, const Option
   check_item_size(item.ndim, item.shape, opt.construction);
   const int maxdim = opt.maxdim < 0 ? item.ndim - 1 : opt.maxdim;
   for (auto& l : res.dim) l.clear();
+  for (auto& l : res.value32) l.clear();
+  for (auto& l : res.value64) l.clear();
   auto run = [&](auto d_tag, auto c_tag) {
-    compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(item, opt.superlevel, maxdim,
-                                                                 keep_diagonal, threads, res, cancel);
+    compute_item<decltype(d_tag)::value, decltype(c_tag)::value>(
+        item, opt.superlevel, maxdim, keep_diagonal, opt.keep_values, threads, res, cancel);
   };
   auto with_c = [&](auto d_tag) {
     if (opt.construction == Construction::V)

@@ -11,9 +11,12 @@
 // limit (set_limit; CUPH_RESULT_CACHE at import), evicting the least recently returned first.
 //
 // Only blocks of kMinBlock bytes or more are pooled; smaller columns use operator new, whose
-// heap glibc already recycles, and so do the columns of large items (HeapColumns). Blocks are
-// whole multiples of 2 MiB, 2 MiB aligned, and ask for transparent huge pages (THP in
-// "madvise" mode): writers take one fault per 2 MiB.
+// heap glibc already recycles, and so do the columns of large items (HeapColumns). Columns of
+// 64 KiB to 1 MiB (2048x56x56 smooth maps: dim, birth and death) were heap memory too, until
+// glibc trimmed the freed top of the heap between calls and each call faulted 1.3 MB back in.
+// Blocks of 2 MiB and more are whole multiples of 2 MiB, 2 MiB aligned, and ask for
+// transparent huge pages (THP in "madvise" mode): writers take one fault per 2 MiB; smaller
+// ones are multiples of 64 KiB.
 // Under AddressSanitizer blocks come from operator new (so ASan knows them) and a block in the
 // pool is poisoned: a write through a dropped array's pointer is reported.
 // Fork: pthread_atfork holds the pool's lock across fork(), so the child's pool is consistent.
@@ -51,8 +54,9 @@ namespace cuph {
 
 class ResultPool {
  public:
-  static constexpr size_t kMinBlock = size_t(1) << 20;  // smaller: operator new
-  static constexpr size_t kGrain = size_t(2) << 20;     // block sizes and alignment
+  static constexpr size_t kMinBlock = size_t(64) << 10;  // smaller: operator new
+  static constexpr size_t kGrain = size_t(2) << 20;      // large block sizes and alignment
+  static constexpr size_t kSmallGrain = size_t(64) << 10;  // below kGrain
   static constexpr size_t kDefaultLimit = size_t(256) << 20;
 
   static ResultPool& instance() {
@@ -172,7 +176,10 @@ class ResultPool {
  private:
   ResultPool() = default;
 
-  static size_t round_up(size_t bytes) { return (bytes + kGrain - 1) / kGrain * kGrain; }
+  static size_t round_up(size_t bytes) {
+    const size_t grain = bytes < kGrain ? kSmallGrain : kGrain;
+    return (bytes + grain - 1) / grain * grain;
+  }
 
   void trim_locked(std::list<std::pair<void*, size_t>>& evicted) {
     while (cached_ > limit_ && !cache_.empty()) {
@@ -183,6 +190,11 @@ class ResultPool {
 
   static void* map_block(size_t cap) {
 #if defined(CUPH_POOL_MMAP)
+    if (cap < kGrain) {  // no huge page to align for
+      void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      return p;
+    }
     // Map a grain more than needed and cut it back to a 2 MiB aligned range (THP needs it).
     void* raw = mmap(nullptr, cap + kGrain, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                      -1, 0);
