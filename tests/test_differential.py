@@ -269,6 +269,18 @@ def test_long_axes_vs_cripser(shape, construction, rng):
     assert_same(cuph_pairs(dg), cripser_pairs(x, construction), "cripser", x, construction)
 
 
+def test_a_million_generators_vs_cripser(rng):
+    """Items of 2^20 generators and more rank them with 8-bit radix digits (filtration.hpp),
+    smaller ones with 11-bit digits: one volume past the switch, smooth float64 V (few pairs,
+    so cripser is quick) and with ties."""
+    pytest.importorskip("cripser")
+    x = draw(rng, (103, 102, 101), "smooth")
+    assert x.size >= 2**20
+    x[::7, ::5] = x[3, 3, 3]  # ties of equal values across the volume
+    dg = run(x, construction="V")
+    assert_same(cuph_pairs(dg), cripser_pairs(x, "V"), "cripser", None, "V")
+
+
 @pytest.mark.parametrize("shape", [(1, 5), (5, 1), (1, 2), (2, 1), (1, 30), (30, 1)], ids=shape_id)
 def test_cripser_v_thin_2d_against_gudhi(shape, rng):
     """cripser 0.0.37 with V on a 2-D array that has an axis of length 1 reports every
