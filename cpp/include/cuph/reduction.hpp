@@ -188,12 +188,14 @@ template <int D, Construction C> class CoboundaryReducer {
     // visited (4-D T: about 4 of the star's 32 edges).
     for (uint64_t owned = own & k_bits_; owned; owned &= owned - 1) {
       const StarEntry<D>& e = cells[size_t(__builtin_ctzll(owned))];
-      if (cleared.test(g_.cell_id(p, e.code))) continue;
+      // A cleared cell (it killed a (k-1)-class) is never in an apparent pair, which pairs a
+      // cell that creates a k-class, so only the others are tested.
       const int tau = apparent_coface(own, e);
       if (tau < 0) {
-        hard_.mark(g_.rank_cell_id(r, e.code), shared);
+        if (!cleared.test(g_.cell_id(p, e.code))) hard_.mark(g_.rank_cell_id(r, e.code), shared);
         continue;
       }
+      CUPH_ASSERT(!cleared.test(g_.cell_id(p, e.code)));
       if (keep_diagonal_) part.out.push_back({r, r});  // same generator: zero length
       apparent_.mark(g_.slot_id(p, tau), shared);
       if (deaths) deaths->mark(g_.cell_id(p, tau), shared);
