@@ -1,9 +1,10 @@
-// Where one 3-D/4-D item's time goes, phase by phase (ranks, union-find, sweep, reduce), on one
-// thread: the same calls as compute_item in persistence.hpp, timed separately.
+// Where one 3-D/4-D item's time goes, phase by phase (ranks, union-find with the sweep of
+// dimension 1, the sweeps of higher dimensions, reduce), on one thread: the same calls as
+// compute_item in persistence.hpp, timed separately.
 //
 //   g++ -O3 -std=c++17 -DNDEBUG -Icpp/include bench/phases.cpp -o /tmp/phases
-//   python -c "import numpy as np, scipy.ndimage as nd; \
-//     nd.gaussian_filter(np.random.default_rng(0).random((64,56,56)), 2).tofile('/tmp/s.raw')"
+//   python -c "import numpy as np, scipy.ndimage as nd; nd.gaussian_filter(
+//     np.random.default_rng(0).random((64,56,56)), 2).tofile('/tmp/s.raw')"
 //   /tmp/phases /tmp/s.raw 64 56 56 [reps] [x V|T]      (4-D: the 4th axis as "x")
 //
 // The input is raw float64, C order. Times are medians over reps, in ms.
@@ -44,18 +45,26 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
     const Ranking ranking = rank_keys<D>(keys, range, pad);
     const Grid<D, C> g(item.shape, &ranking, pad);
     auto t1 = Clock::now();
-    Bitset cleared(g.n_cell_ids(1));
+    // Dimension 1's sweep runs inside the union-find's (persistence.hpp): counted there.
     Bitset positive(g.n_slot_ids(D - 1));
-    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], &cleared,
-                      &positive, 1, cancel);
+    std::unique_ptr<CoboundaryReducer<D, C>> reducer(new CoboundaryReducer<D, C>(g, 1, false));
+    std::unique_ptr<Bitset> next(D >= 4 ? new Bitset(g.n_cell_ids(2)) : nullptr);
+    reducer->start_fused(next.get());
+    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], nullptr,
+                      &positive, 1, cancel, reducer.get());
     auto t2 = Clock::now();
     double sweep = 0, reduce = 0;
-    std::unique_ptr<Bitset> clear(new Bitset(std::move(cleared)));
+    std::unique_ptr<Bitset> clear;
     for (int k = 1; k <= D - 2; ++k) {
-      std::unique_ptr<Bitset> next(k + 1 <= D - 2 ? new Bitset(g.n_cell_ids(k + 1)) : nullptr);
       auto s0 = Clock::now();
-      CoboundaryReducer<D, C> reducer(g, k, false);
-      const size_t hard = reducer.sweep(*clear, next.get(), res.dim[k], 1, cancel);
+      size_t hard;
+      if (k == 1) {
+        hard = reducer->finish_fused(res.dim[1]);
+      } else {
+        reducer.reset(new CoboundaryReducer<D, C>(g, k, false));
+        next.reset(k + 1 <= D - 2 ? new Bitset(g.n_cell_ids(k + 1)) : nullptr);
+        hard = reducer->sweep(*clear, next.get(), res.dim[k], 1, cancel);
+      }
       hard_total += hard;
       std::unique_ptr<Bitset> births;
       if (k < D - 2 && hard > size_t(g.n_gen) / 8) {
@@ -63,7 +72,7 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
         CoboundaryReducer<D, C>(g, k + 1, false).mark_apparent_births(*births, 1, cancel);
       }
       auto s1 = Clock::now();
-      reducer.reduce(k == D - 2 ? &positive : births.get(), false, next.get(), res.dim[k], cancel);
+      reducer->reduce(k == D - 2 ? &positive : births.get(), false, next.get(), res.dim[k], cancel);
       auto s2 = Clock::now();
       sweep += ms(s0, s1);
       reduce += ms(s1, s2);
@@ -80,8 +89,8 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
     return v[v.size() / 2];
   };
   const double a = med(ph.rank), b = med(ph.uf), c = med(ph.sweep), d = med(ph.reduce);
-  std::printf("ranks %.2f  union-find %.2f  sweep %.2f  reduce %.2f  total %.2f ms\n", a, b, c, d,
-              a + b + c + d);
+  std::printf("ranks %.2f  union-find (+ sweep 1) %.2f  sweeps 2.. %.2f  reduce %.2f  total %.2f ms\n",
+              a, b, c, d, a + b + c + d);
   std::printf("raw pairs per dim:");
   for (int k = 0; k < D; ++k) std::printf(" %zu", pairs[k]);
   std::printf("   columns left to reduce (per rep): %zu\n", hard_total / size_t(reps));

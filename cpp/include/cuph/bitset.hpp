@@ -23,6 +23,10 @@ class Bitset {
     if (shared) set_shared(i);
     else set(i);
   }
+  void reset(size_t i) {
+    CUPH_ASSERT(i < size_);
+    words_[i >> 6] &= ~(uint64_t(1) << (i & 63));
+  }
   bool test(size_t i) const {
     CUPH_ASSERT(i < size_);
     return (words_[i >> 6] >> (i & 63)) & 1; }

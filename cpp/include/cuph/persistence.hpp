@@ -180,23 +180,35 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
   // Clearing of dimension k needs every death of dimension k-1, so dims are computed in order.
-  const bool need_clear = D >= 3 && maxdim >= 1;
-  std::unique_ptr<Bitset> cleared(need_clear ? new Bitset(g.n_cell_ids(1)) : nullptr);
+  const bool middle = D >= 3 && maxdim >= 1;
   // The (D-1)-cells that create a class, from the dual pass: rows the reduction of dimension
   // D-2 drops (on 3-D noise, half the entries of its reduced columns).
   std::unique_ptr<Bitset> positive(top && D >= 3 ? new Bitset(g.n_slot_ids(D - 1)) : nullptr);
-  // Dimensions 0 and D-1 share one sweep; the middle dimensions wait for dimension 0's deaths.
-  union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                    cleared.get(), positive.get(), threads, cancel);
+  // Dimension 1's sweep rides along with the union-find's (its clearing is the primal pass's
+  // deaths); its deaths clear dimension 2.
+  auto next_cleared = [&](int k) -> Bitset* {
+    return k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1)) : nullptr;
+  };
+  std::unique_ptr<CoboundaryReducer<D, C>> reducer(middle ? new CoboundaryReducer<D, C>(g, 1, keep_diagonal)
+                                                          : nullptr);
+  std::unique_ptr<Bitset> next(middle ? next_cleared(1) : nullptr);
+  if (reducer) reducer->start_fused(next.get());
+  union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr, nullptr,
+                    positive.get(), threads, cancel, reducer.get());
   // Their lists wait through the reduction: without the slack of their last doubling.
   res.dim[0].shrink_to_fit();
   if (top) res.dim[D - 1].shrink_to_fit();
   const bool verify = verify_positive_rows().load(std::memory_order_relaxed);
+  std::unique_ptr<Bitset> cleared;
   for (int k = 1; k <= D - 2 && k <= maxdim; ++k) {
-    std::unique_ptr<Bitset> next(k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1))
-                                                                   : nullptr);
-    CoboundaryReducer<D, C> reducer(g, k, keep_diagonal);
-    const size_t hard = reducer.sweep(*cleared, next.get(), res.dim[k], threads, cancel);
+    size_t hard;
+    if (k == 1) {
+      hard = reducer->finish_fused(res.dim[1]);
+    } else {
+      reducer.reset(new CoboundaryReducer<D, C>(g, k, keep_diagonal));
+      next.reset(next_cleared(k));
+      hard = reducer->sweep(*cleared, next.get(), res.dim[k], threads, cancel);
+    }
     cleared.reset();
     // Below D-2, the rows that can be dropped are the (k+1)-cells of apparent pairs (4-D,
     // dimension 1: most of the 2-cells that create a class; 24^4 V noise -27% time). Finding
@@ -209,8 +221,9 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       CoboundaryReducer<D, C>(g, k + 1, keep_diagonal).mark_apparent_births(*births, threads,
                                                                              cancel);
     }
-    reducer.reduce(k == D - 2 ? positive.get() : births.get(), verify, next.get(), res.dim[k],
-                   cancel);
+    reducer->reduce(k == D - 2 ? positive.get() : births.get(), verify, next.get(), res.dim[k],
+                    cancel);
+    reducer.reset();
     cleared = std::move(next);
   }
   positive.reset();

@@ -61,6 +61,7 @@ template <int D> struct LocalProgram {
   std::array<uint8_t, kMaxSlots> create{};
   std::array<Act, kMaxActs> act{};
   std::array<uint8_t, kMaxSlots> root{};
+  uint64_t zero_joins = 0;  // bit j: join j is zero-length here (primal pass: an edge that kills)
 };
 
 // Dual == false: dimension 0 (nodes = vertices, joins = edges, increasing order).
@@ -269,6 +270,7 @@ template <bool Dual, int D, Construction C> class UnionFindPass {
       if (fresh[a] || fresh[b]) {
         if (!fresh[a]) std::swap(a, b);  // a: a group of new nodes, born and dead at g
         prog.act[prog.n_act++] = {0, uint8_t(k), uint8_t(a), uint8_t(b)};
+        prog.zero_joins |= uint64_t(1) << k;
       } else {
         prog.act[prog.n_act++] = {1, uint8_t(k), 0, 0};  // its nodes: join_a/join_b at replay
       }
@@ -372,9 +374,11 @@ inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& 
 }
 
 // Replays the critical joins in filtration order on the pre-linked forest; `joined` as in visit.
-template <bool Dual, int D, Construction C, class KeyT>
+// `sweep` (may be null; see union_find_passes) hears of every merging join as well.
+template <bool Dual, int D, Construction C, class KeyT, class Sweep>
 void replay(const UnionFindPass<Dual, D, C>& pass, const KeyT* keys, PassState<KeyT, Dual>& st,
-            bool keep_diagonal, PairList& out, Bitset* joined, CancelToken& cancel) {
+            bool keep_diagonal, PairList& out, Bitset* joined, Sweep* sweep,
+            CancelToken& cancel) {
   // Filtration order of the pass by a stable radix sort on 32 bits: a rank, or the value half of
   // a packed (value, flat index) key. Criticals were recorded in memory order, which is flat
   // index order, so stability supplies the index half of the tie-break (read backwards for the
@@ -402,6 +406,7 @@ void replay(const UnionFindPass<Dual, D, C>& pass, const KeyT* keys, PassState<K
                          : RawPair{generator(st.age[a]), generator(c.key)});
     st.parent[a] = b;
     if (joined) joined->set(joined_id(pass, c.owner, c.join));
+    if (sweep) sweep->merged(int64_t(c.owner), pass.join_code(c.join));
   }
 }
 
@@ -413,21 +418,39 @@ template <class List> void append(List& to, List& from) {
   from = List();
 }
 
+// No sweep rides along with the union-find's (see union_find_passes).
+struct NoSweep {
+  struct Part {};
+  std::vector<int> needed() const { return {}; }
+  template <class Mask> void visit(Part&, int64_t, Mask, uint64_t, bool) {}
+  void append(Part&) {}
+  void merged(int64_t, int) {}
+};
+
 // Dimension 0 into `dim0` (if non-null) and dimension D-1 into `top` (if non-null), in one
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
 // `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
 // dimension 1 clears exactly those columns. `positive` (may be null) receives the slot_ids of
 // the (D-1)-cells that create a class: no reduced column of dimension D-2 has its pivot there,
 // so that reduction drops them from its rows.
-template <int D, Construction C, class KeyT>
+// `sweep` (may be null; needs dim0) visits every generator too, from the same neighbour mask
+// (its neighbours joined to the probe), with the joins the primal program made zero-length
+// (edges that kill a class), and hears of every critical join that merges (the others that do):
+// the apparent pairs of dimension 1 (CoboundaryReducer::visit), without a sweep or a mask of
+// their own and without the death_edges bitset.
+template <int D, Construction C, class KeyT, class Sweep = NoSweep>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
                        PairList* dim0, PairList* top, Bitset* death_edges, Bitset* positive,
-                       int threads, CancelToken& cancel) {
+                       int threads, CancelToken& cancel, Sweep* sweep = nullptr) {
   using Mask = typename Grid<D, C>::Mask;
   const UnionFindPass<false, D, C> primal(g);
   std::unique_ptr<UnionFindPass<true, D, C>> dual(top ? new UnionFindPass<true, D, C>(g) : nullptr);
   std::vector<int> needed = primal.needed();
   if (dual) needed.insert(needed.end(), dual->needed().begin(), dual->needed().end());
+  if (sweep) {
+    const std::vector<int> more = sweep->needed();
+    needed.insert(needed.end(), more.begin(), more.end());
+  }
   std::sort(needed.begin(), needed.end());
   needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
 
@@ -449,6 +472,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     // thread_local is a __tls_get_addr call (once per run of 64 generators: 1% of 3-D smooth).
     typename UnionFindPass<false, D, C>::Cache* cache0 = nullptr;
     typename UnionFindPass<true, D, C>::Cache* cache1 = nullptr;
+    typename Sweep::Part swept;
   };
   auto parts = sweep_runs<Part>(g.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
                                                             bool shared) {
@@ -480,6 +504,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
       if (top)
         visit(*dual, *prog1, keys, p, r, *s1, part.crit1, keep_diagonal, part.out1, positive,
               shared);
+      if (sweep) sweep->visit(part.swept, p, masks[i], prog0->zero_joins, shared);
     }
   });
   KeyT min_key = ~KeyT(0);
@@ -487,6 +512,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     min_key = std::min(min_key, part.min_key);
     s0.critical.append(part.crit0);
     if (dim0) append(*dim0, part.out0);
+    if (sweep) sweep->append(part.swept);
     if (top) {
       s1->critical.append(part.crit1);
       append(*top, part.out1);
@@ -494,11 +520,12 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
   }
   // The dual pass first, then its state goes: the primal one's criticals are the larger.
   if (top) {
-    replay(*dual, keys, *s1, keep_diagonal, *top, positive, cancel);
+    replay(*dual, keys, *s1, keep_diagonal, *top, positive, static_cast<NoSweep*>(nullptr),
+           cancel);
     s1.reset();
   }
   if (dim0) {
-    replay(primal, keys, s0, keep_diagonal, *dim0, death_edges, cancel);
+    replay(primal, keys, s0, keep_diagonal, *dim0, death_edges, sweep, cancel);
     dim0->push_back({generator(min_key), kEssential});  // the box is connected
   }
 }
