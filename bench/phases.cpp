@@ -50,8 +50,8 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
     std::unique_ptr<CoboundaryReducer<D, C>> reducer(new CoboundaryReducer<D, C>(g, 1, false));
     std::unique_ptr<Bitset> next(D >= 4 ? new Bitset(g.n_cell_ids(2)) : nullptr);
     reducer->start_fused(next.get());
-    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], nullptr,
-                      &positive, 1, cancel, reducer.get());
+    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], &positive, 1,
+                      cancel, reducer.get());
     auto t2 = Clock::now();
     double sweep = 0, reduce = 0;
     std::unique_ptr<Bitset> clear;

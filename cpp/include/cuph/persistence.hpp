@@ -169,7 +169,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     own_keys = std::vector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
-                      nullptr, nullptr, threads, cancel);
+                      nullptr, threads, cancel);
     own_packed = std::vector<uint64_t>();
     index_pairs(res, [](uint32_t j) { return int64_t(j); }, item, maxdim, keep_diagonal,
                 keep_values);
@@ -193,7 +193,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
                                                           : nullptr);
   std::unique_ptr<Bitset> next(middle ? next_cleared(1) : nullptr);
   if (reducer) reducer->start_fused(next.get());
-  union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr, nullptr,
+  union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                     positive.get(), threads, cancel, reducer.get());
   // Their lists wait through the reduction: without the slack of their last doubling.
   res.dim[0].shrink_to_fit();

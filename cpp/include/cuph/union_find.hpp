@@ -333,16 +333,16 @@ template <class KeyT, bool Dual> struct PassState {
 // The generator a key names in a RawPair: a rank, or the flat-index half of a packed key.
 template <class KeyT> uint32_t generator(KeyT key) { return uint32_t(key); }
 
-// Where a merging join is marked: an edge by cell id (cohomology clears by it), a (D-1)-cell by
-// slot_id (the reduction tests it beside the ranks it reads).
+// Where a merging join is marked: by slot_id (the reduction tests a (D-1)-cell beside the ranks
+// it reads).
 template <bool Dual, int D, Construction C>
 size_t joined_id(const UnionFindPass<Dual, D, C>& pass, int64_t owner, uint8_t join) {
-  if constexpr (Dual) return pass.grid().slot_id(owner, pass.join_code(join));
-  else return pass.grid().cell_id(owner, pass.join_code(join));
+  return pass.grid().slot_id(owner, pass.join_code(join));
 }
 
-// `joined` (may be null) receives every join that merges two groups (joined_id): for the
-// primal pass the edges that kill a class, for the dual one the (D-1)-cells that create one.
+// `joined` (may be null) receives every join that merges two groups (joined_id): for the dual
+// pass the (D-1)-cells that create a class. (The primal pass's, the edges that kill one, go to
+// the sweep of dimension 1 instead: union_find_passes.)
 template <bool Dual, int D, Construction C, class KeyT>
 inline void visit(const UnionFindPass<Dual, D, C>& pass, const LocalProgram<D>& prog,
                   const KeyT* keys, int64_t p, KeyT r, PassState<KeyT, Dual>& st,
@@ -429,19 +429,19 @@ struct NoSweep {
 
 // Dimension 0 into `dim0` (if non-null) and dimension D-1 into `top` (if non-null), in one
 // sweep. `keys`: the padded generator keys (ranks or packed keys; border = max).
-// `death_edges` (may be null) receives the cell ids of edges that kill a class: cohomology in
-// dimension 1 clears exactly those columns. `positive` (may be null) receives the slot_ids of
-// the (D-1)-cells that create a class: no reduced column of dimension D-2 has its pivot there,
-// so that reduction drops them from its rows.
+// `positive` (may be null) receives the slot_ids of the (D-1)-cells that create a class: no
+// reduced column of dimension D-2 has its pivot there, so that reduction drops them from its
+// rows.
 // `sweep` (may be null; needs dim0) visits every generator too, from the same neighbour mask
 // (its neighbours joined to the probe), with the joins the primal program made zero-length
-// (edges that kill a class), and hears of every critical join that merges (the others that do):
-// the apparent pairs of dimension 1 (CoboundaryReducer::visit), without a sweep or a mask of
-// their own and without the death_edges bitset.
+// (edges that kill a class), and hears of every critical join that merges (the other edges
+// that kill): the apparent pairs of dimension 1 (CoboundaryReducer::visit), cleared by exactly
+// those edges, without a sweep or a mask of their own (an earlier version marked the edges in
+// a bitset for a separate sweep to read).
 template <int D, Construction C, class KeyT, class Sweep = NoSweep>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
-                       PairList* dim0, PairList* top, Bitset* death_edges, Bitset* positive,
-                       int threads, CancelToken& cancel, Sweep* sweep = nullptr) {
+                       PairList* dim0, PairList* top, Bitset* positive, int threads,
+                       CancelToken& cancel, Sweep* sweep = nullptr) {
   using Mask = typename Grid<D, C>::Mask;
   const UnionFindPass<false, D, C> primal(g);
   std::unique_ptr<UnionFindPass<true, D, C>> dual(top ? new UnionFindPass<true, D, C>(g) : nullptr);
@@ -499,7 +499,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
         if (top) prog1 = &dual->program(last, cache1);
       }
       if (dim0)
-        visit(primal, *prog0, keys, p, r, s0, part.crit0, keep_diagonal, part.out0, death_edges,
+        visit(primal, *prog0, keys, p, r, s0, part.crit0, keep_diagonal, part.out0, nullptr,
               shared);
       if (top)
         visit(*dual, *prog1, keys, p, r, *s1, part.crit1, keep_diagonal, part.out1, positive,
@@ -525,7 +525,7 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
     s1.reset();
   }
   if (dim0) {
-    replay(primal, keys, s0, keep_diagonal, *dim0, death_edges, sweep, cancel);
+    replay(primal, keys, s0, keep_diagonal, *dim0, nullptr, sweep, cancel);
     dim0->push_back({generator(min_key), kEssential});  // the box is connected
   }
 }
