@@ -189,8 +189,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
   auto next_cleared = [&](int k) -> Bitset* {
     return k + 1 <= D - 2 && k + 1 <= maxdim ? new Bitset(g.n_cell_ids(k + 1)) : nullptr;
   };
-  std::unique_ptr<CoboundaryReducer<D, C>> reducer(middle ? new CoboundaryReducer<D, C>(g, 1, keep_diagonal)
-                                                          : nullptr);
+  using Reducer = CoboundaryReducer<D, C>;
+  std::unique_ptr<Reducer> reducer(middle ? new Reducer(g, 1, keep_diagonal) : nullptr);
   std::unique_ptr<Bitset> next(middle ? next_cleared(1) : nullptr);
   if (reducer) reducer->start_fused(next.get());
   union_find_passes(g, rank, keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
@@ -205,7 +205,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     if (k == 1) {
       hard = reducer->finish_fused(res.dim[1]);
     } else {
-      reducer.reset(new CoboundaryReducer<D, C>(g, k, keep_diagonal));
+      reducer.reset(new Reducer(g, k, keep_diagonal));
       next.reset(next_cleared(k));
       hard = reducer->sweep(*cleared, next.get(), res.dim[k], threads, cancel);
     }
@@ -218,8 +218,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     std::unique_ptr<Bitset> births;
     if (k < D - 2 && (hard > size_t(g.n_gen) / 8 || verify)) {
       births.reset(new Bitset(g.n_slot_ids(k + 1)));
-      CoboundaryReducer<D, C>(g, k + 1, keep_diagonal).mark_apparent_births(*births, threads,
-                                                                             cancel);
+      Reducer(g, k + 1, keep_diagonal).mark_apparent_births(*births, threads, cancel);
     }
     reducer->reduce(k == D - 2 ? positive.get() : births.get(), verify, next.get(), res.dim[k],
                     cancel);
