@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "array_view.hpp"
-
 #include "uninit_allocator.hpp"
 
 namespace cuph {

@@ -80,18 +80,15 @@ class ItemPairsCache {
     size_t bytes = 0, kept = 0;
     for (auto& p : items) {
       size_t here = 0;
-      for (auto& l : p.dim) {
-        l.clear();
-        here += l.capacity() * sizeof(RawPair);
-      }
-      for (auto& l : p.value32) {
-        l.clear();
-        here += l.capacity() * sizeof(float);
-      }
-      for (auto& l : p.value64) {
-        l.clear();
-        here += l.capacity() * sizeof(double);
-      }
+      auto empty = [&here](auto& lists) {
+        for (auto& l : lists) {
+          l.clear();
+          here += l.capacity() * sizeof(l[0]);
+        }
+      };
+      empty(p.dim);
+      empty(p.value32);
+      empty(p.value64);
       if (here == 0 || !small(p) || bytes + here > limit) continue;
       bytes += here;
       if (kept != size_t(&p - items.data())) std::swap(items[kept], p);

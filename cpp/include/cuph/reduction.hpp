@@ -90,9 +90,8 @@ template <int D, Construction C> class CoboundaryReducer {
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
     fused_deaths_ = deaths;
     fused_out_.clear();
-    fused_probe_ = g_.neighbours_for({k_, k_ + 1});
   }
-  const std::vector<int>& needed() const { return fused_probe_; }
+  std::vector<int> needed() const { return g_.neighbours_for({k_, k_ + 1}); }
   template <class Mask>
   void visit(Part& part, int64_t p, Mask before, uint64_t zero_joins, bool shared) {
     // The primal pass's joins are the star's edges in code order, as the low bits of `own`.
@@ -159,7 +158,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // Marks (by slot_id) every k-cell of an apparent pair: each creates a k-class, so the
   // reduction of dimension k-1 may drop its row (4-D: the 2-cells, before dimension 1).
   void mark_apparent_births(Bitset& births, int threads, CancelToken& cancel) const {
-    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
+    const auto probe = g_.neighbour_probe(needed());
     using Mask = typename Grid<D, C>::Mask;
     struct None {};
     sweep_runs<None>(g_.pad, threads, cancel, [&](None&, int64_t p0, int n, bool shared) {
@@ -180,7 +179,7 @@ template <int D, Construction C> class CoboundaryReducer {
   // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
   void sweep_apparent(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
                       CancelToken& cancel) {
-    const auto probe = g_.neighbour_probe(g_.neighbours_for({k_, k_ + 1}));
+    const auto probe = g_.neighbour_probe(needed());
     const auto& cells = g_.star[size_t(k_)];
     using Mask = typename Grid<D, C>::Mask;
     auto parts = sweep_runs<Part>(g_.pad, threads, cancel, [&](Part& part, int64_t p0, int n,
@@ -521,10 +520,9 @@ template <int D, Construction C> class CoboundaryReducer {
   static size_t known_at(Key k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 56); }
   std::array<Known, 256> known_{};
   ColumnStore store_;
-  // The fused sweep (start_fused): its deaths bitset, zero-length pairs and neighbours.
+  // The fused sweep (start_fused): its deaths bitset and zero-length pairs.
   Bitset* fused_deaths_ = nullptr;
   PairList fused_out_;
-  std::vector<int> fused_probe_;
 };
 
 }  // namespace cuph
