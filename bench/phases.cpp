@@ -67,7 +67,7 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
       }
       hard_total += hard;
       std::unique_ptr<Bitset> births;
-      if (k < D - 2 && hard > size_t(g.n_gen) / 8) {
+      if (k < D - 2 && hard + reducer->n_local() > size_t(g.n_gen) / 8) {
         births.reset(new Bitset(g.n_slot_ids(k + 1)));
         CoboundaryReducer<D, C>(g, k + 1, false).mark_apparent_births(*births, 1, cancel);
       }

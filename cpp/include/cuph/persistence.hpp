@@ -213,10 +213,10 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     // Below D-2, the rows that can be dropped are the (k+1)-cells of apparent pairs (4-D,
     // dimension 1: most of the 2-cells that create a class; 24^4 V noise -27% time). Finding
     // them is one more sweep, which costs smooth data more than it saves (24^4 V: +25%):
-    // it runs when more than an eighth of the generators left a column to reduce (noise:
-    // 34-40%, smooth: 3-5%), and always under the test switch.
+    // it runs when more than an eighth of the generators left a column that is not apparent
+    // (noise: 34-40%, smooth: 3-5%), and always under the test switch.
     std::unique_ptr<Bitset> births;
-    if (k < D - 2 && (hard > size_t(g.n_gen) / 8 || verify)) {
+    if (k < D - 2 && (hard + reducer->n_local() > size_t(g.n_gen) / 8 || verify)) {
       births.reset(new Bitset(g.n_slot_ids(k + 1)));
       Reducer(g, k + 1, keep_diagonal).mark_apparent_births(*births, threads, cancel);
     }
