@@ -69,7 +69,7 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
       std::unique_ptr<Bitset> births;
       if (k < D - 2 && hard + reducer->n_local() > size_t(g.n_gen) / 8) {
         births.reset(new Bitset(g.n_slot_ids(k + 1)));
-        CoboundaryReducer<D, C>(g, k + 1, false).mark_apparent_births(*births, 1, cancel);
+        CoboundaryReducer<D, C>(g, k + 1, false).mark_local_births(*births, 1, cancel);
       }
       auto s1 = Clock::now();
       reducer->reduce(k == D - 2 ? &positive : births.get(), false, next.get(), res.dim[k], cancel);

@@ -1,7 +1,7 @@
 """The reductions drop the rows of cells known to create a class (no reduced column has its pivot
 there): in dimension d-2 (3-D: H1, 4-D: H2) the (d-1)-cells the dual union-find found positive,
-below it (4-D: H1) the 2-cells of dimension 2's apparent pairs, when dimension 1 has many columns
-to reduce (white noise).
+below it (4-D: H1) the 2-cells of dimension 2's pairs of zero length (apparent or not), when
+dimension 1 has many columns to reduce (white noise).
 
 That is exact only if the dual pass names the same cells as the filtration order: which of one
 generator's faces merges two components depends on the order of its joins, not only on values,
@@ -79,10 +79,10 @@ def test_threaded_sweeps_and_batches(verify_switch, construction):
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
-def test_4d_noise_drops_the_births_of_apparent_pairs(verify_switch, construction):
-    # White noise leaves a column to reduce in dimension 1 for over a third of the generators,
-    # so the dropping reduction there also drops the 2-cells of dimension 2's apparent pairs
-    # (smooth data skips that sweep); the keeping one checks none of them is a pivot.
+def test_4d_noise_drops_the_births_of_zero_length_pairs(verify_switch, construction):
+    # White noise leaves a column that is not apparent in dimension 1 for over a third of the
+    # generators, so the dropping reduction there also drops the 2-cells of dimension 2's pairs
+    # of zero length (smooth data skips that sweep); the keeping one checks none is a pivot.
     x = np.random.default_rng(3).random((9, 8, 9, 7))
     for kw in ({}, {"maxdim": 1}, {"superlevel": True}):
         dropped, kept = _both(x, construction=construction, **kw)

@@ -121,7 +121,7 @@ def _floor_bytes(item_shape: Sequence[int], itemsize: int, construction: str, ma
     # rank_keys (narrow keys: keys, order, 32-bit copy; then order, copy and two buffers),
     # then order, ranks, parents, one clearing bitset per computed middle dimension and, with
     # the top dimension, the positive (d-1)-cells (d bits per generator); below dimension d-2,
-    # the births of apparent pairs (C(d, k + 1) bits per generator).
+    # the births of zero-length pairs (C(d, k + 1) bits per generator).
     bitsets = sum(padded * _STAR_CELLS[d][k] // 8 for k in range(1, min(maxdim, d - 2) + 2))
     bitsets += padded * d // 8 if top else 0
     bitsets += sum(padded * math.comb(d, k + 1) // 8 for k in range(1, min(maxdim, d - 3) + 1))

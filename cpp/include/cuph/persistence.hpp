@@ -17,7 +17,7 @@
 namespace cuph {
 
 // Test switch: the reductions keep the rows of cells known to create a class (and look for
-// apparent births below D-2 whatever the count), and check that none is a pivot, instead of
+// the births of zero-length pairs below D-2 whatever the count), and check that none is a pivot, instead of
 // dropping them.
 inline std::atomic<bool>& verify_positive_rows() {
   static std::atomic<bool> on{false};
@@ -210,15 +210,16 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       hard = reducer->sweep(*cleared, next.get(), res.dim[k], threads, cancel);
     }
     cleared.reset();
-    // Below D-2, the rows that can be dropped are the (k+1)-cells of apparent pairs (4-D,
-    // dimension 1: most of the 2-cells that create a class; 24^4 V noise -27% time). Finding
+    // Below D-2, the rows that can be dropped are the (k+1)-cells of pairs of zero length (4-D,
+    // dimension 1: most of the 2-cells that create a class; 24^4 V noise -27% time with those
+    // of apparent pairs, then -7% with the other local pairs' as well). Finding
     // them is one more sweep, which costs smooth data more than it saves (24^4 V: +25%):
-    // it runs when more than an eighth of the generators left a column that is not apparent
+    // it runs when more than an eighth of the generators own a column that is not apparent
     // (noise: 34-40%, smooth: 3-5%), and always under the test switch.
     std::unique_ptr<Bitset> births;
     if (k < D - 2 && (hard + reducer->n_local() > size_t(g.n_gen) / 8 || verify)) {
       births.reset(new Bitset(g.n_slot_ids(k + 1)));
-      Reducer(g, k + 1, keep_diagonal).mark_apparent_births(*births, threads, cancel);
+      Reducer(g, k + 1, keep_diagonal).mark_local_births(*births, threads, cancel);
     }
     reducer->reduce(k == D - 2 ? positive.get() : births.get(), verify, next.get(), res.dim[k],
                     cancel);

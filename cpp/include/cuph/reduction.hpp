@@ -11,7 +11,7 @@
 // pivot as its latest facet instead of storing it. The other local pairs go to the pivot map.
 //
 // Rows of (k+1)-cells known to create a class are dropped (see reduce()): from the dual
-// union-find for k = D-2, from the apparent pairs of dimension k+1 below it.
+// union-find for k = D-2, from the pairs of zero length of dimension k+1 below it.
 #pragma once
 #include <algorithm>
 #include <array>
@@ -24,6 +24,7 @@
 
 #include "bitset.hpp"
 #include "cancel.hpp"
+#include "chunked_list.hpp"
 #include "column_store.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
@@ -73,7 +74,7 @@ template <int D, Construction C> class CoboundaryReducer {
                CancelToken& cancel) {
     apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
-    locals_.clear();
+    locals_ = LocalPairs();
     sweep_apparent(cleared, deaths, out, threads, cancel);
     return hard_.count();
   }
@@ -83,15 +84,24 @@ template <int D, Construction C> class CoboundaryReducer {
   // The edges that kill a class, which sweep() reads from `cleared`, are the zero-length joins
   // of each generator's primal program and the critical joins that merge, which the replay
   // takes back out of the columns to reduce. 3-D smooth: -10% time.
-  // A pair of zero length that is not apparent (see local_pairs): its pivot's key and its column,
-  // as the pivot map holds it.
-  struct LocalPair {
-    Key tau;
-    uint64_t column;
+  // The pairs of zero length that are not apparent (see local_pairs), which wait through the
+  // union-find's replays, at the memory peak of 3-D noise: a word for a column of one cell, its
+  // pivot's key | the cell's code << kKeyBits; two for one of several, the key | kSeveral,
+  // then the cells (12 rather than 16 bytes per pair, with the 16 of the pivot map's entries
+  // still to come: 64x56x56 noise peaks at 35 bytes per voxel instead of 36).
+  struct LocalPairs {
+    ChunkedList<uint64_t, 10> words;
+    size_t n = 0;
+    void append(LocalPairs& from) {
+      words.append(from.words);
+      n += from.n;
+      from.n = 0;
+    }
   };
+  static constexpr uint64_t kSeveral = uint64_t(1) << 63;
   struct Part {  // one range of generators' zero-length pairs (keep_diagonal) and local pairs
     PairList out;
-    std::vector<LocalPair> local;
+    LocalPairs local;
   };
   void start_fused(Bitset* deaths) {
     CUPH_ASSERT(k_ == 1);
@@ -99,7 +109,7 @@ template <int D, Construction C> class CoboundaryReducer {
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
     fused_deaths_ = deaths;
     fused_out_.clear();
-    locals_.clear();
+    locals_ = LocalPairs();
   }
   std::vector<int> needed() const { return g_.neighbours_for({k_, k_ + 1}); }
   template <class Mask>
@@ -111,7 +121,7 @@ template <int D, Construction C> class CoboundaryReducer {
   }
   void append(Part& part) {
     fused_out_.insert(fused_out_.end(), part.out.begin(), part.out.end());
-    locals_.insert(locals_.end(), part.local.begin(), part.local.end());
+    locals_.append(part.local);
     part = Part();
   }
   void merged(int64_t owner, int code) {
@@ -120,7 +130,7 @@ template <int D, Construction C> class CoboundaryReducer {
     hard_.reset(id);
   }
   // The local pairs that are not apparent (see local_pairs), which reduce() enters first.
-  size_t n_local() const { return locals_.size(); }
+  size_t n_local() const { return locals_.n; }
   // The zero-length pairs (keep_diagonal) to `out`; returns the number of columns to reduce.
   size_t finish_fused(PairList& out) {
     out.insert(out.end(), fused_out_.begin(), fused_out_.end());
@@ -140,12 +150,15 @@ template <int D, Construction C> class CoboundaryReducer {
       apparent_.for_each_set_descending([&](size_t slot) {
         if (positive_->test(slot)) positive_pivot();
       });
-    pivots_ = PivotMap(hard_.count() + locals_.size());  // at most one pivot per column
-    for (const LocalPair& l : locals_) {
-      if (positive_ && !drop_ && is_positive(l.tau)) positive_pivot();
-      pivots_.set(l.tau, l.column);
+    pivots_ = PivotMap(hard_.count() + locals_.n);  // at most one pivot per column
+    for (size_t i = 0; i < locals_.words.size(); ++i) {
+      const uint64_t w = locals_.words[i];
+      const Key tau = w & kKeyMask;
+      if (positive_ && !drop_ && is_positive(tau)) positive_pivot();
+      pivots_.set(tau, w & kSeveral ? kEmergent | kLocal | locals_.words[++i]
+                                    : kEmergent | (tau & ~kCodeMask) | (w >> PivotMap::kKeyBits));
     }
-    locals_ = std::vector<LocalPair>();
+    locals_ = LocalPairs();
     // Descending ids are descending keys: the filtration order of cohomology, without a list
     // or a sort. Columns start anywhere in the item (ranks are in value order), so each one's
     // owner is loaded kAhead columns ahead and the ranks around it kAhead / 2 ahead. With the
@@ -173,9 +186,10 @@ template <int D, Construction C> class CoboundaryReducer {
     hard_ = Bitset();
   }
 
-  // Marks (by slot_id) every k-cell of an apparent pair: each creates a k-class, so the
-  // reduction of dimension k-1 may drop its row (4-D: the 2-cells, before dimension 1).
-  void mark_apparent_births(Bitset& births, int threads, CancelToken& cancel) const {
+  // Marks (by slot_id) every k-cell of a pair of zero length (apparent or local_pairs'): each
+  // creates a k-class, so the reduction of dimension k-1 may drop its row (4-D: the 2-cells,
+  // before dimension 1).
+  void mark_local_births(Bitset& births, int threads, CancelToken& cancel) const {
     const auto probe = g_.neighbour_probe(needed());
     using Mask = typename Grid<D, C>::Mask;
     struct None {};
@@ -184,10 +198,17 @@ template <int D, Construction C> class CoboundaryReducer {
       g_.before_masks(g_.rank, p0, n, probe, masks);
       for (int i = 0; i < n; ++i) {
         const uint64_t own = own_tests_.all_before(masks[i]);
+        uint64_t left = 0;
         for (uint64_t owned = own & k_bits_; owned; owned &= owned - 1) {
-          const StarEntry<D>& e = g_.star[size_t(k_)][size_t(__builtin_ctzll(owned))];
+          const int bit = __builtin_ctzll(owned);
+          const StarEntry<D>& e = g_.star[size_t(k_)][size_t(bit)];
           if (apparent_coface(own, e) >= 0) births.mark(g_.slot_id(p0 + i, e.code), shared);
+          else left |= uint64_t(1) << bit;
         }
+        if (left)
+          local_reduction(own, left, [&](int code, int tau, uint64_t) {
+            if (tau >= 0) births.mark(g_.slot_id(p0 + i, code), shared);
+          });
       }
     });
   }
@@ -213,7 +234,7 @@ template <int D, Construction C> class CoboundaryReducer {
     });
     for (Part& part : parts) {
       out.insert(out.end(), part.out.begin(), part.out.end());
-      locals_.insert(locals_.end(), part.local.begin(), part.local.end());
+      locals_.append(part.local);
       part = Part();
     }
   }
@@ -277,6 +298,26 @@ template <int D, Construction C> class CoboundaryReducer {
                    bool shared) {
     const uint32_t r = g_.rank[p];
     const Key at = Key(r) << kCodeBits;
+    local_reduction(own, left, [&](int code, int tau, uint64_t cells) {
+      if (tau < 0) {
+        hard_.mark(g_.rank_cell_id(r, code), shared);
+        return;
+      }
+      if (keep_diagonal_) part.out.push_back({r, r});
+      if (deaths) deaths->mark(g_.cell_id(p, tau), shared);
+      ++part.local.n;
+      if (cells & (cells - 1)) {
+        part.local.words.push_back(at | Key(tau) | kSeveral);
+        part.local.words.push_back(cells);
+      } else {
+        part.local.words.push_back(at | Key(tau) | uint64_t(code) << PivotMap::kKeyBits);
+      }
+    });
+  }
+  // The reduction of the coboundary matrix restricted to the cells of `own`: f(code, tau, cells)
+  // for each k-cell among `left`, with the code of its pivot (-1: none) and the cells whose
+  // coboundaries its reduced column sums (bits of own_tests_).
+  template <class F> void local_reduction(uint64_t own, uint64_t left, F&& f) const {
     uint64_t taken = 0;  // local pivots, as bits of own_tests_
     uint64_t reduced[64], sum[64];  // by pivot: the reduced column and the cells it sums
     for (uint64_t owned = own & k_bits_; owned;) {  // by decreasing code
@@ -284,27 +325,18 @@ template <int D, Construction C> class CoboundaryReducer {
       const uint64_t cell = uint64_t(1) << bit;
       owned ^= cell;
       const int code = g_.star[size_t(k_)][size_t(bit)].code;
-      uint64_t col = own & coface_bits_[size_t(code)], cells_in = cell;
+      uint64_t col = own & coface_bits_[size_t(code)], cells = cell;
       int t = 0;
-      for (; col; col ^= reduced[t], cells_in ^= sum[t]) {
+      for (; col; col ^= reduced[t], cells ^= sum[t]) {
         t = __builtin_ctzll(col);
         if (!((taken >> t) & 1)) break;
       }
       if (col) {
         taken |= uint64_t(1) << t;
         reduced[t] = col;
-        sum[t] = cells_in;
+        sum[t] = cells;
       }
-      if (!(left & cell)) continue;
-      if (!col) {
-        hard_.mark(g_.rank_cell_id(r, code), shared);
-        continue;
-      }
-      const int tau = code_at_bit_[t];
-      if (keep_diagonal_) part.out.push_back({r, r});
-      if (deaths) deaths->mark(g_.cell_id(p, tau), shared);
-      part.local.push_back({at | Key(tau), cells_in == cell ? kEmergent | at | Key(code)
-                                                            : kEmergent | kLocal | cells_in});
+      if (left & cell) f(code, col ? int(code_at_bit_[t]) : -1, cells);
     }
   }
 
@@ -563,6 +595,7 @@ template <int D, Construction C> class CoboundaryReducer {
 
   static constexpr bool V = Grid<D, C>::V;
   static constexpr Key kCodeMask = (Key(1) << kCodeBits) - 1;
+  static constexpr Key kKeyMask = (Key(1) << PivotMap::kKeyBits) - 1;
   const Grid<D, C>& g_;
   int k_;
   bool keep_diagonal_;
@@ -581,7 +614,7 @@ template <int D, Construction C> class CoboundaryReducer {
   WorkingColumn<Key> work_;
   std::vector<Key> raw_;
   uint64_t sum_ = 0;  // the cells of a local pair's column (earlier_column)
-  std::vector<LocalPair> locals_;  // the sweep's local pairs that are not apparent
+  LocalPairs locals_;  // the sweep's
   // Non-apparent pivots: the stored column's address, kEmergent | the key of sigma for a
   // column that was never added to (its raw coboundary), or kEmergent | kLocal | the cells of
   // a local pair's column.
