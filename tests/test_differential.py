@@ -442,6 +442,20 @@ def test_int64_beyond_float64_precision(dtype, rng):
                                                     superlevel=superlevel), "brute", x)
 
 
+@pytest.mark.parametrize("construction", ["V", "T"])
+@pytest.mark.parametrize("shape", [(6, 7, 8), (4, 3, 4, 3)], ids=shape_id)
+def test_values_closer_than_the_ranking_sees_at_first(shape, construction, rng):
+    """3-D/4-D float64 items are ranked by the top 32 bits of their keys' span, then each run
+    of equal tops by the full key (and ties by index). One outlier makes the span so wide that
+    all other values, near-ties and exact ties, fall into a few such runs."""
+    for _ in range(3):
+        x = (1 + rng.integers(0, 4, size=shape)) * 1e-7 + rng.integers(0, 3, size=shape) * 1e-16
+        x.flat[rng.integers(x.size)] = 1e12  # 4 runs of tops for 12 distinct values below
+        dg = run(x, construction=construction)
+        assert_same(cuph_pairs(dg), brute_pairs(x, construction), "brute force", x,
+                    construction)
+
+
 # ----------------------------------------------------------------------------- +-inf
 
 @pytest.mark.parametrize("construction", ["V", "T"])

@@ -208,26 +208,27 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     // Wider keys: sorted by their top 32 bits (three radix passes instead of up to six), then
     // each run of equal tops by the full key. Runs are short unless many values lie within a
     // 2^-32 fraction of the range of each other; ties still go by flat index.
+    // The padded indices are sorted directly (they follow flat order, so they break ties the
+    // same way), and a run's keys are found by unpadding: no gather through a permutation
+    // afterwards (128^3: -10% of the ranking).
     const int shift = 32 - __builtin_clzll(hi - lo);
-    std::vector<uint32_t> top(keys.size()), flat(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) {
-      top[i] = uint32_t((keys[i] - lo) >> shift);
-      flat[i] = uint32_t(i);
-    }
-    radix_sort(top, flat, threads);
+    std::vector<uint32_t> top(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) top[i] = uint32_t((keys[i] - lo) >> shift);
+    radix_sort(top, r.order, threads);
+    const auto key = [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; };
     for (size_t i = 0; i < top.size();) {
       size_t j = i + 1;
       while (j < top.size() && top[j] == top[i]) ++j;
       if (j - i > 1)
-        std::sort(flat.begin() + int64_t(i), flat.begin() + int64_t(j), [&](uint32_t a, uint32_t b) {
-          return keys[a] < keys[b] || (keys[a] == keys[b] && a < b);
-        });
+        std::sort(r.order.begin() + int64_t(i), r.order.begin() + int64_t(j),
+                  [&](uint32_t a, uint32_t b) {
+                    const uint64_t ka = key(a), kb = key(b);
+                    return ka < kb || (ka == kb && a < b);
+                  });
       i = j;
     }
     top = std::vector<uint32_t>();
     keys = std::vector<uint64_t>();
-    for (uint32_t& f : flat) f = r.order[f];  // flat index -> padded index
-    r.order.swap(flat);
   }
   r.rank.assign(size_t(pad.size) + 1, kBorderRank);  // + the outside node of union-find passes
   for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);
