@@ -386,6 +386,117 @@ def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
             cuph.betti_numbers_at(FakeCupyArray(item), 2.0, batch_dims=1, device="cuda")
 
 
+class FakeCupyNd(FakeCupyArray):
+    """A cupy-like GPU array with the few methods the thresholds use on the GPU (reshape, mean,
+    copy, sort, indexing, +, /), numpy underneath. ``hosted`` counts the elements that went to
+    the host through ``get()``."""
+
+    hosted = 0
+
+    def __init__(self, host):
+        super().__init__(np.asarray(host))
+        self.ndim, self.dtype = self._host.ndim, self._host.dtype
+
+    def get(self):
+        FakeCupyNd.hosted += self._host.size
+        return super().get()
+
+    def reshape(self, *shape):
+        return FakeCupyNd(self._host.reshape(*shape))
+
+    def mean(self, axis, dtype):
+        return FakeCupyNd(self._host.mean(axis=axis, dtype=dtype))
+
+    def copy(self):
+        return FakeCupyNd(self._host.copy())
+
+    def sort(self, axis):
+        self._host.sort(axis=axis)
+
+    def __getitem__(self, key):
+        return FakeCupyNd(self._host[key])
+
+    def __add__(self, other):
+        return FakeCupyNd(self._host + other._host)
+
+    def __truediv__(self, k):
+        return FakeCupyNd(self._host / k)
+
+
+def _fake_gpu(monkeypatch):
+    """cuda_available() says yes, and the GPU engine's Betti numbers (of a FakeCupyNd: over its
+    host data) run its kernels on the CPU launcher: the calls record which arrays they got."""
+    import cuph.betti
+    import cuph.engine
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
+    real = cuph.betti._betti_numbers_at
+    calls = []
+
+    def betti(x, threshold, batch_dims, maxdim, construction, n_threads, engine):
+        calls.append((type(x).__name__, engine))
+        if engine == "cuda":
+            x, engine = x._host if isinstance(x, FakeCupyNd) else x, "portable"
+        return real(x, threshold, batch_dims, maxdim, construction, n_threads, engine)
+
+    monkeypatch.setattr(cuph.betti, "_betti_numbers_at", betti)
+    FakeCupyNd.hosted = 0
+    return calls
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    return _fake_gpu(monkeypatch)
+
+
+@pytest.mark.parametrize("item", [(4, 6, 7), (3, 5, 6), (6, 5)], ids=str)
+def test_betti_at_reads_gpu_arrays_in_place(fake_gpu, item):
+    """cuph.metrics.betti_at on a GPU array: the mean and median rules run on the GPU (an even
+    and an odd number of values per item), the Betti numbers too, and only one threshold per item
+    comes back; a callable rule gets host copies; device='cpu' copies the array."""
+    from cuph.metrics import betti_at
+
+    rng = np.random.default_rng(31)
+    x = rng.integers(0, 6, (5,) + item).astype(np.float32)
+    for threshold in ("mean", "median", 2.0, np.arange(5) / 2.0):
+        want = betti_at(x, threshold, construction="T", device="cpu")
+        FakeCupyNd.hosted, fake_gpu[:] = 0, []
+        got = betti_at(FakeCupyNd(x), threshold, construction="T")
+        np.testing.assert_array_equal(got, want, err_msg=str(threshold))
+        assert fake_gpu == [("FakeCupyNd", "cuda")]
+        assert FakeCupyNd.hosted <= x.shape[0], threshold  # the thresholds alone
+    got = betti_at(FakeCupyNd(x), lambda row: float(np.quantile(row, 0.3)), maxdim=4)
+    want = betti_at(x, lambda row: float(np.quantile(row, 0.3)), maxdim=4)
+    np.testing.assert_array_equal(got, want)
+    want = betti_at(x, "mean")
+    FakeCupyNd.hosted, fake_gpu[:] = 0, []
+    np.testing.assert_array_equal(betti_at(FakeCupyNd(x), "mean", device="cpu"), want)
+    assert fake_gpu == [("ndarray", "cpu")] and FakeCupyNd.hosted == x.size
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_betti_profile_device_is_honoured(per_channel, monkeypatch):
+    """betti_profile's device reaches the engine (it used to run on the CPU whatever it said):
+    'cuda' sends host activations to the GPU engine, and without a GPU raises before the model
+    runs, as persistence does; 'cpu', 'auto' and 'cuda' give the same profile."""
+    torch = pytest.importorskip("torch")
+    import cuph.metrics as cm
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU()).eval()
+    img = torch.from_numpy(np.random.default_rng(5).random((4, 1, 12, 12)).astype(np.float32))
+    kw = dict(layers=["0", "1"], per_channel=per_channel, progress=False)
+    cpu = cm.betti_profile(model, img, device="cpu", **kw)
+    np.testing.assert_array_equal(cm.betti_profile(model, img, **kw).betti, cpu.betti)
+    if not cuph.cuda_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            cm.betti_profile(model, img, device="cuda", **kw)
+    with monkeypatch.context() as m:
+        calls = _fake_gpu(m)
+        gpu = cm.betti_profile(model, img, device="cuda", **kw)
+    np.testing.assert_array_equal(gpu.betti, cpu.betti)
+    assert calls == [("ndarray", "cuda")] * 2
+
+
 requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable CUDA device")
 
 

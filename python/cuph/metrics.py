@@ -82,6 +82,42 @@ def _item_thresholds(x: np.ndarray, threshold: Threshold, batch_dims: int) -> np
     return np.asarray(eta, dtype=np.float64)
 
 
+def _gpu_thresholds(x: Any, threshold: Threshold, batch_dims: int) -> np.ndarray:
+    """`_item_thresholds` of a GPU array (torch or cupy): the mean and median rules on the GPU,
+    one float64 per item back to the host; a callable rule on a host copy."""
+    if not (isinstance(threshold, str) and threshold in ("mean", "median")):
+        if callable(threshold):
+            from .engine import _to_host
+
+            return _item_thresholds(np.asarray(_to_host(x)), threshold, batch_dims)
+        # a number or one per item: the values are not read
+        return _item_thresholds(np.empty(tuple(int(n) for n in x.shape[:batch_dims]) + (1,)),
+                                threshold, batch_dims)
+    n_items = math.prod(int(n) for n in x.shape[:batch_dims])
+    torch_like = hasattr(x, "detach")
+    flat = (x.detach() if torch_like else x).reshape(n_items, -1)
+    if threshold == "mean":
+        if torch_like:
+            import torch
+
+            eta = flat.to(torch.float64).mean(dim=1)
+        else:
+            eta = flat.mean(axis=1, dtype=np.float64)
+    else:  # numpy's median: the middle value, or the mean of the two in the array's dtype
+        s = flat.sort(dim=1).values if torch_like else _sorted_rows(flat)
+        k = int(flat.shape[1]) // 2
+        eta = s[:, k] if flat.shape[1] % 2 else (s[:, k - 1] + s[:, k]) / 2
+    eta = eta.cpu().numpy() if torch_like else eta.get()
+    return np.asarray(eta, dtype=np.float64).reshape(-1)
+
+
+def _sorted_rows(flat: Any) -> Any:
+    """A sorted copy of each row of a cupy array (``cupy.sort`` sorts along the last axis)."""
+    out = flat.copy()
+    out.sort(axis=1)
+    return out
+
+
 def betti_at(
     x: Any,
     threshold: Threshold = "mean",
@@ -89,6 +125,7 @@ def betti_at(
     maxdim: Optional[int] = None,
     construction: str = "V",
     n_threads: Optional[int] = None,
+    device: str = "auto",
 ) -> np.ndarray:
     """Betti numbers of the sublevel set ``{x <= eta}`` of every item of a batch.
 
@@ -107,6 +144,12 @@ def betti_at(
         values returning its eta.
     batch_dims, maxdim, construction, n_threads
         As in :func:`cuph.persistence` (``maxdim`` is capped at ``d - 1``).
+    device : {"auto", "cpu", "cuda"}
+        As in :func:`cuph.betti_numbers_at`. A GPU array (torch or cupy) that stays on the GPU
+        is not copied to the host: the "mean" and "median" rules run on the GPU too and only
+        one number per item comes back (a GPU's float64 mean may differ from numpy's in the
+        last bits, which changes a count only for values within that rounding of the mean);
+        a callable rule is given host copies of the items. ``"cpu"`` copies it to the host.
 
     Returns
     -------
@@ -121,16 +164,21 @@ def betti_at(
     [[1, 1], [1, 1]]
     """
     from .betti import betti_numbers_at
+    from .engine import _is_gpu_array, _to_host
 
-    x = np.asarray(x)
-    d = x.ndim - batch_dims
+    on_gpu = _is_gpu_array(x) and device != "cpu"
+    x = x if on_gpu else np.asarray(_to_host(x))
+    shape = tuple(int(n) for n in x.shape)
+    d = len(shape) - batch_dims
     want = d - 1 if maxdim is None else int(maxdim)
     if want < 0:
         raise ValueError(f"maxdim: must be >= 0, got {maxdim}")
-    eta = _item_thresholds(x, threshold, batch_dims)
-    batch_shape = x.shape[:batch_dims]
+    eta = _gpu_thresholds(x, threshold, batch_dims) if on_gpu else _item_thresholds(
+        x, threshold, batch_dims)
+    batch_shape = shape[:batch_dims]
     got = betti_numbers_at(x, eta.reshape(batch_shape), batch_dims=batch_dims,
-                           maxdim=min(want, d - 1), construction=construction, n_threads=n_threads)
+                           maxdim=min(want, d - 1), construction=construction, n_threads=n_threads,
+                           device=device)
     if want <= d - 1:
         return got
     out = np.zeros(batch_shape + (want + 1,), dtype=np.int64)
@@ -371,7 +419,11 @@ def betti_profile(
     construction : {"V", "T"}
         "V" (values on vertices) as the study did with CubicalRipser.
     device : {"auto", "cpu", "cuda"}
-        Engine device (see :func:`cuph.persistence`); the model runs where it lives.
+        Engine device (see :func:`cuph.betti_numbers_at`); the model runs where it lives.
+        ``"auto"``: activations on a GPU are read there, without a copy to the host (the
+        per-image threshold too is computed there; see :func:`betti_at`), others on the CPU;
+        ``"cuda"`` sends host activations to the GPU; ``"cpu"`` copies GPU activations to the
+        host.
     batch_size : int
         Images per forward pass; each layer's batch goes to the engine as one call.
     per_channel : bool
@@ -412,25 +464,31 @@ def betti_profile(
     t_persistence = [0.0]
 
     def per_layer(name: str, act: Any) -> np.ndarray:
-        a = (act.float() if act.dtype == torch.bfloat16 else act).cpu().numpy()
+        a = act.float() if act.dtype == torch.bfloat16 else act
+        # Activations on a GPU stay there (the engine reads them in place) unless device="cpu".
+        a = a.detach() if a.is_cuda and device != "cpu" else a.detach().cpu().numpy()
         item = a.shape[1:]
         shapes.setdefault(name, tuple(int(s) for s in item))
         t0 = time.perf_counter()
         if per_channel and a.ndim >= 3:
             b = betti_at(a, threshold, batch_dims=2, maxdim=maxdim, construction=construction,
-                         n_threads=n_threads).sum(axis=1)
+                         n_threads=n_threads, device=device).sum(axis=1)
         else:
             if len(item) == 0:
                 raise ValueError(f"layers: {name!r} outputs one number per image; nothing to profile")
             if len(item) > 4:
                 a = a.reshape(a.shape[0], -1, *a.shape[-3:])  # fold leading axes into channels
             b = betti_at(a, threshold, batch_dims=1, maxdim=maxdim, construction=construction,
-                         n_threads=n_threads)
+                         n_threads=n_threads, device=device)
         t_persistence[0] += time.perf_counter() - t0
         return b
 
     if device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device: must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cuda":  # before the model runs: an engine error in a layer hook would be
+        from .engine import _use_gpu  # reported as the model's
+
+        _use_gpu(None, device)
     fn: Callable[[str, Any], np.ndarray] = per_layer
     bar = layer_bar = None
     if progress:
