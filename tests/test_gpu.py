@@ -574,3 +574,23 @@ def test_cuda_betti_matches_cpu(shape):
                 cuph.betti_numbers_at(view, eta, batch_dims=1, construction=construction),
                 cuph.betti_numbers_at(view.cpu().numpy(), eta, batch_dims=1,
                                       construction=construction, device="cpu"))
+
+
+@pytest.mark.gpu
+@requires_gpu
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_cuda_betti_profile_of_a_model_on_the_gpu(per_channel):
+    """A model on the GPU: its activations are counted where they are (device='auto'), with the
+    profile of the same activations copied to the host (device='cpu') for a fixed threshold and
+    the median rule (exact on both; the mean may differ in its last bits)."""
+    torch = pytest.importorskip("torch")
+    import cuph.metrics as cm
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3))
+    model = model.cuda().eval()
+    img = torch.from_numpy(np.random.default_rng(7).random((6, 1, 20, 20)).astype(np.float32))
+    for threshold in (0.1, "median"):
+        kw = dict(threshold=threshold, per_channel=per_channel, progress=False)
+        host = cm.betti_profile(model, img.cuda(), device="cpu", **kw)
+        gpu = cm.betti_profile(model, img.cuda(), **kw)
+        np.testing.assert_array_equal(gpu.betti, host.betti)
