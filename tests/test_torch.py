@@ -36,7 +36,7 @@ def test_strided_views_read_without_copy(rng):
     base = torch.as_tensor(rng.integers(0, 4, size=(12, 10, 3)).astype(np.float32))
     views = [base[::2, 1:, 0], base.transpose(0, 1)[..., 1], base[:, :, 2].t()]
     for v in views:
-        host = ct._host_view(v)
+        host = ct._engine_view(v, host=True)
         assert host.__array_interface__["data"][0] == v.data_ptr()  # a view, not a copy
         assert _rows(ct.persistence(v)) == _rows(cuph.persistence(v.contiguous().numpy()))
 
@@ -123,12 +123,23 @@ def test_bad_tensors_raise_clear_errors():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_cuda_tensor_round_trip(rng):  # pragma: no cover - needs a GPU
-    t = torch.as_tensor(rng.random((2, 8, 8))).cuda().requires_grad_(True)
-    dg = ct.persistence(t, batch_dims=1)
-    assert dg.birth.device == t.device
-    dg.birth.sum().backward()
-    assert t.grad is not None
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_cuda_tensor_round_trip(rng, dtype):  # pragma: no cover - needs a GPU
+    """CUDA tensors: 2-D items on the GPU engine (float32 read in place), a 3-D item on the CPU
+    engine from a host copy; the same values and gradients as the CPU tensor's."""
+    for shape, batch_dims in (((3, 9, 8), 1), ((4, 5, 6), 0)):
+        x = torch.as_tensor(rng.integers(0, 5, shape).astype(np.float32)).to(dtype)
+        for device in ("auto", "cuda") if batch_dims else ("auto",):
+            t = x.cuda().requires_grad_(True)
+            c = x.clone().requires_grad_(True)
+            dg, dc = ct.persistence(t, batch_dims=batch_dims, device=device), ct.persistence(
+                c, batch_dims=batch_dims)
+            assert dg.birth.device == t.device and _rows(dg) == _rows(dc)
+            (dg.finite()[:, 1] - dg.finite()[:, 0]).sum().backward()
+            (dc.finite()[:, 1] - dc.finite()[:, 0]).sum().backward()
+            # ties may pair other cells, but sum(grad * x) is the total persistence either way
+            total = (t.grad.double().cpu() * x.double()).sum().item()
+            assert total == (c.grad.double() * x.double()).sum().item() > 0
 
 
 def test_import_cuph_does_not_import_torch_and_core_does_not_link_it():

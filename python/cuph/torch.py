@@ -9,8 +9,9 @@ that created the class (the same for deaths).  Away from ties this is the gradie
 diagram; where several values tie, the pairing (and so the subgradient) is the one fixed by
 the engine's total order (value, then cell index).
 
-CUDA tensors are copied to the host for the engine (cuph's GPU engine is not built yet),
-and the results are returned on the tensor's device.
+CUDA tensors go to the GPU engine, read in place, when it computes them (2-D items without
+``keep_diagonal``; see :func:`cuph.persistence`), else to the CPU engine from a host copy; the
+results are returned on the tensor's device either way.
 
 Example: a topological loss that closes a hole
 -----------------------------------------------
@@ -38,6 +39,7 @@ import numpy as np
 import torch as _torch
 
 from .diagrams import Diagrams
+from . import engine as _engine
 from .engine import persistence as _persistence
 
 __all__ = ["persistence", "TorchDiagrams"]
@@ -122,18 +124,19 @@ class TorchDiagrams:
         return self.numpy
 
 
-def _host_view(t: Any) -> np.ndarray:
-    """A numpy array the engine can read: a zero-copy view of a CPU tensor when possible."""
+def _engine_view(t: Any, host: bool) -> Any:
+    """What the engine reads: a numpy array (a zero-copy view of a CPU tensor when possible) or,
+    with ``host=False``, the CUDA tensor itself, read in place."""
     t = t.detach()
     if t.is_complex():
         raise TypeError(f"x: complex tensors are not supported (dtype {t.dtype})")
     if t.dtype == _torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
         t = t.to(_torch.float32)
-    if t.device.type != "cpu":
+    if host and t.device.type != "cpu":
         t = t.cpu()
     if t.is_conj() or t.is_neg():
         t = t.resolve_conj().resolve_neg()
-    return t.numpy()
+    return t.numpy() if host else t
 
 
 def persistence(
@@ -170,10 +173,14 @@ def persistence(
         x = _torch.as_tensor(x)
     if device == "cuda" and x.device.type != "cuda":
         raise ValueError("device: 'cuda' needs a CUDA tensor here; move it with x.cuda()")
+    # A CUDA tensor goes to the GPU engine ("auto": when cuph has a usable one, else from a
+    # host copy; the engine itself sends what it does not compute to the CPU).
+    on_gpu = x.device.type == "cuda" and (device == "cuda" or (device == "auto" and
+                                                                _engine.cuda_available()))
     dg = _persistence(
-        _host_view(x), maxdim=maxdim, construction=construction, batch_dims=batch_dims,
-        n_threads=n_threads, superlevel=superlevel, device="cpu", keep_diagonal=keep_diagonal,
-        max_memory=max_memory,
+        _engine_view(x, host=not on_gpu), maxdim=maxdim, construction=construction,
+        batch_dims=batch_dims, n_threads=n_threads, superlevel=superlevel,
+        device=device if on_gpu else "cpu", keep_diagonal=keep_diagonal, max_memory=max_memory,
     )
     out_dtype = _NUMPY_OF[np.dtype(dg.birth.dtype)]
     item_size = int(np.prod(dg.item_shape, dtype=np.int64))
