@@ -34,8 +34,8 @@ grep -E "cuph: building|ptxas|warning" "$OUT/build.log" | head -20
 (cd /tmp && $py -c "import cuph, cuph._cuda as c; print('cuda_available', cuph.cuda_available(), c.device_name(), c.memory_info())") \
   | tee -a "$OUT/device.txt"
 
-step "tests: GPU (CUDA launcher) and differential"
-$py -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_differential.py 2>&1 \
+step "tests: GPU (CUDA launcher), differential and torch (CUDA tensors)"
+$py -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_differential.py tests/test_torch.py 2>&1 \
   | tee "$OUT/tests.txt" | tail -15
 
 step "compute-sanitizer memcheck, racecheck (bench/gpu_smoke.py: every kernel, small inputs)"
