@@ -410,6 +410,9 @@ class FakeCupyNd(FakeCupyArray):
     def copy(self):
         return FakeCupyNd(self._host.copy())
 
+    def astype(self, dtype):
+        return FakeCupyNd(self._host.astype(dtype))
+
     def sort(self, axis):
         self._host.sort(axis=axis)
 
@@ -465,6 +468,12 @@ def test_betti_at_reads_gpu_arrays_in_place(fake_gpu, item):
         np.testing.assert_array_equal(got, want, err_msg=str(threshold))
         assert fake_gpu == [("FakeCupyNd", "cuda")]
         assert FakeCupyNd.hosted <= x.shape[0], threshold  # the thresholds alone
+    # The median of two middle values as numpy takes it: int8 in float64 (no overflow),
+    # float16 through float32.
+    for y in (rng.integers(100, 128, (5,) + item).astype(np.int8),
+              (2048 + rng.integers(0, 8, (5,) + item)).astype(np.float16)):
+        y.reshape(5, -1)[:, 0] = y.reshape(5, -1)[:, 1] + 1  # distinct middles somewhere
+        np.testing.assert_array_equal(betti_at(FakeCupyNd(y), "median"), betti_at(y, "median"))
     got = betti_at(FakeCupyNd(x), lambda row: float(np.quantile(row, 0.3)), maxdim=4)
     want = betti_at(x, lambda row: float(np.quantile(row, 0.3)), maxdim=4)
     np.testing.assert_array_equal(got, want)

@@ -103,12 +103,43 @@ def _gpu_thresholds(x: Any, threshold: Threshold, batch_dims: int) -> np.ndarray
             eta = flat.to(torch.float64).mean(dim=1)
         else:
             eta = flat.mean(axis=1, dtype=np.float64)
-    else:  # numpy's median: the middle value, or the mean of the two in the array's dtype
+    else:
+        if torch_like and flat.dtype == _torch_bool():
+            flat = flat.to(_torch_uint8())
         s = flat.sort(dim=1).values if torch_like else _sorted_rows(flat)
         k = int(flat.shape[1]) // 2
-        eta = s[:, k] if flat.shape[1] % 2 else (s[:, k - 1] + s[:, k]) / 2
+        eta = s[:, k] if flat.shape[1] % 2 else _middle(s[:, k - 1], s[:, k], torch_like)
     eta = eta.cpu().numpy() if torch_like else eta.get()
     return np.asarray(eta, dtype=np.float64).reshape(-1)
+
+
+def _torch_bool() -> Any:
+    import torch
+
+    return torch.bool
+
+
+def _torch_uint8() -> Any:
+    import torch
+
+    return torch.uint8
+
+
+def _middle(a: Any, b: Any, torch_like: bool) -> Any:
+    """The mean of two middle values as numpy's median takes it: in float32 and back for
+    float16, in the dtype for float32/64, in float64 for integers (no overflow)."""
+    kind = str(a.dtype).replace("torch.", "")
+    if torch_like:
+        import torch
+
+        cast = lambda v, name: v.to(getattr(torch, name))  # noqa: E731
+    else:
+        cast = lambda v, name: v.astype(name)  # noqa: E731
+    if kind == "float16":
+        return cast((cast(a, "float32") + cast(b, "float32")) / 2, "float16")
+    if kind in ("float32", "float64"):
+        return (a + b) / 2
+    return (cast(a, "float64") + cast(b, "float64")) / 2
 
 
 def _sorted_rows(flat: Any) -> Any:
