@@ -117,6 +117,12 @@ def test_betti_at_rules_and_caps(rng):
         cm.betti_at(x, "max", batch_dims=1)
     with pytest.raises(ValueError, match="NaN"):
         cm.betti_at(x, float("nan"), batch_dims=1)
+    x[2, 1, 3] = np.nan  # the data's NaN named as such, not as a NaN threshold
+    for rule in ("mean", "median", lambda v: v.mean()):
+        with pytest.raises(ValueError, match=r"x: item \(2,\) contains NaN"):
+            cm.betti_at(x, rule, batch_dims=1)
+    with pytest.raises(ValueError, match=r"x: contains NaN at index \(2, 1, 3\)"):
+        cm.betti_at(x, 0.5, batch_dims=1)
 
 
 # ----------------------------------------------------------------------------- profiles

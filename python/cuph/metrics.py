@@ -95,34 +95,23 @@ def _gpu_thresholds(x: Any, threshold: Threshold, batch_dims: int) -> np.ndarray
                                 threshold, batch_dims)
     n_items = math.prod(int(n) for n in x.shape[:batch_dims])
     torch_like = hasattr(x, "detach")
-    flat = (x.detach() if torch_like else x).reshape(n_items, -1)
-    if threshold == "mean":
-        if torch_like:
-            import torch
+    if torch_like:
+        import torch
 
-            eta = flat.to(torch.float64).mean(dim=1)
-        else:
-            eta = flat.mean(axis=1, dtype=np.float64)
+        flat = x.detach().reshape(n_items, -1)
+        if flat.dtype == torch.bool:  # torch sorts no bools on the GPU
+            flat = flat.to(torch.uint8)
     else:
-        if torch_like and flat.dtype == _torch_bool():
-            flat = flat.to(_torch_uint8())
+        flat = x.reshape(n_items, -1)
+    if threshold == "mean":
+        eta = flat.to(torch.float64).mean(dim=1) if torch_like else flat.mean(
+            axis=1, dtype=np.float64)
+    else:
         s = flat.sort(dim=1).values if torch_like else _sorted_rows(flat)
         k = int(flat.shape[1]) // 2
         eta = s[:, k] if flat.shape[1] % 2 else _middle(s[:, k - 1], s[:, k], torch_like)
     eta = eta.cpu().numpy() if torch_like else eta.get()
     return np.asarray(eta, dtype=np.float64).reshape(-1)
-
-
-def _torch_bool() -> Any:
-    import torch
-
-    return torch.bool
-
-
-def _torch_uint8() -> Any:
-    import torch
-
-    return torch.uint8
 
 
 def _middle(a: Any, b: Any, torch_like: bool) -> Any:
@@ -207,6 +196,12 @@ def betti_at(
     eta = _gpu_thresholds(x, threshold, batch_dims) if on_gpu else _item_thresholds(
         x, threshold, batch_dims)
     batch_shape = shape[:batch_dims]
+    rule = isinstance(threshold, str) or callable(threshold)  # given ones: checked below
+    if rule and np.isnan(eta).any():  # a rule on an item with NaN
+        item = tuple(int(i) for i in np.unravel_index(int(np.flatnonzero(np.isnan(eta))[0]),
+                                                       batch_shape))
+        raise ValueError(f"x: item {item} contains NaN; the threshold rule {threshold!r} and "
+                         "the Betti numbers need NaN-free values")
     got = betti_numbers_at(x, eta.reshape(batch_shape), batch_dims=batch_dims,
                            maxdim=min(want, d - 1), construction=construction, n_threads=n_threads,
                            device=device)
