@@ -453,10 +453,11 @@ def fake_gpu(monkeypatch):
 
 
 @pytest.mark.parametrize("item", [(4, 6, 7), (3, 5, 6), (6, 5)], ids=str)
-def test_betti_at_reads_gpu_arrays_in_place(fake_gpu, item):
+def test_betti_at_reads_gpu_arrays_in_place(fake_gpu, item, monkeypatch):
     """cuph.metrics.betti_at on a GPU array: the mean and median rules run on the GPU (an even
     and an odd number of values per item), the Betti numbers too, and only one threshold per item
-    comes back; a callable rule gets host copies; device='cpu' copies the array."""
+    comes back; a callable rule gets host copies; device='cpu' copies the array, and so does
+    'auto' when cuph has no usable GPU engine."""
     from cuph.metrics import betti_at
 
     rng = np.random.default_rng(31)
@@ -480,6 +481,12 @@ def test_betti_at_reads_gpu_arrays_in_place(fake_gpu, item):
     want = betti_at(x, "mean")
     FakeCupyNd.hosted, fake_gpu[:] = 0, []
     np.testing.assert_array_equal(betti_at(FakeCupyNd(x), "mean", device="cpu"), want)
+    assert fake_gpu == [("ndarray", "cpu")] and FakeCupyNd.hosted == x.size
+    import cuph.engine  # a cuph without a usable GPU engine: "auto" reads a host copy
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: False)
+    FakeCupyNd.hosted, fake_gpu[:] = 0, []
+    np.testing.assert_array_equal(betti_at(FakeCupyNd(x), "mean"), want)
     assert fake_gpu == [("ndarray", "cpu")] and FakeCupyNd.hosted == x.size
 
 

@@ -82,6 +82,14 @@ def _item_thresholds(x: np.ndarray, threshold: Threshold, batch_dims: int) -> np
     return np.asarray(eta, dtype=np.float64)
 
 
+def _gpu_engine_for(device: str) -> bool:
+    """Whether GPU arrays stay on the GPU: "cuda", or "auto" with a usable GPU engine (a cuph
+    built without one reads them from a host copy, as before it had one)."""
+    from . import engine
+
+    return device == "cuda" or (device == "auto" and engine.cuda_available())
+
+
 def _gpu_thresholds(x: Any, threshold: Threshold, batch_dims: int) -> np.ndarray:
     """`_item_thresholds` of a GPU array (torch or cupy): the mean and median rules on the GPU,
     one float64 per item back to the host; a callable rule on a host copy."""
@@ -165,8 +173,9 @@ def betti_at(
     batch_dims, maxdim, construction, n_threads
         As in :func:`cuph.persistence` (``maxdim`` is capped at ``d - 1``).
     device : {"auto", "cpu", "cuda"}
-        As in :func:`cuph.betti_numbers_at`. A GPU array (torch or cupy) that stays on the GPU
-        is not copied to the host: the "mean" and "median" rules run on the GPU too and only
+        As in :func:`cuph.betti_numbers_at`, except that ``"auto"`` copies a GPU array to the
+        host when cuph has no usable GPU engine. A GPU array that stays on the GPU is not
+        copied to the host: the "mean" and "median" rules run on the GPU too and only
         one number per item comes back (a GPU's float64 mean may differ from numpy's in the
         last bits, which changes a count only for values within that rounding of the mean);
         a callable rule is given host copies of the items. ``"cpu"`` copies it to the host.
@@ -186,7 +195,7 @@ def betti_at(
     from .betti import betti_numbers_at
     from .engine import _is_gpu_array, _to_host
 
-    on_gpu = _is_gpu_array(x) and device != "cpu"
+    on_gpu = _is_gpu_array(x) and _gpu_engine_for(device)
     x = x if on_gpu else np.asarray(_to_host(x))
     shape = tuple(int(n) for n in x.shape)
     d = len(shape) - batch_dims
@@ -491,8 +500,8 @@ def betti_profile(
 
     def per_layer(name: str, act: Any) -> np.ndarray:
         a = act.float() if act.dtype == torch.bfloat16 else act
-        # Activations on a GPU stay there (the engine reads them in place) unless device="cpu".
-        a = a.detach() if a.is_cuda and device != "cpu" else a.detach().cpu().numpy()
+        # Activations on a GPU stay there (the engine reads them in place); see betti_at.
+        a = a.detach() if a.is_cuda and on_gpu else a.detach().cpu().numpy()
         item = a.shape[1:]
         shapes.setdefault(name, tuple(int(s) for s in item))
         t0 = time.perf_counter()
@@ -515,6 +524,7 @@ def betti_profile(
         from .engine import _use_gpu  # reported as the model's
 
         _use_gpu(None, device)
+    on_gpu = _gpu_engine_for(device)
     fn: Callable[[str, Any], np.ndarray] = per_layer
     bar = layer_bar = None
     if progress:
