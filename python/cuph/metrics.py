@@ -50,20 +50,30 @@ _THRESHOLD_RULES = ("mean", "median")
 def _item_thresholds(x: np.ndarray, threshold: Threshold, batch_dims: int) -> np.ndarray:
     """One threshold per item (flat batch order)."""
     n_items = int(np.prod(x.shape[:batch_dims], dtype=np.int64))
+    if not (_is_rule(threshold) or callable(threshold)):
+        return _given_thresholds(threshold, n_items)
     flat = x.reshape(n_items, -1)
+    if threshold == "mean":
+        eta = flat.mean(axis=1, dtype=np.float64)
+    elif threshold == "median":
+        eta = np.median(flat, axis=1)
+    else:
+        eta = [threshold(row) for row in flat]
+    return np.asarray(eta, dtype=np.float64)
+
+
+def _is_rule(threshold: Threshold) -> bool:
+    return isinstance(threshold, str) and threshold in _THRESHOLD_RULES
+
+
+def _given_thresholds(threshold: Threshold, n_items: int) -> np.ndarray:
+    """A number, or one per item, as float64 (the rules are the callers'; another name raises)."""
     if isinstance(threshold, str):
-        if threshold == "mean":
-            eta = flat.mean(axis=1, dtype=np.float64)
-        elif threshold == "median":
-            eta = np.median(flat, axis=1)
-        else:
-            raise ValueError(
-                f"threshold: expected a number, {' or '.join(map(repr, _THRESHOLD_RULES))} "
-                f"or a function, got {threshold!r}"
-            )
-    elif callable(threshold):
-        eta = np.asarray([threshold(row) for row in flat], dtype=np.float64)
-    elif np.ndim(threshold) > 0:
+        raise ValueError(
+            f"threshold: expected a number, {' or '.join(map(repr, _THRESHOLD_RULES))} "
+            f"or a function, got {threshold!r}"
+        )
+    if np.ndim(threshold) > 0:
         eta = np.asarray(threshold, dtype=np.float64).reshape(-1)
         if eta.shape[0] != n_items:
             raise ValueError(f"threshold: an array of thresholds needs one per item "
@@ -93,15 +103,13 @@ def _gpu_engine_for(device: str) -> bool:
 def _gpu_thresholds(x: Any, threshold: Threshold, batch_dims: int) -> np.ndarray:
     """`_item_thresholds` of a GPU array (torch or cupy): the mean and median rules on the GPU,
     one float64 per item back to the host; a callable rule on a host copy."""
-    if not (isinstance(threshold, str) and threshold in ("mean", "median")):
-        if callable(threshold):
-            from .engine import _to_host
-
-            return _item_thresholds(np.asarray(_to_host(x)), threshold, batch_dims)
-        # a number or one per item: the values are not read
-        return _item_thresholds(np.empty(tuple(int(n) for n in x.shape[:batch_dims]) + (1,)),
-                                threshold, batch_dims)
     n_items = math.prod(int(n) for n in x.shape[:batch_dims])
+    if callable(threshold):
+        from .engine import _to_host
+
+        return _item_thresholds(np.asarray(_to_host(x)), threshold, batch_dims)
+    if not _is_rule(threshold):
+        return _given_thresholds(threshold, n_items)
     torch_like = hasattr(x, "detach")
     if torch_like:
         import torch

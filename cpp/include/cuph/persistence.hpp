@@ -17,8 +17,8 @@
 namespace cuph {
 
 // Test switch: the reductions keep the rows of cells known to create a class (and look for
-// the births of zero-length pairs below D-2 whatever the count), and check that none is a pivot, instead of
-// dropping them.
+// the births of zero-length pairs below D-2 whatever the count), and check that none is a
+// pivot, instead of dropping them.
 inline std::atomic<bool>& verify_positive_rows() {
   static std::atomic<bool> on{false};
   return on;

@@ -67,23 +67,16 @@ template <int D, Construction C> class CoboundaryReducer {
       for (const auto& t : g.star[size_t(k) + 1]) init_facets(t);
   }
 
-  // Every column of dimension k, in two steps. sweep(): pairs the apparent columns and returns
-  // how many are left to reduce; `cleared` marks k-cells to skip, `deaths` (may be null)
-  // receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
+  // Every column of dimension k, in two steps. sweep(): pairs the columns of zero length and
+  // returns how many are left to reduce; `cleared` marks k-cells to skip, `deaths` (may be
+  // null) receives the (k+1)-cells that kill a class, for clearing in dimension k+1.
   size_t sweep(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
                CancelToken& cancel) {
-    apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
-    hard_ = Bitset(g_.n_rank_cell_ids(k_));
-    locals_ = LocalPairs();
+    start_sweep();
     sweep_apparent(cleared, deaths, out, threads, cancel);
     return hard_.count();
   }
 
-  // Or, for dimension 1, the same sweep inside the union-find's (union_find_passes' `sweep`):
-  // start_fused(), then union_find_passes(..., this), then finish_fused() in place of sweep().
-  // The edges that kill a class, which sweep() reads from `cleared`, are the zero-length joins
-  // of each generator's primal program and the critical joins that merge, which the replay
-  // takes back out of the columns to reduce. 3-D smooth: -10% time.
   // The pairs of zero length that are not apparent (see local_pairs), which wait through the
   // union-find's replays, at the memory peak of 3-D noise: a word for a column of one cell, its
   // pivot's key | the cell's code << kKeyBits; two for one of several, the key | kSeveral,
@@ -103,13 +96,17 @@ template <int D, Construction C> class CoboundaryReducer {
     PairList out;
     LocalPairs local;
   };
+
+  // Or, for dimension 1, the same sweep inside the union-find's (union_find_passes' `sweep`):
+  // start_fused(), then union_find_passes(..., this), then finish_fused() in place of sweep().
+  // The edges that kill a class, which sweep() reads from `cleared`, are the zero-length joins
+  // of each generator's primal program and the critical joins that merge, which the replay
+  // takes back out of the columns to reduce. 3-D smooth: -10% time.
   void start_fused(Bitset* deaths) {
     CUPH_ASSERT(k_ == 1);
-    apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
-    hard_ = Bitset(g_.n_rank_cell_ids(k_));
+    start_sweep();
     fused_deaths_ = deaths;
     fused_out_.clear();
-    locals_ = LocalPairs();
   }
   std::vector<int> needed() const { return g_.neighbours_for({k_, k_ + 1}); }
   template <class Mask>
@@ -214,6 +211,11 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
  private:
+  void start_sweep() {
+    apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
+    hard_ = Bitset(g_.n_rank_cell_ids(k_));
+    locals_ = LocalPairs();
+  }
   // Pairs every apparent column and marks the others in hard_. Ranges of generators run on
   // `threads` threads; each writes its own list of zero-length pairs, concatenated in order.
   void sweep_apparent(const Bitset& cleared, Bitset* deaths, PairList& out, int threads,
@@ -622,7 +624,8 @@ template <int D, Construction C> class CoboundaryReducer {
   // (k+1)-cells paired by the sweep with their latest facet, by slot_id: beside the ranks of
   // their cells in memory, where a walk along apparent pairs reads.
   Bitset apparent_;
-  Bitset hard_;  // k-cells left to the reduction (neither cleared nor apparent), by rank_cell_id
+  // k-cells left to the reduction (neither cleared nor of zero length), by rank_cell_id
+  Bitset hard_;
   // The cells of recent coboundary entries, by key. A pivot is mostly one of them (a walk
   // along apparent pairs: each step's pivot is a coface of the step before), and then its
   // cell comes without the cache miss of order[] (ranks are in value order, not memory order).

@@ -435,9 +435,9 @@ struct NoSweep {
 // `sweep` (may be null; needs dim0) visits every generator too, from the same neighbour mask
 // (its neighbours joined to the probe), with the joins the primal program made zero-length
 // (edges that kill a class), and hears of every critical join that merges (the other edges
-// that kill): the apparent pairs of dimension 1 (CoboundaryReducer::visit), cleared by exactly
-// those edges, without a sweep or a mask of their own (an earlier version marked the edges in
-// a bitset for a separate sweep to read).
+// that kill): the zero-length pairs of dimension 1 (CoboundaryReducer::visit), cleared by
+// exactly those edges, without a sweep or a mask of their own (an earlier version marked the
+// edges in a bitset for a separate sweep to read).
 template <int D, Construction C, class KeyT, class Sweep = NoSweep>
 void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal,
                        PairList* dim0, PairList* top, Bitset* positive, int threads,
