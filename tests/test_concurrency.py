@@ -134,3 +134,51 @@ def test_one_item_split_over_threads_is_identical(shape, construction) -> None:
             b = cuph.persistence(x, construction=construction, n_threads=3, keep_diagonal=keep)
             for name in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
                 np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@pytest.fixture
+def shared_reduction_always():
+    """Every 3-D/4-D reduction with n_threads > 1 runs on several threads, whatever its size."""
+    from cuph import _core
+
+    old = _core._shared_reduction_columns(1)
+    try:
+        yield
+    finally:
+        _core._shared_reduction_columns(old)
+
+
+def _shared_reduction_cases(rng: np.random.Generator):
+    for levels in (2, 3, 7, None):  # None: floats without ties
+        for _ in range(6):
+            shape = tuple(int(s) for s in rng.integers(1, 16, size=3))
+            yield shape, levels
+        for _ in range(3):
+            shape = tuple(int(s) for s in rng.integers(1, 7, size=4))
+            yield shape, levels
+    yield from [((1, 1, 1), 2), ((1, 9, 1), 3), ((2, 2, 2, 2), 2), ((30, 1, 30), 3),
+                ((28, 28, 28), 4), ((28, 28, 28), None), ((9, 9, 9, 9), 3)]
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_reduction_on_several_threads_is_identical(shared_reduction_always, construction) -> None:
+    # The middle dimensions' reduction without locks (CoboundaryReducer::reduce_shared): the
+    # threads race for pivots, and the pairs and their order must still be those of one thread,
+    # with ties, degenerate shapes and zero-length pairs, and CubicalRipser's.
+    from reference import cripser_is_reliable, cripser_pairs, cuph_pairs
+
+    rng = np.random.default_rng(11)
+    for shape, levels in _shared_reduction_cases(rng):
+        x = rng.random(shape) if levels is None else rng.integers(0, levels, size=shape)
+        x = x.astype(np.float64)
+        for keep in (False, True):
+            one = cuph.persistence(x, construction=construction, n_threads=1, keep_diagonal=keep)
+            for threads in (2, 4):
+                many = cuph.persistence(x, construction=construction, n_threads=threads,
+                                        keep_diagonal=keep)
+                for name in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+                    np.testing.assert_array_equal(getattr(one, name), getattr(many, name),
+                                                  err_msg=f"{shape} {levels} {threads} {name}")
+        if cripser_is_reliable(shape, construction) and x.size <= 4096:
+            two = cuph.persistence(x, construction=construction, n_threads=2)
+            assert cuph_pairs(two) == cripser_pairs(x, construction), (shape, levels)

@@ -145,6 +145,14 @@ PYBIND11_MODULE(_core, m) {
       py::arg("on") = py::none(),
       "Test switch: 3-D/4-D reductions keep the rows of cells known to create a class and "
       "check that none is a pivot (RuntimeError otherwise); returns the old value.");
+  m.def(
+      "_shared_reduction_columns",
+      [](std::optional<size_t> n) {
+        return n ? shared_reduction_columns().exchange(*n) : shared_reduction_columns().load();
+      },
+      py::arg("n") = py::none(),
+      "Test switch: how many columns a 3-D/4-D reduction needs to run on several threads "
+      "(default 4096); returns the previous.");
   bind_betti(m);
   bind_graph(m);
   bind_vr(m);

@@ -54,6 +54,11 @@ def _portable_betti(
     """The GPU engine's Betti kernels (cuda/betti.cuh) on the CPU launcher: (n_items, d) Betti
     numbers of {x <= eta} for 2-D and 3-D items, eta one per item. For tests without a GPU."""
 
+def _shared_reduction_columns(n: Optional[int] = None) -> int:
+    """Test switch (process-wide): how many columns the reduction of a middle dimension needs
+    to run on several threads (default 4096; only single items with n_threads > 1 use more
+    than one). Returns the previous setting; None only reads it."""
+
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
     """Test switch (process-wide): 3-D/4-D reductions keep the rows of the cells known to
     create a class (dimension d-2: the dual union-find's; below: apparent pairs' births, then

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "check.hpp"
@@ -34,14 +35,29 @@ class ColumnStore {
     return address;
   }
 
-  // The column at `address`, without its first key (the pivot), appended to out.
-  void tail(uint64_t address, std::vector<uint64_t>& out) const {
-    CUPH_ASSERT((address >> kOffsetBits) < chunks_.size());
-    const uint8_t* r = chunks_[address >> kOffsetBits].get() + (address & (kChunkBytes - 1));
+  // For readers on other threads (CoboundaryReducer::reduce_shared): the table of chunks is
+  // never reallocated, so a column published with release ordering can be read while this
+  // store grows (at most 2^16 chunks then: 64 GiB).
+  void share() {
+    shared_ = true;
+    chunks_.reserve(kSharedChunks);
+  }
+  // The first key (the pivot) of the column at `address`.
+  uint64_t first(uint64_t address) const {
+    const uint8_t* r = bytes_at(address);
+    uint64_t n, key;
+    r = get(get(r, n), key);
+    return key;
+  }
+  // The column at `address`, without its first key (the pivot), appended to out; returns the
+  // pivot.
+  uint64_t tail(uint64_t address, std::vector<uint64_t>& out) const {
+    const uint8_t* r = bytes_at(address);
     uint64_t n, key;
     r = get(r, n);
     CUPH_ASSERT(n >= 1);  // every stored column has its pivot
     r = get(r, key);
+    const uint64_t pivot = key;
     const size_t at = out.size();
     out.resize(at + size_t(n) - 1);
     uint64_t* w = out.data() + at;
@@ -57,9 +73,14 @@ class ColumnStore {
       }
       *w++ = key;
     }
+    return pivot;
   }
 
  private:
+  const uint8_t* bytes_at(uint64_t address) const {
+    CUPH_ASSERT((address >> kOffsetBits) < chunks_.size());
+    return chunks_[address >> kOffsetBits].get() + (address & (kChunkBytes - 1));
+  }
   static uint8_t* put(uint8_t* w, uint64_t v) {
     while (v >= 0x80) {
       *w++ = uint8_t(v | 0x80);
@@ -77,6 +98,8 @@ class ColumnStore {
     }
   }
   void new_chunk(size_t at_least) {
+    if (shared_ && chunks_.size() == kSharedChunks)
+      throw std::length_error("cuph: reduced columns exceed 64 GiB on one thread");
     capacity_ = at_least > kChunkBytes ? at_least : kChunkBytes;
     chunks_.emplace_back(new uint8_t[capacity_]);
     used_ = 0;
@@ -84,7 +107,9 @@ class ColumnStore {
 
   static constexpr int kOffsetBits = 20;
   static constexpr size_t kChunkBytes = size_t(1) << kOffsetBits;
+  static constexpr size_t kSharedChunks = size_t(1) << 16;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  bool shared_ = false;
   size_t used_ = 0, capacity_ = 0;
 };
 

@@ -222,7 +222,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       Reducer(g, k + 1, keep_diagonal).mark_local_births(*births, threads, cancel);
     }
     reducer->reduce(k == D - 2 ? positive.get() : births.get(), verify, next.get(), res.dim[k],
-                    cancel);
+                    cancel, threads);
     reducer.reset();
     cleared = std::move(next);
   }

@@ -15,8 +15,10 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -26,10 +28,12 @@
 #include "cancel.hpp"
 #include "chunked_list.hpp"
 #include "column_store.hpp"
+#include "concurrent_pivot_map.hpp"
 #include "diagram.hpp"
 #include "grid.hpp"
 #include "parallel.hpp"
 #include "pivot_map.hpp"
+#include "thread_pool.hpp"
 #include "working_column.hpp"
 
 namespace cuph {
@@ -38,6 +42,13 @@ struct Entry {
   Key key;
   Cell cell;
 };
+
+// How many columns a reduction needs to run on several threads (fewer are reduced on one: a
+// team's start costs more than they take). A test switch lowers it.
+inline std::atomic<size_t>& shared_reduction_columns() {
+  static std::atomic<size_t> n{4096};
+  return n;
+}
 
 template <int D, Construction C> class CoboundaryReducer {
  public:
@@ -66,6 +77,23 @@ template <int D, Construction C> class CoboundaryReducer {
     if constexpr (!V)
       for (const auto& t : g.star[size_t(k) + 1]) init_facets(t);
   }
+
+  // The cells of recent coboundary entries, by key. A pivot is mostly one of them (a walk
+  // along apparent pairs: each step's pivot is a coface of the step before), and then its
+  // cell comes without the cache miss of order[] (ranks are in value order, not memory order).
+  struct Known {
+    Key key = ~Key(0);
+    Cell cell = 0;
+    size_t slot = 0;
+  };
+  // What one thread of the reduction works in: the column under reduction, a column being
+  // read, the cells of a local pair's column (earlier_column) and the cells of recent keys.
+  struct Worker {
+    WorkingColumn<Key> work;
+    std::vector<Key> raw;
+    uint64_t sum = 0;
+    std::array<Known, 256> known{};
+  };
 
   // Every column of dimension k, in two steps. sweep(): pairs the columns of zero length and
   // returns how many are left to reduce; `cleared` marks k-cells to skip, `deaths` (may be
@@ -139,22 +167,22 @@ template <int D, Construction C> class CoboundaryReducer {
   // matrix R = DV can be deleted from D, and DV stays reduced with the same pivots, so the
   // pairs are the same. With `verify`, the rows are kept and every pivot is checked not to be
   // in `positive` instead (std::logic_error).
+  // `threads` > 1: on several threads (reduce_shared) when there are many columns; the pairs
+  // and their order are the same.
   void reduce(const Bitset* positive, bool verify, Bitset* deaths, PairList& out,
-              CancelToken& cancel) {
+              CancelToken& cancel, int threads = 1) {
     positive_ = positive;
     drop_ = positive && !verify;
     if (positive_ && !drop_)
       apparent_.for_each_set_descending([&](size_t slot) {
         if (positive_->test(slot)) positive_pivot();
       });
-    pivots_ = PivotMap(hard_.count() + locals_.n);  // at most one pivot per column
-    for (size_t i = 0; i < locals_.words.size(); ++i) {
-      const uint64_t w = locals_.words[i];
-      const Key tau = w & kKeyMask;
-      if (positive_ && !drop_ && is_positive(tau)) positive_pivot();
-      pivots_.set(tau, w & kSeveral ? kEmergent | kLocal | locals_.words[++i]
-                                    : kEmergent | (tau & ~kCodeMask) | (w >> PivotMap::kKeyBits));
+    if (threads > 1 && hard_.count() >= shared_reduction_columns().load(std::memory_order_relaxed)) {
+      reduce_shared(threads, deaths, out, cancel);
+      return;
     }
+    pivots_ = PivotMap(hard_.count() + locals_.n);  // at most one pivot per column
+    for_each_local([&](Key tau, uint64_t v) { pivots_.set(tau, v); });
     locals_ = LocalPairs();
     // Descending ids are descending keys: the filtration order of cohomology, without a list
     // or a sort. Columns start anywhere in the item (ranks are in value order), so each one's
@@ -166,7 +194,7 @@ template <int D, Construction C> class CoboundaryReducer {
     size_t seen = 0;
     const auto column = [&](Key key) {
       cancel.poll();
-      reduce_column({key, g_.locate(key)}, deaths, out, cancel);
+      reduce_column(w_, {key, g_.locate(key)}, deaths, out, cancel);
     };
     hard_.for_each_set_descending([&](size_t id) {
       const Key key = g_.key_of_rank_cell_id(id, k_);
@@ -211,6 +239,16 @@ template <int D, Construction C> class CoboundaryReducer {
   }
 
  private:
+  // The local pairs' pivots and their pivot-map values (see LocalPairs).
+  template <class F> void for_each_local(F&& f) const {
+    for (size_t i = 0; i < locals_.words.size(); ++i) {
+      const uint64_t w = locals_.words[i];
+      const Key tau = w & kKeyMask;
+      if (positive_ && !drop_ && is_positive(tau)) positive_pivot();
+      f(tau, w & kSeveral ? kEmergent | kLocal | locals_.words[++i]
+                          : kEmergent | (tau & ~kCodeMask) | (w >> PivotMap::kKeyBits));
+    }
+  }
   void start_sweep() {
     apparent_ = Bitset(g_.n_slot_ids(k_ + 1));
     hard_ = Bitset(g_.n_rank_cell_ids(k_));
@@ -345,13 +383,16 @@ template <int D, Construction C> class CoboundaryReducer {
   // The column whose pivot is tau among those reduced so far: an apparent one (marked by the
   // sweep; its column is the raw coboundary of tau's latest facet), or from the map a stored
   // one (`stored`: its address), an emergent one (stored = kRaw: the raw coboundary of sigma)
-  // or a local one (stored = kSum: the raw coboundaries of the cells in sum_ at owner sigma).
+  // or a local one (stored = kSum: the raw coboundaries of the cells in w.sum at owner sigma).
+  // `map`: find(tau, value) and prefetch(tau) of the pivots reduced so far (Pivots, or
+  // SharedPivots on several threads).
   static constexpr uint64_t kRaw = ~uint64_t(0), kSum = kRaw - 1;
   static constexpr uint64_t kEmergent = uint64_t(1) << (PivotMap::kValueBits - 1);
   static constexpr uint64_t kLocal = kEmergent >> 1;  // below it: k-cells as bits of own_tests_
-  bool earlier_column(Key tau, Cell& sigma, uint64_t& stored) {
-    pivots_.prefetch(tau);
-    const Known& known = known_[known_at(tau)];
+  template <class Map> bool earlier_column(Worker& w, Key tau, Cell& sigma, uint64_t& stored,
+                                           Map&& map) {
+    map.prefetch(tau);
+    const Known& known = w.known[known_at(tau)];
     Cell cell;
     size_t slot;
     if (known.key == tau) {
@@ -386,11 +427,11 @@ template <int D, Construction C> class CoboundaryReducer {
       return true;
     }
     uint64_t v;
-    if (!pivots_.find(tau, v)) return false;
+    if (!map.find(tau, v)) return false;
     stored = v;
     if (v & kLocal) {
       sigma = cell & ~kCodeMask;  // tau's owner
-      sum_ = v & (kLocal - 1);
+      w.sum = v & (kLocal - 1);
       stored = kSum;
     } else if (v & kEmergent) {
       sigma = g_.locate(Key(v & ~kEmergent));
@@ -398,12 +439,18 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     return true;
   }
-  // The coboundary of a located cell, sorted by key, without the dropped rows. A coface's key
-  // is the latest (V) or earliest (T) of its generators' keys. Those of c's generators that can
-  // win are c's owner p alone (V: c's other vertices come before p; T: c's other top cells
-  // after p), so only the generators a coface adds are read, and for T none when the coface
-  // contains p. A coface whose generators are all on the border does not exist.
-  void coboundary(Cell c, std::vector<Key>& col) {
+  struct Pivots {  // the map of one thread's reduction
+    const PivotMap& map;
+    void prefetch(Key tau) const { map.prefetch(tau); }
+    bool find(Key tau, uint64_t& v) const { return map.find(tau, v); }
+  };
+  // The coboundary of a located cell into w.raw, sorted by key, without the dropped rows. A
+  // coface's key is the latest (V) or earliest (T) of its generators' keys. Those of c's
+  // generators that can win are c's owner p alone (V: c's other vertices come before p; T: c's
+  // other top cells after p), so only the generators a coface adds are read, and for T none
+  // when the coface contains p. A coface whose generators are all on the border does not exist.
+  void coboundary(Worker& w, Cell c) {
+    std::vector<Key>& col = w.raw;
     col.clear();
     const int64_t p = int64_t(c >> kCodeBits);
     const Adjacents& cofaces = cofaces_by_code_[size_t(c & kCodeMask)];
@@ -424,7 +471,7 @@ template <int D, Construction C> class CoboundaryReducer {
       const size_t slot = g_.slot_id(owner, code);
       if (drop_ && positive_->test(slot)) continue;
       col.push_back(key);
-      known_[known_at(key)] = {key, (Cell(owner) << kCodeBits) | Cell(code), slot};
+      w.known[known_at(key)] = {key, (Cell(owner) << kCodeBits) | Cell(code), slot};
     }
     // At most 2D entries: an insertion sort, without std::sort's dispatch.
     for (size_t i = 1; i < col.size(); ++i) {
@@ -434,59 +481,214 @@ template <int D, Construction C> class CoboundaryReducer {
       col[j] = x;
     }
   }
+  // Adds to w.work the column earlier_column found for `pivot`, but not the pivot, which the
+  // working column no longer holds. False, adding nothing, if that column's pivot is no longer
+  // `pivot` (on several threads: its owner was displaced and has moved on).
+  bool add_column(Worker& w, Key pivot, Cell other, uint64_t stored) {
+    if (stored == kRaw) {
+      coboundary(w, other);
+      if (w.raw.empty() || w.raw[0] != pivot) return false;
+      w.work.add(w.raw.data() + 1, w.raw.size() - 1);
+    } else if (stored == kSum) {  // a local pair's column: the raw coboundaries of its cells
+      for (uint64_t cells = w.sum; cells; cells &= cells - 1) {
+        coboundary(w, other | Cell(code_at_bit_[__builtin_ctzll(cells)]));
+        w.work.add(w.raw.data(), w.raw.size());
+      }
+      w.work.add(&pivot, 1);  // the pivot, in an odd number of them, leaves
+    } else {
+      w.raw.clear();
+      if (stores_[size_t(stored >> kThreadShift)].tail(stored & kAddressMask, w.raw) != pivot)
+        return false;
+      w.work.add(w.raw.data(), w.raw.size());
+    }
+    return true;
+  }
+  // Pops the next pivot into `pivot` (false: the column is zero) and starts loading what
+  // earlier_column will read about the likely ones after it.
+  template <class Map> bool next_pivot(Worker& w, Key& pivot, const Map& map) {
+    if (!w.work.pop_pivot(pivot)) return false;
+    w.work.for_each_next([&](Key next) {
+      map.prefetch(next);
+      g_.prefetch_owner(next);
+    });
+    return true;
+  }
 
   // A column that is not apparent: an emergent pair if its earliest coface is still free,
-  // otherwise a full reduction. Every column added starts with the current pivot, which the
-  // working column no longer holds, so only the rest of it is added. Reduced columns are
-  // stored (pivot first, ascending) for later columns to add: they are kept reduced, so every
-  // entry of an added column is needed.
-  void reduce_column(Entry sigma, Bitset* deaths, PairList& out, CancelToken& cancel) {
+  // otherwise a full reduction. Every column added starts with the current pivot. Reduced
+  // columns are stored (pivot first, ascending) for later columns to add: they are kept
+  // reduced, so every entry of an added column is needed.
+  void reduce_column(Worker& w, Entry sigma, Bitset* deaths, PairList& out,
+                     CancelToken& cancel) {
     const uint32_t birth = uint32_t(sigma.key >> kCodeBits);
-    coboundary(sigma.cell, raw_);
-    if (raw_.empty()) {  // no cofaces at all: an essential class
+    const Pivots map{pivots_};
+    coboundary(w, sigma.cell);
+    if (w.raw.empty()) {  // no cofaces at all: an essential class
       out.push_back({birth, kEssential});
       return;
     }
-    Key pivot = raw_[0];
+    Key pivot = w.raw[0];
     Cell other = 0;
     uint64_t stored;
-    if (!earlier_column(pivot, other, stored)) {
+    if (!earlier_column(w, pivot, other, stored, map)) {
       pivots_.set(pivot, kEmergent | sigma.key);
       record(birth, pivot, deaths, out);
       return;
     }
-    work_.assign(raw_.data() + 1, raw_.size() - 1);
+    w.work.assign(w.raw.data() + 1, w.raw.size() - 1);
     do {
       cancel.poll();
-      if (stored == kRaw) {
-        coboundary(other, raw_);
-        CUPH_ASSERT(!raw_.empty() && raw_[0] == pivot);
-        work_.add(raw_.data() + 1, raw_.size() - 1);
-      } else if (stored == kSum) {  // a local pair's column: the raw coboundaries of its cells
-        for (uint64_t cells = sum_; cells; cells &= cells - 1) {
-          coboundary(other | Cell(code_at_bit_[__builtin_ctzll(cells)]), raw_);
-          work_.add(raw_.data(), raw_.size());
-        }
-        work_.add(&pivot, 1);  // the pivot, in an odd number of them, leaves
-      } else {
-        raw_.clear();
-        store_.tail(stored, raw_);
-        work_.add(raw_.data(), raw_.size());
-      }
-      if (!work_.pop_pivot(pivot)) {
+      const bool added = add_column(w, pivot, other, stored);
+      CUPH_ASSERT(added);  // one thread: a column found is the pivot's
+      (void)added;
+      if (!next_pivot(w, pivot, map)) {
         out.push_back({birth, kEssential});
         return;
       }
-      // One step ahead: the next pivot's owner and map slot.
-      work_.for_each_next([&](Key next) {
-        pivots_.prefetch(next);
-        g_.prefetch_owner(next);
-      });
-    } while (earlier_column(pivot, other, stored));
-    raw_.assign(1, pivot);
-    work_.drain(raw_);
-    pivots_.set(pivot, store_.append(raw_.data(), raw_.size()));
+    } while (earlier_column(w, pivot, other, stored, map));
+    w.raw.assign(1, pivot);
+    w.work.drain(w.raw);
+    pivots_.set(pivot, stores_[0].append(w.raw.data(), w.raw.size()));
     record(birth, pivot, deaths, out);
+  }
+
+  // reduce() on several threads, for items with many columns, without locks (the scheme of
+  // Morozov and Nigmetov, "Towards lockfree persistent homology", SPAA 2020). Threads take the
+  // columns in filtration order from a counter. A column c is reduced by adding the columns that
+  // own its pivot and come before it; one that ends with a pivot no column owns claims it in a
+  // shared map by compare-and-swap, after publishing its content (`published`: its address, or
+  // kRaw for its raw coboundary); one whose pivot a later column v owns takes it from v, and
+  // the thread goes on to reduce v. Adding any combination of earlier columns keeps a column's
+  // final pivot (that of the reduction in order), so the pairs do not depend on the timing;
+  // they are recorded in column order at the end, exactly as reduce() on one thread records
+  // them. A column's pivot only rises while it is reduced, so a published column whose pivot
+  // is no longer the one it was found by has moved on: add_column refuses it, and the map is
+  // read again.
+  void reduce_shared(int threads, Bitset* deaths, PairList& out, CancelToken& cancel) {
+    std::vector<Key> cols;
+    cols.reserve(hard_.count());
+    hard_.for_each_set_descending(
+        [&](size_t id) { cols.push_back(g_.key_of_rank_cell_id(id, k_)); });
+    hard_ = Bitset();
+    const size_t n = cols.size();
+    ConcurrentPivotMap map(n + locals_.n);
+    for_each_local([&](Key tau, uint64_t v) { map.exchange_if(tau, ConcurrentPivotMap::kNone, v); });
+    locals_ = LocalPairs();
+    std::unique_ptr<std::atomic<uint64_t>[]> published(new std::atomic<uint64_t>[n]);
+    for (size_t i = 0; i < n; ++i) published[i].store(kRaw, std::memory_order_relaxed);
+    // Each column's last pivot (kNoPivot: it reduced to zero), written by the thread that
+    // reduces it before its claim (so a thread that takes the column over writes after it).
+    std::vector<Key> low(n, kNoPivot);
+    threads = std::min(threads, kMaxThreads);
+    stores_.resize(size_t(threads));
+    for (ColumnStore& s : stores_) s.share();
+    std::vector<Worker> workers(static_cast<size_t>(threads));
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    ThreadPool::instance().run_team(threads, [&](int t) {
+      try {
+        CancelToken tc = cancel.fork();
+        Worker& w = workers[size_t(t)];
+        for (size_t j; !failed.load(std::memory_order_relaxed) &&
+                       (j = next.fetch_add(1, std::memory_order_relaxed)) < n;) {
+          for (size_t c = j; c != kNoColumn;)
+            c = reduce_shared_column(w, t, c, cols, published.get(), low, map, tc);
+        }
+      } catch (...) {
+        errors[size_t(t)] = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+      }
+    });
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    for (size_t c = 0; c < n; ++c) {
+      const uint32_t birth = uint32_t(cols[c] >> kCodeBits);
+      if (low[c] == kNoPivot) {
+        out.push_back({birth, kEssential});
+      } else {
+        CUPH_ASSERT(map.find(low[c]) == c);
+        record(birth, low[c], deaths, out);
+      }
+    }
+  }
+  // The pivots of reduce_shared, seen from column c: those of local pairs and of earlier
+  // columns are found (an earlier column as its published content); `owner` receives the
+  // column that owns tau, if any, and a later one is reported as not found.
+  struct SharedPivots {
+    const ConcurrentPivotMap& map;
+    const std::atomic<uint64_t>* published;
+    const Key* cols;
+    size_t c;
+    uint64_t* owner;
+    void prefetch(Key tau) const { map.prefetch(tau); }
+    bool find(Key tau, uint64_t& v) const {
+      const uint64_t x = map.find(tau);
+      *owner = kNoColumn;
+      if (x == ConcurrentPivotMap::kNone) return false;
+      if (x & kEmergent) {  // a local pair's column
+        v = x;
+        return true;
+      }
+      *owner = x;
+      CUPH_ASSERT(x != c);  // a column under reduction owns no pivot
+      if (x > c) return false;
+      const uint64_t a = published[x].load(std::memory_order_acquire);
+      v = a == kRaw ? kEmergent | cols[x] : a;
+      return true;
+    }
+  };
+  // Reduces column c on thread t until it is zero or owns its pivot; returns the later column
+  // it took the pivot from, which this thread reduces next, or kNoColumn.
+  size_t reduce_shared_column(Worker& w, int t, size_t c, const std::vector<Key>& cols,
+                              std::atomic<uint64_t>* published, std::vector<Key>& low,
+                              ConcurrentPivotMap& map, CancelToken& cancel) {
+    Key pivot;
+    const uint64_t start = published[c].load(std::memory_order_acquire);
+    if (start == kRaw) {
+      coboundary(w, g_.locate(cols[c]));
+      if (w.raw.empty()) {
+        low[c] = kNoPivot;
+        return kNoColumn;
+      }
+      pivot = w.raw[0];
+      w.work.assign(w.raw.data() + 1, w.raw.size() - 1);
+    } else {  // a column taken over: its published content
+      w.raw.clear();
+      pivot = stores_[size_t(start >> kThreadShift)].tail(start & kAddressMask, w.raw);
+      w.work.assign(w.raw.data(), w.raw.size());
+    }
+    uint64_t owner = kNoColumn;
+    const SharedPivots pivots{map, published, cols.data(), c, &owner};
+    bool changed = false;  // since `start`
+    for (;;) {
+      cancel.poll();
+      Cell other = 0;
+      uint64_t stored;
+      if (earlier_column(w, pivot, other, stored, pivots)) {
+        if (!add_column(w, pivot, other, stored)) continue;  // its owner moved on: look again
+        changed = true;
+        if (!next_pivot(w, pivot, pivots)) {
+          low[c] = kNoPivot;
+          return kNoColumn;
+        }
+        continue;
+      }
+      // Unowned, or owned by a later column: publish c, then claim the pivot.
+      const uint64_t expected = owner == kNoColumn ? ConcurrentPivotMap::kNone : owner;
+      const bool publish = changed;
+      if (publish) {
+        w.raw.assign(1, pivot);
+        w.work.drain(w.raw);
+        const uint64_t address = stores_[size_t(t)].append(w.raw.data(), w.raw.size());
+        published[c].store(uint64_t(t) << kThreadShift | address, std::memory_order_release);
+        changed = false;
+      }
+      low[c] = pivot;
+      if (map.exchange_if(pivot, expected, c) == expected) return owner;
+      // The owner changed meanwhile: look again, with the column just published.
+      if (publish) w.work.assign(w.raw.data() + 1, w.raw.size() - 1);
+    }
   }
 
   // A pair of one generator has length zero: dropped here (index_pairs would) unless wanted.
@@ -613,9 +815,7 @@ template <int D, Construction C> class CoboundaryReducer {
   std::array<uint8_t, 81> latest_facet_{};
   std::array<Adjacents, 81> cofaces_by_code_{}, facets_by_code_{};
   // Columns hold keys only: a key names its cell (Grid::locate), needed just for pivots.
-  WorkingColumn<Key> work_;
-  std::vector<Key> raw_;
-  uint64_t sum_ = 0;  // the cells of a local pair's column (earlier_column)
+  Worker w_;  // reduce() on one thread
   LocalPairs locals_;  // the sweep's
   // Non-apparent pivots: the stored column's address, kEmergent | the key of sigma for a
   // column that was never added to (its raw coboundary), or kEmergent | kLocal | the cells of
@@ -626,17 +826,16 @@ template <int D, Construction C> class CoboundaryReducer {
   Bitset apparent_;
   // k-cells left to the reduction (neither cleared nor of zero length), by rank_cell_id
   Bitset hard_;
-  // The cells of recent coboundary entries, by key. A pivot is mostly one of them (a walk
-  // along apparent pairs: each step's pivot is a coface of the step before), and then its
-  // cell comes without the cache miss of order[] (ranks are in value order, not memory order).
-  struct Known {
-    Key key = ~Key(0);
-    Cell cell = 0;
-    size_t slot = 0;
-  };
   static size_t known_at(Key k) { return size_t((k * 0x9E3779B97F4A7C15ull) >> 56); }
-  std::array<Known, 256> known_{};
-  ColumnStore store_;
+  // The reduced columns, one store per thread of the reduction. A column's address is its
+  // store's number << kThreadShift | its address there (below the map's kLocal bit).
+  std::vector<ColumnStore> stores_ = std::vector<ColumnStore>(1);
+  static constexpr int kThreadShift = 44;
+  static constexpr uint64_t kAddressMask = (uint64_t(1) << kThreadShift) - 1;
+  static constexpr int kMaxThreads = 1 << 11;
+  static_assert((uint64_t(kMaxThreads) << kThreadShift) <= kLocal, "thread bits below kLocal");
+  static constexpr size_t kNoColumn = ~size_t(0);
+  static constexpr Key kNoPivot = ~Key(0);
   // The fused sweep (start_fused): its deaths bitset and zero-length pairs.
   Bitset* fused_deaths_ = nullptr;
   PairList fused_out_;
