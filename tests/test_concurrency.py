@@ -30,7 +30,7 @@ _LONG_CALL = textwrap.dedent(
                 return int(line.split()[1]) * 1024
 
     libc = ctypes.CDLL("libc.so.6")
-    x = np.random.default_rng(0).random((112, 112, 112))   # white noise: several seconds
+    x = np.random.default_rng(0).random((160, 160, 160))   # white noise: seconds on 2 threads
     small = np.random.default_rng(1).random((20, 20, 20))
     expected = cuph.persistence(small)
     threads, before = len(os.listdir("/proc/self/task")), rss()
@@ -83,7 +83,7 @@ def test_sigint_interrupts_a_long_call() -> None:
     # where the call stopped, and reused by the next call. So what stays after each of three
     # interruptions must be under three quarters of the working set; a leak of what an
     # interrupted call holds would add up past that by the third.
-    working_set = cuph.estimate_memory((112, 112, 112), np.float64, maxdim=2, n_threads=2)
+    working_set = cuph.estimate_memory((160, 160, 160), np.float64, maxdim=2, n_threads=2)
     for after in report["rss_after"]:
         assert after - report["rss_before"] < working_set * 0.75, report
     assert report["same_result"]

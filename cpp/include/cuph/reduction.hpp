@@ -18,7 +18,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstdint>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -33,7 +32,7 @@
 #include "grid.hpp"
 #include "parallel.hpp"
 #include "pivot_map.hpp"
-#include "thread_pool.hpp"
+#include "threads.hpp"
 #include "working_column.hpp"
 
 namespace cuph {
@@ -583,10 +582,9 @@ template <int D, Construction C> class CoboundaryReducer {
     stores_.resize(size_t(threads));
     for (ColumnStore& s : stores_) s.share();
     std::vector<Worker> workers(static_cast<size_t>(threads));
-    std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
     std::atomic<size_t> next{0};
-    std::atomic<bool> failed{false};
-    ThreadPool::instance().run_team(threads, [&](int t) {
+    std::atomic<bool> failed{false};  // then the others stop too
+    run_threads(threads, [&](int t) {
       try {
         CancelToken tc = cancel.fork();
         Worker& w = workers[size_t(t)];
@@ -596,12 +594,10 @@ template <int D, Construction C> class CoboundaryReducer {
             c = reduce_shared_column(w, t, c, cols, published.get(), low, map, tc);
         }
       } catch (...) {
-        errors[size_t(t)] = std::current_exception();
         failed.store(true, std::memory_order_relaxed);
+        throw;
       }
     });
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
     for (size_t c = 0; c < n; ++c) {
       const uint32_t birth = uint32_t(cols[c] >> kCodeBits);
       if (low[c] == kNoPivot) {

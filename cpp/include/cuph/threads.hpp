@@ -20,26 +20,31 @@ inline int ranges_for(int64_t n, int threads) {
   return int(std::max<int64_t>(1, std::min<int64_t>(threads, n / 4096 + 1)));
 }
 
+// Calls fn(t) for t in [0, threads), each on a thread of a team (t = 0: the calling one).
+// The first exception (lowest t) is rethrown after all have finished.
+template <class F> void run_threads(int threads, F&& fn) {
+  if (threads == 1) {
+    fn(0);
+    return;
+  }
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
+  ThreadPool::instance().run_team(threads, [&](int t) {
+    try {
+      fn(t);
+    } catch (...) {
+      errors[size_t(t)] = std::current_exception();
+    }
+  });
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 // Calls fn(begin, end, t) for ranges_for(n, threads) contiguous ranges covering [0, n); range 0
 // runs on the calling thread. The first exception (lowest range) is rethrown after all ranges
 // finish.
 template <class F> void parallel_ranges(int64_t n, int threads, F&& fn) {
   threads = ranges_for(n, threads);
-  if (threads == 1) {
-    fn(int64_t(0), n, 0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
-  auto run = [&](int t) {
-    try {
-      fn(n * t / threads, n * (t + 1) / threads, t);
-    } catch (...) {
-      errors[size_t(t)] = std::current_exception();
-    }
-  };
-  ThreadPool::instance().run_team(threads, run);
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  run_threads(threads, [&](int t) { fn(n * t / threads, n * (t + 1) / threads, t); });
 }
 
 // The failing item with the lowest index, or item == -1 when every item succeeded.

@@ -32,6 +32,7 @@
 #include "grid.hpp"
 #include "parallel.hpp"
 #include "scratch.hpp"
+#include "threads.hpp"
 
 namespace cuph {
 
@@ -518,16 +519,26 @@ void union_find_passes(const Grid<D, C>& g, const KeyT* keys, bool keep_diagonal
       append(*top, part.out1);
     }
   }
-  // The dual pass first, then its state goes: the primal one's criticals are the larger.
-  if (top) {
-    replay(*dual, keys, *s1, keep_diagonal, *top, positive, static_cast<NoSweep*>(nullptr),
-           cancel);
+  // The two replays share nothing: on two threads when there are two and the item is split
+  // (128^3 noise: 170 ms of replays on one thread). On one, the dual pass first, then its state
+  // goes: the primal one's criticals are the larger.
+  const auto replay_dual = [&](CancelToken& c) {
+    replay(*dual, keys, *s1, keep_diagonal, *top, positive, static_cast<NoSweep*>(nullptr), c);
     s1.reset();
-  }
-  if (dim0) {
-    replay(primal, keys, s0, keep_diagonal, *dim0, nullptr, sweep, cancel);
+  };
+  const auto replay_primal = [&](CancelToken& c) {
+    replay(primal, keys, s0, keep_diagonal, *dim0, nullptr, sweep, c);
     dim0->push_back({generator(min_key), kEssential});  // the box is connected
+  };
+  if (top && dim0 && parts.size() > 1) {
+    run_threads(2, [&](int t) {
+      CancelToken c = cancel.fork();
+      t == 0 ? replay_dual(c) : replay_primal(c);
+    });
+    return;
   }
+  if (top) replay_dual(cancel);
+  if (dim0) replay_primal(cancel);
 }
 
 }  // namespace cuph
