@@ -74,6 +74,9 @@ NOISE = {
     "3d_V_float32": ("noise", (96, 96, 96), "V", 2, "float32", 0, 1),
     "3d_T_float64": ("noise", (80, 80, 80), "T", 2, "float64", 0, 1),
     "3d_batch_2_threads": ("noise", (12, 48, 48, 48), "V", 2, "float32", 1, 2),
+    # One item split over threads (memory._SPLIT_BYTES_PER_GENERATOR).
+    "3d_one_item_2_threads": ("noise", (96, 96, 96), "V", 2, "float32", 0, 2),
+    "4d_one_item_4_threads": ("noise", (20, 20, 20, 20), "V", 3, "float64", 0, 4),
 }
 SMOOTH = {
     "2d_V_float32": ("smooth", (1536, 1536), "V", 1, "float32", 0, 1),

@@ -78,6 +78,12 @@ _CALL_OVERHEAD = 1 << 20  # thread stacks touched, small tables
 # bytes in 3-D, 2^12 of 384 in 4-D).
 _PROGRAM_CACHE_BYTES = {1: 0, 2: 0, 3: 2 * 2048 * 184, 4: 2 * 4096 * 384}
 _STAR_CELLS = {1: (1, 2), 2: (1, 4, 4), 3: (1, 6, 12, 8), 4: (1, 8, 24, 32, 16)}
+# One 3-D/4-D item split over n threads (its sweeps' ranges, both replays at once, and the
+# reduction's shared pivot map and per-thread column stores) needs more, about this many bytes
+# per generator times log2(n), bounding white noise measured with 2 and 4 threads: 3-D
+# 96^3 and 128^3, V +8.6..8.8 and +15.4..17.3 bytes per voxel over one thread, T +5.5..6.9 and
+# +10.4..13.6; 4-D 24^4, V +17.8 and +60, T +8.4 and +40.
+_SPLIT_BYTES_PER_GENERATOR = {3: 9.0, 4: 20.0}
 
 _INT64_MAX = 2**63 - 1
 
@@ -162,6 +168,8 @@ def _estimate(batch_shape: Sequence[int], item_shape: Sequence[int], dtype: np.d
     if size <= _SMALL_ITEM and items * size <= _KEEP_VALUES:
         per_pair += 8 if single else 16  # the values kept beside an item's pairs
     if items == 1:  # the working arrays are gone before the pairs are assembled
+        if typical and n_threads > 1 and d >= 3 and maxdim >= 1:  # not in the floor
+            work += int(_SPLIT_BYTES_PER_GENERATOR[d] * math.log2(n_threads) * size)
         peak = max(work, pairs * per_pair)
     else:  # the workers' heaps keep their last working sets while the pairs are assembled
         peak = in_flight * work + items * pairs * per_pair
