@@ -23,8 +23,10 @@ Method
   arrays where the peer returns Python objects (gudhi) -- not including our
   canonicalisation of results for the check.
 * ratio = peer time / cuph time (> 1: cuph is faster).  cuph runs with ``n_threads=1``
-  unless a row says otherwise; for the 2-D batches a second table gives cuph with all
-  ``os.cpu_count()`` threads and the scaling efficiency t1 / (tN * N).
+  unless a row says otherwise; for the 2-D batches (items over threads) and the single 3-D
+  and 4-D items (sweeps, replays and reduction split over threads) a second table gives cuph
+  with all ``os.cpu_count()`` threads, the scaling efficiency t1 / (tN * N) and the first
+  peer's time over cuph's with N threads (the peers run on one thread).
 * ``--pin CPU`` runs the whole process (every tool alike) on one CPU and writes its own
   section. On the 2-vCPU VM this was developed on, unpinned one-thread 2-D batch times vary
   from run to run, more than pinned ones: first the system time of touching fresh result
@@ -169,17 +171,18 @@ def build_cases() -> List[Case]:
     for kind in ("noise", "smooth"):
         cases.append(Case(
             f"v3d-64-{kind}", (64, 56, 56), (16, 24, 24), kind, np.float64, "V", 2,
-            sigma=2.0, peers=[lambda: tool_cripser(2), lambda: tool_gudhi_cc("V", 2)]))
+            sigma=2.0, peers=[lambda: tool_cripser(2), lambda: tool_gudhi_cc("V", 2)],
+            threads=True))
     for kind in ("noise", "smooth"):
         cases.append(Case(
             f"v3d-128-{kind}", (128, 128, 128), (32, 32, 32), kind, np.float64, "V", 2,
-            sigma=3.0, peers=[lambda: tool_cripser(2)], heavy=True))
+            sigma=3.0, peers=[lambda: tool_cripser(2)], heavy=True, threads=True))
     for kind in ("noise", "smooth"):  # 4-D: CubicalRipser only (gudhi takes minutes)
         for cons in ("V", "T"):
             peer = (lambda: tool_cripser(3)) if cons == "V" else (lambda: tool_tcripser(3))
             cases.append(Case(
                 f"v4d-24-{kind}-{cons}", (24, 24, 24, 24), (8, 8, 8, 8), kind, np.float64, cons,
-                3, sigma=2.0, peers=[peer], heavy=True))
+                3, sigma=2.0, peers=[peer], heavy=True, threads=True))
     for kind in ("noise", "smooth"):
         for cons in ("V", "T"):
             peers = [lambda cons=cons: tool_gudhi_cc(cons, 1),
@@ -313,7 +316,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             t1, tn = med[cu1.label], med[cuN.label]
             thread_rows.append([
                 case.name, C.fmt_s(t1), C.fmt_s(tn), str(nthr), f"{t1 / tn:.2f}",
-                f"{100 * t1 / (tn * nthr):.0f}%", "yes" if ok else "NO",
+                f"{100 * t1 / (tn * nthr):.0f}%", f"{med[peers[0].label] / tn:.2f} ({peers[0].label})",
+                "yes" if ok else "NO",
             ])
             log(f"  -> {nthr} threads: speedup {t1 / tn:.2f}, efficiency {t1 / (tn * nthr):.0%}")
         del first, x
@@ -334,11 +338,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         ["case", "input", "peer", "peer (s)", "cuph (s)", "ratio", "agree", "pairs", "ns/cell"],
         ratio_rows))
     if thread_rows:
-        body += ["", f"cuph scaling over batch items (n_threads=1 vs n_threads={nthr}); "
-                 f"efficiency = t1 / (tN * N):", ""]
+        body += ["", f"cuph on N = {nthr} threads (batches: items over threads; single 3-D/4-D "
+                 "items: their sweeps, replays and reduction split) vs 1 thread; efficiency = "
+                 "t1 / (tN * N); vs peer = the first peer's time (one thread) / cuph's on N:", ""]
         body.append(C.md_table(
             ["case", "1 thread (s)", f"{nthr} threads (s)", "N", "speedup", "efficiency",
-             "same result"], thread_rows))
+             "vs peer", "same result"], thread_rows))
     if disagreements:
         body += ["", "**Disagreements:**", ""] + [f"- {d}" for d in disagreements]
     body += ["", f"Command: `{' '.join(['python bench/compare_cpu.py'] + (argv if argv is not None else sys.argv[1:]))}`"
