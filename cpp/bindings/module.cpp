@@ -152,7 +152,7 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("n") = py::none(),
       "Test switch: how many columns a 3-D/4-D reduction needs to run on several threads "
-      "(default 4096); returns the previous.");
+      "(default 512); returns the previous.");
   bind_betti(m);
   bind_graph(m);
   bind_vr(m);

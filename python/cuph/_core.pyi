@@ -56,7 +56,7 @@ def _portable_betti(
 
 def _shared_reduction_columns(n: Optional[int] = None) -> int:
     """Test switch (process-wide): how many columns the reduction of a middle dimension needs
-    to run on several threads (default 4096; only single items with n_threads > 1 use more
+    to run on several threads (default 512; only single items with n_threads > 1 use more
     than one). Returns the previous setting; None only reads it."""
 
 def _verify_positive_rows(on: Optional[bool] = None) -> bool:
