@@ -6,6 +6,7 @@
 //   python -c "import numpy as np, scipy.ndimage as nd; nd.gaussian_filter(
 //     np.random.default_rng(0).random((64,56,56)), 2).tofile('/tmp/s.raw')"
 //   /tmp/phases /tmp/s.raw 64 56 56 [reps] [x V|T]      (4-D: the 4th axis as "x")
+//   PHASES_THREADS=2 /tmp/phases ...                      (one item split over 2 threads)
 //
 // The input is raw float64, C order. Times are medians over reps, in ms.
 #include <algorithm>
@@ -21,6 +22,11 @@
 
 using namespace cuph;
 using Clock = std::chrono::steady_clock;
+
+static int threads() {
+  const char* t = std::getenv("PHASES_THREADS");
+  return t ? std::max(1, std::atoi(t)) : 1;
+}
 
 struct Phases {
   std::vector<double> rank, uf, sweep, reduce;
@@ -50,7 +56,7 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
     std::unique_ptr<CoboundaryReducer<D, C>> reducer(new CoboundaryReducer<D, C>(g, 1, false));
     std::unique_ptr<Bitset> next(D >= 4 ? new Bitset(g.n_cell_ids(2)) : nullptr);
     reducer->start_fused(next.get());
-    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], &positive, 1,
+    union_find_passes(g, ranking.rank.data(), false, &res.dim[0], &res.dim[D - 1], &positive, threads(),
                       cancel, reducer.get());
     auto t2 = Clock::now();
     double sweep = 0, reduce = 0;
@@ -63,16 +69,17 @@ template <int D, Construction C> void run(const ItemView& item, int reps) {
       } else {
         reducer.reset(new CoboundaryReducer<D, C>(g, k, false));
         next.reset(k + 1 <= D - 2 ? new Bitset(g.n_cell_ids(k + 1)) : nullptr);
-        hard = reducer->sweep(*clear, next.get(), res.dim[k], 1, cancel);
+        hard = reducer->sweep(*clear, next.get(), res.dim[k], threads(), cancel);
       }
       hard_total += hard;
       std::unique_ptr<Bitset> births;
       if (k < D - 2 && hard + reducer->n_local() > size_t(g.n_gen) / 8) {
         births.reset(new Bitset(g.n_slot_ids(k + 1)));
-        CoboundaryReducer<D, C>(g, k + 1, false).mark_local_births(*births, 1, cancel);
+        CoboundaryReducer<D, C>(g, k + 1, false).mark_local_births(*births, threads(), cancel);
       }
       auto s1 = Clock::now();
-      reducer->reduce(k == D - 2 ? &positive : births.get(), false, next.get(), res.dim[k], cancel);
+      reducer->reduce(k == D - 2 ? &positive : births.get(), false, next.get(), res.dim[k], cancel,
+                      threads());
       auto s2 = Clock::now();
       sweep += ms(s0, s1);
       reduce += ms(s1, s2);

@@ -182,3 +182,18 @@ def test_reduction_on_several_threads_is_identical(shared_reduction_always, cons
         if cripser_is_reliable(shape, construction) and x.size <= 4096:
             two = cuph.persistence(x, construction=construction, n_threads=2)
             assert cuph_pairs(two) == cripser_pairs(x, construction), (shape, levels)
+
+
+def test_large_item_ranked_on_several_threads_is_identical() -> None:
+    # From 2^20 generators the ranking (radix sort of float64 keys spanning more than 2^32
+    # values, runs of equal top bits, the rank scatter) is split over threads too.
+    from scipy import ndimage
+
+    rng = np.random.default_rng(8)
+    x = ndimage.gaussian_filter(rng.random((104, 104, 104)), 2.0)
+    x[::7, ::5, 3] = x[0, 0, 0]  # exact ties among distinct values
+    one = cuph.persistence(x, n_threads=1, keep_diagonal=True)
+    two = cuph.persistence(x, n_threads=2, keep_diagonal=True)
+    assert len(one.dim) > 1000
+    for name in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)

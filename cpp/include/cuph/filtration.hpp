@@ -213,7 +213,9 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     // afterwards (128^3: -10% of the ranking).
     const int shift = 32 - __builtin_clzll(hi - lo);
     std::vector<uint32_t> top(keys.size());
-    for (size_t i = 0; i < keys.size(); ++i) top[i] = uint32_t((keys[i] - lo) >> shift);
+    parallel_ranges(int64_t(keys.size()), threads, [&](int64_t b, int64_t e, int) {
+      for (size_t i = size_t(b); i < size_t(e); ++i) top[i] = uint32_t((keys[i] - lo) >> shift);
+    });
     radix_sort(top, r.order, threads);
     const auto key = [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; };
     for (size_t i = 0; i < top.size();) {
@@ -231,7 +233,9 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     keys = std::vector<uint64_t>();
   }
   r.rank.assign(size_t(pad.size) + 1, kBorderRank);  // + the outside node of union-find passes
-  for (size_t i = 0; i < r.order.size(); ++i) r.rank[r.order[i]] = uint32_t(i);
+  parallel_ranges(int64_t(r.order.size()), threads, [&](int64_t b, int64_t e, int) {
+    for (size_t i = size_t(b); i < size_t(e); ++i) r.rank[r.order[i]] = uint32_t(i);
+  });
   return r;
 }
 

@@ -175,7 +175,9 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
                 keep_values);
     return;
   }
-  const Ranking ranking = rank_keys<D>(keys, range, pad);
+  // Split over threads from 2^20 generators (64x56x56 on 2 threads was 8% slower).
+  const Ranking ranking =
+      rank_keys<D>(keys, range, pad, keys.size() >= (size_t(1) << 20) ? threads : 1);
   const auto flat_of_rank = [&](uint64_t k) { return pad.unpad(ranking.order[size_t(k)]); };
   const Grid<D, C> g(item.shape, &ranking, pad);
   const uint32_t* rank = ranking.rank.data();
