@@ -162,7 +162,7 @@ struct PixelJoin {
 // Appends pairs (birth pixel, death pixel) as padded indices to `out`.
 template <bool Dual, class Value, class Older>
 void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* parent,
-                   size_t nodes, Older older, PairList& out, CancelToken& cancel) {
+                   size_t nodes, Older older, PairList& out, CancelToken& cancel, int threads) {
   // Filtration order by a stable radix sort on the value: joins were recorded in memory order,
   // which breaks ties like the sweep (read backwards for the decreasing pass).
   const size_t n = joins.size();
@@ -177,7 +177,7 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
     sort_key[i] = Dual ? ~value[joins[j].pixel] : value[joins[j].pixel];
     order[i] = uint32_t(j);
   }
-  radix_sort(sort_key, order);
+  radix_sort(sort_key, order, threads);
   // At most one pair per join; written through a pointer (push_back stayed out of line, ~3% of
   // a batch of noise maps), the caller's essential class appended after.
   size_t k = out.size();
@@ -329,11 +329,28 @@ void rectangle_passes(const PaddedShape<D>& pad, const Value* value, PairList& d
     auto before = [&](uint32_t a, uint32_t b) {  // (value, index) order; the outside is last
       return value[a] < value[b] || (value[a] == value[b] && a < b);
     };
-    replay_pixels<false>(joins0, value, parent0, nodes, before, dim0, cancel);
-    dim0.push_back({min_pixel, kEssential});  // the image is connected
-    if (top)
+    const auto replay0 = [&](CancelToken& c, int sort_threads) {
+      replay_pixels<false>(joins0, value, parent0, nodes, before, dim0, c, sort_threads);
+      dim0.push_back({min_pixel, kEssential});  // the image is connected
+    };
+    const auto replay1 = [&](CancelToken& c, int sort_threads) {
       replay_pixels<true>(joins1, value, parent1, nodes,
-                          [&](uint32_t a, uint32_t b) { return before(b, a); }, *top, cancel);
+                          [&](uint32_t a, uint32_t b) { return before(b, a); }, *top, c,
+                          sort_threads);
+    };
+    // The two replays share nothing: at the same time on an image split over threads (2048^2
+    // noise, 2 threads: 325 -> 228 ms; their sorts and unions were 60% of the time), each
+    // sorting on half the threads.
+    const int split = int(parts.size());
+    if (top && split > 1) {
+      run_threads(2, [&](int t) {
+        CancelToken c = cancel.fork();
+        t == 0 ? replay0(c, std::max(1, split / 2)) : replay1(c, std::max(1, split / 2));
+      });
+      return;
+    }
+    replay0(cancel, split);
+    if (top) replay1(cancel, split);
   }
 }
 
