@@ -189,7 +189,7 @@ def build_cases() -> List[Case]:
                      (lambda: tool_cripser(1)) if cons == "V" else (lambda: tool_tcripser(1))]
             cases.append(Case(
                 f"img1024-{kind}-{cons}", (1024, 1024), (256, 256), kind, np.float64, cons, 1,
-                sigma=3.0, peers=peers))
+                sigma=3.0, peers=peers, threads=True))
     return cases
 
 

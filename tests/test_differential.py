@@ -423,10 +423,16 @@ def test_signed_zero(construction, rng):
     would tell them apart)."""
     for shape in [(9,), (5, 6), (3, 4, 3), (2, 3, 2, 3)]:
         x = rng.choice(np.array([-0.0, 0.0, 1.0]), size=shape)
+        # The same order as small integers (dense ranks, ties kept) takes the paths of keys
+        # spanning fewer than 2^32 values: the pairs' cells, not only values, must agree.
+        dense = np.unique(x, return_inverse=True)[1].reshape(shape).astype(np.int32)
         for superlevel in (False, True):
             dg = run(x, construction=construction, superlevel=superlevel)
             assert_same(cuph_pairs(dg), brute_pairs(x, construction, superlevel=superlevel),
                         "brute force", x, construction)
+            ref = run(dense, construction=construction, superlevel=superlevel)
+            for name in ("dim", "birth_index", "death_index", "offsets"):
+                np.testing.assert_array_equal(getattr(dg, name), getattr(ref, name), name)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64])
@@ -443,17 +449,25 @@ def test_int64_beyond_float64_precision(dtype, rng):
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
-@pytest.mark.parametrize("shape", [(6, 7, 8), (4, 3, 4, 3)], ids=shape_id)
+@pytest.mark.parametrize("shape", [(9, 11), (13, 1), (6, 7, 8), (4, 3, 4, 3)], ids=shape_id)
 def test_values_closer_than_the_ranking_sees_at_first(shape, construction, rng):
-    """3-D/4-D float64 items are ranked by the top 32 bits of their keys' span, then each run
-    of equal tops by the full key (and ties by index). One outlier makes the span so wide that
-    all other values, near-ties and exact ties, fall into a few such runs."""
+    """3-D/4-D float64 items are ranked, and the joins of 2-D float64 images sorted, by the top
+    32 bits of their keys' span, then each run of equal tops by the full key (and ties by
+    index; for the decreasing pass of an image, by decreasing index). One outlier makes the
+    span so wide that all other values, near-ties and exact ties, fall into a few such runs."""
     for _ in range(3):
         x = (1 + rng.integers(0, 4, size=shape)) * 1e-7 + rng.integers(0, 3, size=shape) * 1e-16
         x.flat[rng.integers(x.size)] = 1e12  # 4 runs of tops for 12 distinct values below
-        dg = run(x, construction=construction)
-        assert_same(cuph_pairs(dg), brute_pairs(x, construction), "brute force", x,
-                    construction)
+        # The same order as small integers (dense ranks, ties kept) takes the paths of keys
+        # spanning fewer than 2^32 values: the pairs' cells, not only values, must agree.
+        dense = np.unique(x, return_inverse=True)[1].reshape(shape).astype(np.int32)
+        for superlevel in (False, True):
+            dg = run(x, construction=construction, superlevel=superlevel)
+            assert_same(cuph_pairs(dg), brute_pairs(x, construction, superlevel=superlevel),
+                        "brute force", x, construction)
+            ref = run(dense, construction=construction, superlevel=superlevel)
+            for name in ("dim", "birth_index", "death_index", "offsets"):
+                np.testing.assert_array_equal(getattr(dg, name), getattr(ref, name), name)
 
 
 # ----------------------------------------------------------------------------- +-inf

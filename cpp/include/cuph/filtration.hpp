@@ -121,6 +121,37 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int thread
   }
 }
 
+// A stable sort of payload by 64-bit keys spanning 2^32 values or more (keys[i] is payload[i]'s
+// key on entry, key(x) that of a payload x, all in [lo, hi]): a radix sort of the top 32 bits
+// of key - lo (three passes instead of up to six), then each run of equal tops by the full
+// key, ties by `before(x, y)` (the payload's input order: stability). Runs are short unless
+// many values lie within a 2^-32 fraction of the range of each other. `top` is scratch.
+template <class K, class Key, class Before>
+void sort_by_top_bits(std::vector<uint32_t>& payload, const std::vector<K>& keys, Key key,
+                      Before before, uint64_t lo, uint64_t hi, std::vector<uint32_t>& top,
+                      int threads = 1) {
+  static_assert(sizeof(K) == 8, "64-bit keys");
+  const int shift = 32 - __builtin_clzll(hi - lo);
+  const size_t n = payload.size();
+  top.resize(n);
+  parallel_ranges(int64_t(n), threads, [&](int64_t b, int64_t e, int) {
+    for (size_t i = size_t(b); i < size_t(e); ++i)
+      top[i] = uint32_t((uint64_t(keys[i]) - lo) >> shift);
+  });
+  radix_sort(top, payload, threads);
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && top[j] == top[i]) ++j;
+    if (j - i > 1)
+      std::sort(payload.begin() + int64_t(i), payload.begin() + int64_t(j),
+                [&](uint32_t a, uint32_t b) {
+                  const uint64_t ka = key(a), kb = key(b);
+                  return ka < kb || (ka == kb && before(a, b));
+                });
+    i = j;
+  }
+}
+
 // The padded grid: item shape + 2 on every axis, C order.
 template <int D> struct PaddedShape {
   int64_t shape[D], stride[D], size, n_items;
@@ -205,30 +236,13 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     keys = std::vector<uint64_t>();
     radix_sort(narrow, r.order, threads);
   } else {
-    // Wider keys: sorted by their top 32 bits (three radix passes instead of up to six), then
-    // each run of equal tops by the full key. Runs are short unless many values lie within a
-    // 2^-32 fraction of the range of each other; ties still go by flat index.
-    // The padded indices are sorted directly (they follow flat order, so they break ties the
-    // same way), and a run's keys are found by unpadding: no gather through a permutation
-    // afterwards (128^3: -10% of the ranking).
-    const int shift = 32 - __builtin_clzll(hi - lo);
-    std::vector<uint32_t> top(keys.size());
-    parallel_ranges(int64_t(keys.size()), threads, [&](int64_t b, int64_t e, int) {
-      for (size_t i = size_t(b); i < size_t(e); ++i) top[i] = uint32_t((keys[i] - lo) >> shift);
-    });
-    radix_sort(top, r.order, threads);
-    const auto key = [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; };
-    for (size_t i = 0; i < top.size();) {
-      size_t j = i + 1;
-      while (j < top.size() && top[j] == top[i]) ++j;
-      if (j - i > 1)
-        std::sort(r.order.begin() + int64_t(i), r.order.begin() + int64_t(j),
-                  [&](uint32_t a, uint32_t b) {
-                    const uint64_t ka = key(a), kb = key(b);
-                    return ka < kb || (ka == kb && a < b);
-                  });
-      i = j;
-    }
+    // Wider keys (sort_by_top_bits): the padded indices are sorted directly (they follow flat
+    // order, so they break ties the same way), and a run's keys are found by unpadding: no
+    // gather through a permutation afterwards (128^3: -10% of the ranking).
+    std::vector<uint32_t> top;
+    sort_by_top_bits(
+        r.order, keys, [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; },
+        [](uint32_t a, uint32_t b) { return a < b; }, lo, hi, top, threads);
     top = std::vector<uint32_t>();
     keys = std::vector<uint64_t>();
   }
