@@ -420,7 +420,8 @@ def test_float_dtypes_with_inf(dtype, rng):
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_signed_zero(construction, rng):
     """-0.0 == 0.0: no pair (-0.0, 0.0) may be reported (keys sorted by bit pattern
-    would tell them apart)."""
+    would tell them apart), and their ties go by index like any other: the pairs' cells are
+    those of the same values as dense int32 ranks."""
     for shape in [(9,), (5, 6), (3, 4, 3), (2, 3, 2, 3)]:
         x = rng.choice(np.array([-0.0, 0.0, 1.0]), size=shape)
         # The same order as small integers (dense ranks, ties kept) takes the paths of keys

@@ -35,6 +35,7 @@ template <> struct Sortable<float> {
 template <> struct Sortable<double> {
   static uint64_t key(double v) {
     uint64_t b; std::memcpy(&b, &v, 8);
+    if (b == 0x8000000000000000ull) b = 0;  // -0.0: the key of +0.0 (see float_word)
     return (b & 0x8000000000000000ull) ? ~b : (b | 0x8000000000000000ull);
   }
   static bool is_nan(double v) { return std::isnan(v); }
