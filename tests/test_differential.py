@@ -417,6 +417,20 @@ def test_float_dtypes_with_inf(dtype, rng):
                     construction)
 
 
+def _assert_brute_and_cells_of_dense_ranks(x, construction):
+    """Sub- and superlevel pairs equal the brute force's, and their cells those of the same
+    order as small integers (dense ranks, ties kept), which takes the paths of keys spanning
+    fewer than 2^32 values: ties must go by index there and here alike."""
+    dense = np.unique(x, return_inverse=True)[1].reshape(x.shape).astype(np.int32)
+    for superlevel in (False, True):
+        dg = run(x, construction=construction, superlevel=superlevel)
+        assert_same(cuph_pairs(dg), brute_pairs(x, construction, superlevel=superlevel),
+                    "brute force", x, construction)
+        ref = run(dense, construction=construction, superlevel=superlevel)
+        for name in ("dim", "birth_index", "death_index", "offsets"):
+            np.testing.assert_array_equal(getattr(dg, name), getattr(ref, name), name)
+
+
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_signed_zero(construction, rng):
     """-0.0 == 0.0: no pair (-0.0, 0.0) may be reported (keys sorted by bit pattern
@@ -424,16 +438,7 @@ def test_signed_zero(construction, rng):
     those of the same values as dense int32 ranks."""
     for shape in [(9,), (5, 6), (3, 4, 3), (2, 3, 2, 3)]:
         x = rng.choice(np.array([-0.0, 0.0, 1.0]), size=shape)
-        # The same order as small integers (dense ranks, ties kept) takes the paths of keys
-        # spanning fewer than 2^32 values: the pairs' cells, not only values, must agree.
-        dense = np.unique(x, return_inverse=True)[1].reshape(shape).astype(np.int32)
-        for superlevel in (False, True):
-            dg = run(x, construction=construction, superlevel=superlevel)
-            assert_same(cuph_pairs(dg), brute_pairs(x, construction, superlevel=superlevel),
-                        "brute force", x, construction)
-            ref = run(dense, construction=construction, superlevel=superlevel)
-            for name in ("dim", "birth_index", "death_index", "offsets"):
-                np.testing.assert_array_equal(getattr(dg, name), getattr(ref, name), name)
+        _assert_brute_and_cells_of_dense_ranks(x, construction)
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.uint64])
@@ -459,16 +464,7 @@ def test_values_closer_than_the_ranking_sees_at_first(shape, construction, rng):
     for _ in range(3):
         x = (1 + rng.integers(0, 4, size=shape)) * 1e-7 + rng.integers(0, 3, size=shape) * 1e-16
         x.flat[rng.integers(x.size)] = 1e12  # 4 runs of tops for 12 distinct values below
-        # The same order as small integers (dense ranks, ties kept) takes the paths of keys
-        # spanning fewer than 2^32 values: the pairs' cells, not only values, must agree.
-        dense = np.unique(x, return_inverse=True)[1].reshape(shape).astype(np.int32)
-        for superlevel in (False, True):
-            dg = run(x, construction=construction, superlevel=superlevel)
-            assert_same(cuph_pairs(dg), brute_pairs(x, construction, superlevel=superlevel),
-                        "brute force", x, construction)
-            ref = run(dense, construction=construction, superlevel=superlevel)
-            for name in ("dim", "birth_index", "death_index", "offsets"):
-                np.testing.assert_array_equal(getattr(dg, name), getattr(ref, name), name)
+        _assert_brute_and_cells_of_dense_ranks(x, construction)
 
 
 # ----------------------------------------------------------------------------- +-inf
