@@ -172,17 +172,18 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
   std::vector<uint32_t>& order = scratch_vector<7>(nodes, own_order);
   sort_key.resize(n);
   order.resize(n);
-  Value lo = ~Value(0), hi = 0;
   for (size_t i = 0; i < n; ++i) {
     const size_t j = Dual ? n - 1 - i : i;
-    const Value k = Dual ? ~value[joins[j].pixel] : value[joins[j].pixel];
-    sort_key[i] = k;
+    sort_key[i] = Dual ? ~value[joins[j].pixel] : value[joins[j].pixel];
     order[i] = uint32_t(j);
-    lo = std::min(lo, k);
-    hi = std::max(hi, k);
   }
   bool sorted = false;
   if constexpr (sizeof(Value) == 8) {
+    Value lo = ~Value(0), hi = 0;
+    for (const Value k : sort_key) {
+      lo = std::min(lo, k);
+      hi = std::max(hi, k);
+    }
     if (n > 0 && hi - lo > 0xffffffffull) {
       // Values spanning 2^32 or more (float64 images): by their top 32 bits, then runs (2048^2
       // noise: the six passes of the full keys were 16% of the time).
