@@ -42,13 +42,6 @@ class ColumnStore {
     shared_ = true;
     chunks_.reserve(kSharedChunks);
   }
-  // The first key (the pivot) of the column at `address`.
-  uint64_t first(uint64_t address) const {
-    const uint8_t* r = bytes_at(address);
-    uint64_t n, key;
-    r = get(get(r, n), key);
-    return key;
-  }
   // The column at `address`, without its first key (the pivot), appended to out; returns the
   // pivot.
   uint64_t tail(uint64_t address, std::vector<uint64_t>& out) const {

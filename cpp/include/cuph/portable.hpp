@@ -77,9 +77,8 @@ CUPH_HD inline float float_from_bits(uint32_t b) {
 
 // Order-preserving words of IEEE bit patterns, for the core's sort keys (array_view.hpp's
 // Sortable) and the kernels' value words (cuda/input.cuh): negative values reversed below the
-// positive ones. -0.0 and +0.0 get neighbouring words; NaN is each caller's to reject.
-// -0.0 takes the word of +0.0: the two are equal values, so their order is that of their
-// indices, as for every other tie.
+// positive ones. -0.0 takes the word of +0.0: the two are equal values, so their order is that
+// of their indices, as for every other tie. NaN is each caller's to reject.
 CUPH_HD inline uint32_t float_word(uint32_t bits) {
   if (bits == 0x80000000u) bits = 0;
   return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
