@@ -171,7 +171,10 @@ def persistence(
     batch_dims : int
         Number of leading axes that index independent items.
     n_threads : int, optional
-        Worker threads over batch items (``None``: all cores). The GIL is released.
+        Worker threads (``None``: all cores), over batch items; threads beyond the number of
+        items split each item (its sweeps, its two union-find replays and, for 3-D/4-D items,
+        the reduction of the middle dimensions). The results do not depend on the thread
+        count. The GIL is released.
     superlevel : bool
         Superlevel-set filtration. Values are reported on the original scale: ``birth >= death``
         and essential classes die at ``-inf``.
