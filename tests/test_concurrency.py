@@ -197,3 +197,25 @@ def test_large_item_ranked_on_several_threads_is_identical() -> None:
     assert len(one.dim) > 1000
     for name in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs os.sched_setaffinity")
+def test_default_threads_follow_the_affinity_mask() -> None:
+    # n_threads=None means the CPUs the process may run on: a job pinned to one core (taskset,
+    # cpusets, SLURM) must not start a thread per core of the machine.
+    code = textwrap.dedent(
+        """
+        import os, numpy as np
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        import cuph
+        from cuph._threads import usable_cores
+        from cuph.engine import _check_options
+        assert usable_cores() == 1, usable_cores()
+        assert _check_options(3, (8, 8, 8), 0, None, None)[2] == 1
+        shape = (64, 64, 64)
+        assert cuph.estimate_memory(shape) == cuph.estimate_memory(shape, n_threads=1)
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

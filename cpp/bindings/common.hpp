@@ -15,6 +15,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <utility>
 #include <vector>
 
@@ -132,8 +135,15 @@ inline py::array_t<int64_t> betti_array(const std::vector<int64_t>& counts, int6
   return out;
 }
 
+// n_threads <= 0: the CPUs this process may run on (its affinity mask, as cuph._threads), else
+// the machine's.
 inline int thread_count(int n_threads) {
-  return n_threads > 0 ? n_threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads > 0) return n_threads;
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // `batch_dims` batch axes, then 1..max_item_dims item axes of x, read through x's strides.

@@ -26,6 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ._threads import usable_cores
+
 __all__ = ["main", "read_input", "run_persistence"]
 
 _INPUT_EXTS = (".npy", ".npz", ".png", ".tif", ".tiff")
@@ -124,7 +126,7 @@ def run_persistence(
     batch_shape = x.shape[:batch_dims]
     n_items = int(np.prod(batch_shape, dtype=np.int64))
     flat = x.reshape((n_items,) + x.shape[batch_dims:])
-    threads = n_threads or os.cpu_count() or 1
+    threads = n_threads or usable_cores()
     if chunk_size is None:
         chunk_size = max(4 * threads, -(-n_items // 50))
     chunk_size = max(1, int(chunk_size))
@@ -255,7 +257,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .engine import persistence
 
     maps, volume = _demo_data(args.quick)
-    threads = args.threads or os.cpu_count() or 1
+    threads = args.threads or usable_cores()
     gudhi: Any = None
     if not args.no_gudhi:
         try:

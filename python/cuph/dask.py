@@ -20,7 +20,6 @@ Guarantees
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .diagrams import Diagrams
+from ._threads import usable_cores
 from .engine import _check_int
 from .engine import persistence as _persistence
 
@@ -155,7 +155,7 @@ def connect(address: Optional[str] = None, n_workers: Optional[int] = None, time
                 f"scheduler: no Dask scheduler answered at {address!r} within {timeout:g} s "
                 f"({type(e).__name__}); start one with `dask scheduler` or check the address"
             ) from e
-    n = n_workers or (os.cpu_count() or 1)
+    n = n_workers or usable_cores()
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     return Client(cluster)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _core
+from ._threads import usable_cores
 from .diagrams import Diagrams
 from .memory import check_cell_count, items_per_chunk, parse_max_memory
 
@@ -136,7 +136,7 @@ def _check_options(ndim: int, shape: Tuple[int, ...], batch_dims: Any, maxdim: A
     if not 0 <= maxdim < d:
         raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
     if n_threads is None:
-        n_threads = os.cpu_count() or 1
+        n_threads = usable_cores()
     n_threads = _check_int("n_threads", n_threads)
     if n_threads < 1:
         raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
@@ -171,7 +171,8 @@ def persistence(
     batch_dims : int
         Number of leading axes that index independent items.
     n_threads : int, optional
-        Worker threads (``None``: all cores), over batch items; threads beyond the number of
+        Worker threads (``None``: the cores this process may run on, its affinity mask as
+        ``taskset``, cpusets and SLURM set it), over batch items; threads beyond the number of
         items split each item (its sweeps, its two union-find replays and, for 3-D/4-D items,
         the reduction of the middle dimensions). The results do not depend on the thread
         count. The GIL is released.

@@ -49,13 +49,13 @@ Examples
 
 from __future__ import annotations
 
-import os
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _core
 from .diagrams import Diagrams
+from ._threads import usable_cores
 from .engine import _check_int
 
 __all__ = ["persistence", "h0", "as_clouds", "pairwise_distances", "mst_edges"]
@@ -213,7 +213,7 @@ def _prepare(points: Any, distance_matrix: Any, metric: str
 
 def _threads(n_threads: Optional[int]) -> int:
     if n_threads is None:
-        return os.cpu_count() or 1
+        return usable_cores()
     n_threads = _check_int("n_threads", n_threads)
     if n_threads < 1:
         raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")

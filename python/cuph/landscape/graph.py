@@ -8,13 +8,13 @@ older one (a deeper minimum; ties by vertex index: the elder rule).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from .. import _core
 from ..diagrams import Diagrams
+from .._threads import usable_cores
 from ..engine import _as_array, _check_int, diagrams_from_core
 
 __all__ = ["graph_persistence", "knn_graph", "grid_graph"]
@@ -137,7 +137,7 @@ def graph_persistence(
     if maxdim not in (0, 1):
         raise ValueError(f"maxdim: must be 0 (components) or 1 (cycles) for a graph, got {maxdim}")
     if n_threads is None:
-        n_threads = os.cpu_count() or 1
+        n_threads = usable_cores()
     n_threads = _check_int("n_threads", n_threads)
     if n_threads < 1:
         raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
