@@ -378,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-dims", type=_nonneg_int, default=0,
                    help="number of leading axes that index independent items (default 0)")
     p.add_argument("--threads", type=_positive_int, default=None,
-                   help="worker threads (default: all cores)")
+                   help="worker threads (default: the cores this process may use)")
     p.add_argument("--superlevel", action="store_true", help="superlevel-set filtration")
     p.add_argument("--keep-diagonal", action="store_true", help="keep zero-length pairs")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-gudhi", action="store_true", help="do not run gudhi")
     d.add_argument("--quick", action="store_true", help="smaller data (32 maps 32x32, 24^3)")
     d.add_argument("--threads", type=_positive_int, default=None,
-                   help="worker threads (default: all cores)")
+                   help="worker threads (default: the cores this process may use)")
     d.set_defaults(func=_cmd_demo)
 
     # The study commands import torch & co. only when they run.

@@ -202,7 +202,7 @@ def add_parsers(sub: Any, positive_int: Any) -> None:
                    "with and without LOF outliers next to the distance between two random "
                    "subsamples of the same size (sampling noise)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="images per forward pass")
-    p.add_argument("--threads", type=positive_int, default=None, help="threads (default: all cores)")
+    p.add_argument("--threads", type=positive_int, default=None, help="threads (default: the cores this process may use)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draw of inputs")
     p.add_argument("--out", default="cuph-compare", help="output folder (default cuph-compare)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -308,7 +308,7 @@ def _common(p: argparse.ArgumentParser, positive_int: Any) -> None:
     p.add_argument("--construction", choices=("V", "T"), default="V", help="cubical construction (default V)")
     p.add_argument("--per-channel", action="store_true", help="each channel as its own 2-D map")
     p.add_argument("--batch-size", type=positive_int, default=100, help="images per forward pass")
-    p.add_argument("--threads", type=positive_int, default=None, help="engine threads (default: all cores)")
+    p.add_argument("--threads", type=positive_int, default=None, help="engine threads (default: the cores this process may use)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of --data random and of random model initialisation (default 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -394,7 +394,7 @@ def persistence(
         connected component then has an essential H0 class, and classes alive at
         ``threshold`` are essential.
     n_threads : int, optional
-        Threads (``None``: all cores) for our H0 and for giotto-ph.
+        Threads (``None``: the cores this process may use) for our H0 and for giotto-ph.
     distance_matrix : array_like, optional
         Instead of ``points``: symmetric, non-negative, zero-diagonal ``(n, n)`` matrices (one
         or a batch).

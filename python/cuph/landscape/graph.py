@@ -98,7 +98,7 @@ def graph_persistence(
     keep_diagonal : bool
         Keep zero-length pairs (every non-minimum vertex makes one), dropped by default.
     n_threads : int, optional
-        Threads for loading, ranking and sorting (``None``: all cores). The GIL is released;
+        Threads for loading, ranking and sorting (``None``: the cores this process may use). The GIL is released;
         Ctrl-C interrupts.
 
     Returns
