@@ -135,12 +135,17 @@ def _check_options(ndim: int, shape: Tuple[int, ...], batch_dims: Any, maxdim: A
     maxdim = _check_int("maxdim", maxdim)
     if not 0 <= maxdim < d:
         raise ValueError(f"maxdim: must be in [0, {d - 1}] for {d}-D items, got {maxdim}")
+    return batch_dims, maxdim, _check_threads(n_threads)
+
+
+def _check_threads(n_threads: Any) -> int:
+    """A validated thread count; None: the cores this process may run on."""
     if n_threads is None:
-        n_threads = usable_cores()
+        return usable_cores()
     n_threads = _check_int("n_threads", n_threads)
     if n_threads < 1:
         raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
-    return batch_dims, maxdim, n_threads
+    return n_threads
 
 
 def persistence(

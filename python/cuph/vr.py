@@ -55,8 +55,7 @@ import numpy as np
 
 from . import _core
 from .diagrams import Diagrams
-from ._threads import usable_cores
-from .engine import _check_int
+from .engine import _check_int, _check_threads
 
 __all__ = ["persistence", "h0", "as_clouds", "pairwise_distances", "mst_edges"]
 
@@ -209,15 +208,6 @@ def _prepare(points: Any, distance_matrix: Any, metric: str
         raise ValueError(f"metric: {metric!r} is not a scipy.spatial.distance metric ({err})") from None
     _check_finite(d, f"points (metric {metric!r})", "index (cloud, i, j)")
     return d, batch_shape, "precomputed"
-
-
-def _threads(n_threads: Optional[int]) -> int:
-    if n_threads is None:
-        return usable_cores()
-    n_threads = _check_int("n_threads", n_threads)
-    if n_threads < 1:
-        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
-    return n_threads
 
 
 def _check_threshold(threshold: Any) -> float:
@@ -439,7 +429,7 @@ def persistence(
         raise ValueError(f"maxdim: must be >= 0, got {maxdim}")
     coeff = _check_int("coeff", coeff)
     threshold = _check_threshold(threshold)
-    threads = _threads(n_threads)
+    threads = _check_threads(n_threads)
     memory_limit = _check_int("memory_limit", memory_limit)
     x, batch_shape, native = _prepare(points, distance_matrix, metric)
     n_clouds, n = x.shape[0], x.shape[1]

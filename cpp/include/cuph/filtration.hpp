@@ -243,7 +243,6 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
     sort_by_top_bits(
         r.order, keys, [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; },
         [](uint32_t a, uint32_t b) { return a < b; }, lo, hi, top, threads);
-    top = std::vector<uint32_t>();
     keys = std::vector<uint64_t>();
   }
   r.rank.assign(size_t(pad.size) + 1, kBorderRank);  // + the outside node of union-find passes

@@ -172,9 +172,12 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
   std::vector<uint32_t>& order = scratch_vector<7>(nodes, own_order);
   sort_key.resize(n);
   order.resize(n);
+  const auto key_of = [&](uint32_t j) {
+    return Dual ? Value(~value[joins[j].pixel]) : value[joins[j].pixel];
+  };
   for (size_t i = 0; i < n; ++i) {
     const size_t j = Dual ? n - 1 - i : i;
-    sort_key[i] = Dual ? ~value[joins[j].pixel] : value[joins[j].pixel];
+    sort_key[i] = key_of(uint32_t(j));
     order[i] = uint32_t(j);
   }
   bool sorted = false;
@@ -190,9 +193,8 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
       std::vector<uint32_t> own_top;
       std::vector<uint32_t>& top = scratch_vector<9>(nodes, own_top);
       sort_by_top_bits(
-          order, sort_key,
-          [&](uint32_t j) { return uint64_t(Dual ? ~value[joins[j].pixel] : value[joins[j].pixel]); },
-          [](uint32_t a, uint32_t b) { return Dual ? a > b : a < b; }, lo, hi, top, threads);
+          order, sort_key, key_of, [](uint32_t a, uint32_t b) { return Dual ? a > b : a < b; },
+          lo, hi, top, threads);
       sorted = true;
     }
   }

@@ -504,6 +504,13 @@ template <int D, Construction C> class CoboundaryReducer {
     }
     return true;
   }
+  // Stores the working column, `pivot` first (it is also left in w.raw), in thread t's store;
+  // returns its address (add_column's `stored`).
+  uint64_t store_column(Worker& w, Key pivot, int t) {
+    w.raw.assign(1, pivot);
+    w.work.drain(w.raw);
+    return uint64_t(t) << kThreadShift | stores_[size_t(t)].append(w.raw.data(), w.raw.size());
+  }
   // Pops the next pivot into `pivot` (false: the column is zero) and starts loading what
   // earlier_column will read about the likely ones after it.
   template <class Map> bool next_pivot(Worker& w, Key& pivot, const Map& map) {
@@ -547,9 +554,7 @@ template <int D, Construction C> class CoboundaryReducer {
         return;
       }
     } while (earlier_column(w, pivot, other, stored, map));
-    w.raw.assign(1, pivot);
-    w.work.drain(w.raw);
-    pivots_.set(pivot, stores_[0].append(w.raw.data(), w.raw.size()));
+    pivots_.set(pivot, store_column(w, pivot, 0));
     record(birth, pivot, deaths, out);
   }
 
@@ -676,10 +681,7 @@ template <int D, Construction C> class CoboundaryReducer {
       const uint64_t expected = owner == kNoColumn ? ConcurrentPivotMap::kNone : owner;
       const bool publish = changed;
       if (publish) {
-        w.raw.assign(1, pivot);
-        w.work.drain(w.raw);
-        const uint64_t address = stores_[size_t(t)].append(w.raw.data(), w.raw.size());
-        published[c].store(uint64_t(t) << kThreadShift | address, std::memory_order_release);
+        published[c].store(store_column(w, pivot, t), std::memory_order_release);
         changed = false;
       }
       low[c] = pivot;

@@ -14,8 +14,7 @@ import numpy as np
 
 from .. import _core
 from ..diagrams import Diagrams
-from .._threads import usable_cores
-from ..engine import _as_array, _check_int, diagrams_from_core
+from ..engine import _as_array, _check_int, _check_threads, diagrams_from_core
 
 __all__ = ["graph_persistence", "knn_graph", "grid_graph"]
 
@@ -136,11 +135,7 @@ def graph_persistence(
     maxdim = _check_int("maxdim", maxdim)
     if maxdim not in (0, 1):
         raise ValueError(f"maxdim: must be 0 (components) or 1 (cycles) for a graph, got {maxdim}")
-    if n_threads is None:
-        n_threads = usable_cores()
-    n_threads = _check_int("n_threads", n_threads)
-    if n_threads < 1:
-        raise ValueError(f"n_threads: must be >= 1 (or None for all cores), got {n_threads}")
+    n_threads = _check_threads(n_threads)
     for name, flag in (("superlevel", superlevel), ("keep_diagonal", keep_diagonal)):
         if not isinstance(flag, (bool, np.bool_)):
             raise TypeError(f"{name}: expected a bool, got {type(flag).__name__}")
