@@ -281,3 +281,18 @@ def test_error_does_not_poison_later_calls():
         cuph.persistence(_nan_at((30, 30), (29, 29)))
     dg = cuph.persistence(np.zeros((30, 30)))
     assert int((np.asarray(dg.death_index) == -1).sum()) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("superlevel", [False, True])
+def test_first_nan_of_an_image_read_on_several_threads(dtype, superlevel):
+    # A large 2-D image is read into the pixel sweep's values in row ranges on threads: of two
+    # NaNs in different ranges, the message names the first in C order, as on one thread.
+    x = np.zeros((300, 200), dtype=dtype)
+    x[250, 7] = np.nan
+    x[40, 150] = np.nan
+    for threads in (1, 2, 3):
+        with pytest.raises(ValueError, match=r"(?i)nan.*40,\s*150"):
+            cuph.persistence(x, n_threads=threads, superlevel=superlevel)
+    with pytest.raises(ValueError, match=r"(?i)nan.*\b7,\s*250"):
+        cuph.persistence(x.T, n_threads=2, superlevel=superlevel)  # a strided view

@@ -139,10 +139,18 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
                           cancel);
     };
-    bool loaded = false;
-    if constexpr (D == 2) loaded = load_pixel_values(item, superlevel, pad, v32);
+    // float64 images as 64-bit values straight from the input (the packing below would take
+    // 32 bits only for values within a 2^-32 fraction of each other).
+    std::vector<uint64_t>& v64 = scratch_vector<3>(size_t(pad.size), own_packed);
+    bool loaded = false, loaded64 = false;
+    if constexpr (D == 2) {
+      loaded = load_pixel_values(item, superlevel, pad, v32, threads);
+      loaded64 = !loaded && load_pixel_values(item, superlevel, pad, v64, threads);
+    }
     if (loaded) {
       run(v32);
+    } else if (loaded64) {
+      run(v64);
     } else {
       load_keys(item, superlevel, keys);
       const KeyRange range = key_range(keys);
@@ -157,6 +165,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     }
     own32 = std::vector<uint32_t>();
     own64 = std::vector<uint64_t>();
+    own_packed = std::vector<uint64_t>();
     const uint64_t w = uint64_t(pad.shape[D - 1]);  // padded 2-D index -> flat: one division
     const auto flat_of = [w](uint64_t p) { return int64_t((p / w - 1) * (w - 2) + p % w - 1); };
     index_pairs(res, flat_of, item, maxdim, keep_diagonal, keep_values);

@@ -90,37 +90,41 @@ template <bool Four> const std::array<PixelGroups, 256>& pixel_groups() {
   return table;
 }
 
-// The padded 32-bit values of a 2-D item read straight from the input, for the dtypes whose
-// order-preserving keys fit 32 bits and can never equal the border's ~0 (float32, whose largest
-// key is +inf's 0xff800000 and smallest -inf's 0x007fffff, and every dtype of at most 16 bits),
-// in either direction. This skips the 64-bit keys and their min/max scan that pack_values
-// needs (about 10% of a batch of small float32 maps). Returns false for the other dtypes.
-inline bool load_pixel_values(const ItemView& item, bool negate, const PaddedShape<2>& pad,
-                              std::vector<uint32_t>& out) {
+// The padded values of a 2-D item read straight from the input, as W-bit order-preserving
+// keys that can never equal the border's ~0, in either direction: 32 bits for float32 (whose
+// largest key is +inf's 0xff800000 and smallest -inf's 0x007fffff) and every dtype of at most
+// 16 bits, 64 bits for float64 (+inf's key is 0xfff0000000000000, -inf's 0x000fffffffffffff;
+// only a NaN's could be ~0). This skips the 64-bit keys, their min/max scan and the packing
+// that other dtypes need (about 10% of a batch of small float32 maps, 15% of a float64 image).
+// Returns false for the other dtypes.
+template <class W>
+bool load_pixel_values(const ItemView& item, bool negate, const PaddedShape<2>& pad,
+                       std::vector<W>& out, int threads = 1) {
+  static_assert(sizeof(W) == 4 || sizeof(W) == 8, "32- or 64-bit values");
   if (item.size() == 0) return false;
   bool ok = false;
   dispatch_dtype(item.dtype, [&](auto tag) {
     using T = decltype(tag);
     constexpr bool narrow = sizeof(T) <= 2, single = std::is_same<T, float>::value;
-    if constexpr (narrow || single) {
-      constexpr uint32_t top = narrow ? 0xffffu : 0xffffffffu;  // negation within the key width
+    constexpr bool fits = sizeof(W) == 4 ? narrow || single : std::is_same<T, double>::value;
+    if constexpr (fits) {
+      constexpr W top = narrow ? W(0xffffu) : ~W(0);  // negation within the key width
       const int64_t rows = item.shape[0], cols = item.shape[1], w = pad.stride[0];
       out.resize(size_t(pad.size) + 1);
-      uint32_t* v = out.data();
-      std::fill(v, v + w, ~0u);  // first padded row
-      std::fill(v + (rows + 1) * w, v + pad.size + 1, ~0u);  // last padded row and the outside
-      auto key = [](T e) -> uint32_t {
+      W* v = out.data();
+      std::fill(v, v + w, ~W(0));  // first padded row
+      std::fill(v + (rows + 1) * w, v + pad.size + 1, ~W(0));  // last padded row and the outside
+      auto key = [](T e) -> W {
         if constexpr (std::is_integral<T>::value && std::is_signed<T>::value)
-          return uint32_t(int32_t(e) - int32_t(std::numeric_limits<T>::min()));
+          return W(int32_t(e) - int32_t(std::numeric_limits<T>::min()));
         else if constexpr (std::is_integral<T>::value)
-          return uint32_t(e);
+          return W(e);
         else
-          return uint32_t(Sortable<T>::key(e));  // float32 and float16: already 32/16 bits
+          return W(Sortable<T>::key(e));  // float16, float32, float64: already their width
       };
       // A row: the NaN check, then the keys, each in a loop without an exit so that both
       // vectorise (contiguous rows are the common case and get their own loops).
-      auto convert = [&](auto contiguous, auto negated, const char* row, uint32_t* dst,
-                         int64_t y) {
+      auto convert = [&](auto contiguous, auto negated, const char* row, W* dst, int64_t y) {
         const int64_t stride = decltype(contiguous)::value ? int64_t(sizeof(T)) : item.strides[1];
         if constexpr (!std::is_integral<T>::value) {
           bool nan = false;
@@ -130,21 +134,26 @@ inline bool load_pixel_values(const ItemView& item, bool negate, const PaddedSha
               if (Sortable<T>::is_nan(load<T>(row + x * stride))) throw NanError(y * cols + x);
         }
         for (int64_t x = 0; x < cols; ++x) {
-          const uint32_t k = key(load<T>(row + x * stride));
+          const W k = key(load<T>(row + x * stride));
           dst[x] = decltype(negated)::value ? top - k : k;
         }
       };
       const bool contiguous = item.strides[1] == int64_t(sizeof(T));
-      for (int64_t y = 0; y < rows; ++y) {
-        const char* row = item.base + y * item.strides[0];
-        uint32_t* dst = v + (y + 1) * w;
-        dst[0] = ~0u;
-        dst[cols + 1] = ~0u;
-        if (contiguous && !negate) convert(std::true_type{}, std::false_type{}, row, dst + 1, y);
-        else if (contiguous) convert(std::true_type{}, std::true_type{}, row, dst + 1, y);
-        else if (!negate) convert(std::false_type{}, std::false_type{}, row, dst + 1, y);
-        else convert(std::false_type{}, std::true_type{}, row, dst + 1, y);
-      }
+      // Rows on threads (a large image split over them); a NaN in the lowest range is rethrown,
+      // so the first one in row order is reported.
+      const int parts = ranges_for(rows * cols, threads);
+      run_threads(parts, [&](int t) {
+        for (int64_t y = rows * t / parts; y < rows * (t + 1) / parts; ++y) {
+          const char* row = item.base + y * item.strides[0];
+          W* dst = v + (y + 1) * w;
+          dst[0] = ~W(0);
+          dst[cols + 1] = ~W(0);
+          if (contiguous && !negate) convert(std::true_type{}, std::false_type{}, row, dst + 1, y);
+          else if (contiguous) convert(std::true_type{}, std::true_type{}, row, dst + 1, y);
+          else if (!negate) convert(std::false_type{}, std::false_type{}, row, dst + 1, y);
+          else convert(std::false_type{}, std::true_type{}, row, dst + 1, y);
+        }
+      });
       ok = true;
     }
   });
