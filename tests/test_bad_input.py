@@ -296,3 +296,21 @@ def test_first_nan_of_an_image_read_on_several_threads(dtype, superlevel):
             cuph.persistence(x, n_threads=threads, superlevel=superlevel)
     with pytest.raises(ValueError, match=r"(?i)nan.*\b7,\s*250"):
         cuph.persistence(x.T, n_threads=2, superlevel=superlevel)  # a strided view
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_first_nan_of_a_volume_read_on_several_threads(dtype):
+    # A 3-D item split over threads loads slabs of its first axis on them (load_item_keys).
+    x = np.zeros((40, 30, 20), dtype=dtype)
+    x[33, 1, 2] = np.nan
+    x[5, 29, 19] = np.nan
+    for threads in (1, 2, 3):
+        for maxdim in (0, 2):
+            with pytest.raises(ValueError, match=r"(?i)nan.*\b5,\s*29,\s*19"):
+                cuph.persistence(x, maxdim=maxdim, n_threads=threads)
+    with pytest.raises(ValueError, match=r"(?i)nan.*\b2,\s*1,\s*33"):
+        cuph.persistence(x.transpose(2, 1, 0), n_threads=2)
+    x[5, 29, 19] = 0  # the one left is in a later slab: its position counts the slabs before
+    for threads in (2, 3):
+        with pytest.raises(ValueError, match=r"(?i)nan.*\b33,\s*1,\s*2"):
+            cuph.persistence(x, n_threads=threads)

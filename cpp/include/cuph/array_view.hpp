@@ -158,7 +158,7 @@ inline void load_keys(const ItemView& v, bool negate, uint64_t* keys) {
   });
 }
 
-inline void load_keys(const ItemView& v, bool negate, std::vector<uint64_t>& keys) {
+template <class Keys> void load_keys(const ItemView& v, bool negate, Keys& keys) {
   keys.resize(size_t(v.size()));
   load_keys(v, negate, keys.data());
 }

@@ -12,14 +12,15 @@
 
 #include "array_view.hpp"
 #include "threads.hpp"
+#include "uninit_allocator.hpp"
 
 namespace cuph {
 
 constexpr uint32_t kBorderRank = ~0u;
 
 struct Ranking {
-  std::vector<uint32_t> order;  // order[r] = padded index of the generator of rank r
-  std::vector<uint32_t> rank;   // rank[p]  = rank of the generator at padded index p
+  UninitVector<uint32_t> order;  // order[r] = padded index of the generator of rank r
+  UninitVector<uint32_t> rank;   // rank[p]  = rank of the generator at padded index p
 };
 
 // Stable LSD radix sort of (key, payload) by key; ties keep their input order, which makes the
@@ -28,8 +29,10 @@ struct Ranking {
 // themselves are only permuted). With `threads` > 1 every pass
 // counts and scatters contiguous ranges in parallel: range t's elements of one digit go after
 // those of ranges < t, so the result is the sequential one.
-template <class K>
-void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int threads = 1) {
+// The buffers are vectors of the arguments' types (uninitialised for UninitVector's).
+template <class Keys, class Payload>
+void radix_sort(Keys& keys, Payload& payload, int threads = 1) {
+  using K = typename Keys::value_type;
   const size_t n = keys.size();
   if (n < 2) return;
   K lo = keys[0], hi = keys[0];
@@ -47,8 +50,8 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int thread
   const int R = n < 256 ? 6 : n < (size_t(1) << 16) || huge ? 8 : 11;
   const size_t buckets = size_t(1) << R;
   const int parts = ranges_for(int64_t(n), threads);
-  std::vector<K> tk(n);
-  std::vector<uint32_t> tp(n);
+  Keys tk(n);
+  Payload tp(n);
   if (parts == 1) {  // one thread: the histograms of every digit in one read of the keys
     const int digits = (bits + R - 1) / R;
     const uint64_t m = (uint64_t(1) << R) - 1;
@@ -126,11 +129,10 @@ void radix_sort(std::vector<K>& keys, std::vector<uint32_t>& payload, int thread
 // of key - lo (three passes instead of up to six), then each run of equal tops by the full
 // key, ties by `before(x, y)` (the payload's input order: stability). Runs are short unless
 // many values lie within a 2^-32 fraction of the range of each other. `top` is scratch.
-template <class K, class Key, class Before>
-void sort_by_top_bits(std::vector<uint32_t>& payload, const std::vector<K>& keys, Key key,
-                      Before before, uint64_t lo, uint64_t hi, std::vector<uint32_t>& top,
-                      int threads = 1) {
-  static_assert(sizeof(K) == 8, "64-bit keys");
+template <class Payload, class Keys, class Key, class Before, class Top>
+void sort_by_top_bits(Payload& payload, const Keys& keys, Key key, Before before, uint64_t lo,
+                      uint64_t hi, Top& top, int threads = 1) {
+  static_assert(sizeof(typename Keys::value_type) == 8, "64-bit keys");
   const int shift = 32 - __builtin_clzll(hi - lo);
   const size_t n = payload.size();
   top.resize(n);
@@ -196,6 +198,27 @@ template <int D> struct PaddedShape {
       }
     }
   }
+  // data[p] = value for every border generator p and for the one slot after the grid (the
+  // outside); the item's own entries are left as they are.
+  template <class T> void fill_border(T* data, T value) const {
+    const int64_t row = shape[D - 1];
+    int64_t idx[D] = {};  // the padded row's coordinates on the other axes
+    for (int64_t start = 0; start < size; start += row) {
+      bool inner = true;
+      for (int i = 0; i < D - 1; ++i) inner &= idx[i] >= 1 && idx[i] <= shape[i] - 2;
+      if (inner) {
+        data[start] = value;
+        data[start + row - 1] = value;
+      } else {
+        std::fill(data + start, data + start + row, value);
+      }
+      for (int i = D - 2; i >= 0; --i) {
+        if (++idx[i] < shape[i]) break;
+        idx[i] = 0;
+      }
+    }
+    data[size] = value;
+  }
   // Padded index -> C-order flat index into the item.
   int64_t unpad(int64_t p) const {
     CUPH_ASSERT(p >= 0 && p < size);
@@ -214,7 +237,7 @@ template <int D> struct PaddedShape {
 struct KeyRange {
   uint64_t lo = 0, hi = 0;
 };
-inline KeyRange key_range(const std::vector<uint64_t>& keys) {
+template <class Keys> KeyRange key_range(const Keys& keys) {
   if (keys.empty()) return {};
   KeyRange r{keys[0], keys[0]};
   for (uint64_t k : keys) { r.lo = std::min(r.lo, k); r.hi = std::max(r.hi, k); }
@@ -223,29 +246,29 @@ inline KeyRange key_range(const std::vector<uint64_t>& keys) {
 
 // Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices
 // and their buffers, 24 bytes per generator, or 16 when the keys span < 2^32 values.
-template <int D>
-Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
-                  int threads = 1) {
+template <int D, class Keys>
+Ranking rank_keys(Keys& keys, KeyRange range, const PaddedShape<D>& pad, int threads = 1) {
   Ranking r;
   r.order.resize(keys.size());
   pad.for_each([&](int64_t j, int64_t p) { r.order[size_t(j)] = uint32_t(p); });
   const uint64_t lo = range.lo, hi = range.hi;
   if (hi - lo <= 0xffffffffull) {  // no keys: range 0, the narrow path (an empty sort)
-    std::vector<uint32_t> narrow(keys.size());
+    UninitVector<uint32_t> narrow(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) narrow[i] = uint32_t(keys[i] - lo);
-    keys = std::vector<uint64_t>();
+    keys = Keys();
     radix_sort(narrow, r.order, threads);
   } else {
     // Wider keys (sort_by_top_bits): the padded indices are sorted directly (they follow flat
     // order, so they break ties the same way), and a run's keys are found by unpadding: no
     // gather through a permutation afterwards (128^3: -10% of the ranking).
-    std::vector<uint32_t> top;
+    UninitVector<uint32_t> top;
     sort_by_top_bits(
         r.order, keys, [&](uint32_t p) { return keys[size_t(pad.unpad(p))]; },
         [](uint32_t a, uint32_t b) { return a < b; }, lo, hi, top, threads);
-    keys = std::vector<uint64_t>();
+    keys = Keys();
   }
-  r.rank.assign(size_t(pad.size) + 1, kBorderRank);  // + the outside node of union-find passes
+  r.rank.resize(size_t(pad.size) + 1);  // + the outside node of union-find passes
+  pad.fill_border(r.rank.data(), kBorderRank);
   parallel_ranges(int64_t(r.order.size()), threads, [&](int64_t b, int64_t e, int) {
     for (size_t i = size_t(b); i < size_t(e); ++i) r.rank[r.order[i]] = uint32_t(i);
   });
@@ -255,8 +278,8 @@ Ranking rank_keys(std::vector<uint64_t>& keys, KeyRange range, const PaddedShape
 // Without a sort: when the keys span fewer than 2^32 values (every dtype of at most 32 bits,
 // and wider ones with a small range), (key - min) << 32 | flat index is itself a unique,
 // order-preserving key. Border generators get ~0. Returns false if the range is too wide.
-template <int D>
-bool pack_keys(const std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
+template <int D, class Keys>
+bool pack_keys(const Keys& keys, KeyRange range, const PaddedShape<D>& pad,
                std::vector<uint64_t>& packed) {
   if (keys.empty() || keys.size() >= (size_t(1) << 32) - 1) return false;
   const uint64_t lo = range.lo;
@@ -271,8 +294,8 @@ bool pack_keys(const std::vector<uint64_t>& keys, KeyRange range, const PaddedSh
 // The same for algorithms that break ties by index themselves: padded values key - min, border
 // generators and one extra slot after the grid ~0, above every value. Returns false if the keys
 // span too many values for V (2^32 - 1 for 32 bits; only the full 64-bit range for 64 bits).
-template <int D, class V>
-bool pack_values(const std::vector<uint64_t>& keys, KeyRange range, const PaddedShape<D>& pad,
+template <int D, class V, class Keys>
+bool pack_values(const Keys& keys, KeyRange range, const PaddedShape<D>& pad,
                  std::vector<V>& out) {
   if (keys.empty()) return false;
   const uint64_t lo = range.lo;

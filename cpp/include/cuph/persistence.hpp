@@ -112,6 +112,46 @@ void write_pairs(const ItemPairs& res, const ItemView& item, int maxdim, bool su
   });
 }
 
+// The item's keys (load_keys) and their range (key_range); an item split over threads loads
+// slabs of its first axis on them, each taking its slab's range while it is in cache. A NaN in
+// the lowest slab is rethrown, so the first one in C order is reported.
+template <class Keys>
+KeyRange load_item_keys(const ItemView& item, bool superlevel, Keys& keys, int threads) {
+  const int64_t n = item.size();
+  const int parts = int(std::min<int64_t>(ranges_for(n, threads), item.shape[0]));
+  if (parts <= 1) {
+    load_keys(item, superlevel, keys);
+    return key_range(keys);
+  }
+  keys.resize(size_t(n));
+  const int64_t slab = n / item.shape[0];
+  std::vector<KeyRange> ranges(static_cast<size_t>(parts));
+  run_threads(parts, [&](int t) {
+    const int64_t b = item.shape[0] * t / parts, e = item.shape[0] * (t + 1) / parts;
+    ItemView part = item;
+    part.base += b * item.strides[0];
+    part.shape[0] = e - b;
+    uint64_t* out = keys.data() + b * slab;
+    try {
+      load_keys(part, superlevel, out);
+    } catch (const NanError& err) {
+      throw NanError(b * slab + err.position);
+    }
+    KeyRange r{out[0], out[0]};
+    for (int64_t i = 1; i < (e - b) * slab; ++i) {
+      r.lo = std::min(r.lo, out[i]);
+      r.hi = std::max(r.hi, out[i]);
+    }
+    ranges[size_t(t)] = r;
+  });
+  KeyRange all = ranges[0];
+  for (const KeyRange& r : ranges) {
+    all.lo = std::min(all.lo, r.lo);
+    all.hi = std::max(all.hi, r.hi);
+  }
+  return all;
+}
+
 // 2-D items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted (it has
 // none: a pixel's own cells never form a node).
 template <int D> constexpr bool use_rectangle(bool keep_diagonal) {
@@ -126,8 +166,9 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
                   bool keep_values, int threads, ItemPairs& res, CancelToken& cancel) {
   const PaddedShape<D> pad(item.shape);
   const bool top = D >= 2 && maxdim >= D - 1;
-  std::vector<uint64_t> own_keys, own_packed;  // large items; small ones use scratch.hpp's
-  std::vector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
+  UninitVector<uint64_t> own_keys;  // large items; small ones use scratch.hpp's
+  std::vector<uint64_t> own_packed;
+  UninitVector<uint64_t>& keys = scratch_vector<2>(size_t(item.size()), own_keys);
   if (use_rectangle<D>(keep_diagonal)) {
     // 32-bit values where they fit (every dtype of at most 32 bits), else 64-bit ones: never a
     // sort, except for 64-bit keys spanning their full range (ranked then).
@@ -135,7 +176,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     std::vector<uint64_t> own64;
     std::vector<uint32_t>& v32 = scratch_vector<8>(size_t(pad.size), own32);
     auto run = [&](const auto& values) {
-      own_keys = std::vector<uint64_t>();
+      own_keys = UninitVector<uint64_t>();
       rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
                           cancel);
     };
@@ -152,14 +193,14 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     } else if (loaded64) {
       run(v64);
     } else {
-      load_keys(item, superlevel, keys);
-      const KeyRange range = key_range(keys);
+      const KeyRange range = load_item_keys(item, superlevel, keys, threads);
       if (pack_values<D>(keys, range, pad, v32)) {
         run(v32);
       } else if (pack_values<D>(keys, range, pad, own64)) {
         run(own64);
       } else {
-        v32 = rank_keys<D>(keys, range, pad).rank;  // the outside included
+        const Ranking ranked = rank_keys<D>(keys, range, pad);
+        v32.assign(ranked.rank.begin(), ranked.rank.end());  // the outside included
         run(v32);
       }
     }
@@ -171,11 +212,10 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     index_pairs(res, flat_of, item, maxdim, keep_diagonal, keep_values);
     return;
   }
-  load_keys(item, superlevel, keys);
-  const KeyRange range = key_range(keys);
+  const KeyRange range = load_item_keys(item, superlevel, keys, threads);
   std::vector<uint64_t>& packed = scratch_vector<3>(size_t(pad.size), own_packed);
   if (!(D >= 3 && maxdim >= 1) && pack_keys<D>(keys, range, pad, packed)) {
-    own_keys = std::vector<uint64_t>();
+    own_keys = UninitVector<uint64_t>();
     const Grid<D, C> g(item.shape, nullptr, pad);
     union_find_passes(g, packed.data(), keep_diagonal, &res.dim[0], top ? &res.dim[D - 1] : nullptr,
                       nullptr, threads, cancel);

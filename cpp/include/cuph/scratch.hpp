@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "uninit_allocator.hpp"
+
 namespace cuph {
 
 constexpr size_t kSmallItem = size_t(1) << 16;
@@ -19,6 +21,7 @@ constexpr size_t kSmallItem = size_t(1) << 16;
 template <int Slot, class T> T* scratch_buffer(size_t n, std::unique_ptr<T[]>& own) {
   if (n > kSmallItem) {
     own.reset(new T[n]);
+    huge_page_hint(own.get(), n * sizeof(T));
     return own.get();
   }
   thread_local std::unique_ptr<T[]> kept;
@@ -31,9 +34,9 @@ template <int Slot, class T> T* scratch_buffer(size_t n, std::unique_ptr<T[]>& o
 }
 
 // An empty vector: the thread's vector `Slot` when the item is small (capacity kept), else `own`.
-template <int Slot, class T> std::vector<T>& scratch_vector(size_t item_size, std::vector<T>& own) {
+template <int Slot, class Vec> Vec& scratch_vector(size_t item_size, Vec& own) {
   if (item_size > kSmallItem) return own;
-  thread_local std::vector<T> kept;
+  thread_local Vec kept;
   kept.clear();
   return kept;
 }
