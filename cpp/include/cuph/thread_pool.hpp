@@ -9,6 +9,7 @@
 // Fork: a child process has only the forking thread, so a pthread_atfork handler gives the
 // child an empty pool (the parent's parked threads do not exist there).
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -21,6 +22,9 @@
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
+#endif
+#if defined(__linux__)
+#include <sched.h>
 #endif
 
 namespace cuph {
@@ -36,9 +40,12 @@ class ThreadPool {
         std::lock_guard<std::mutex> lock(mutex_);
         job_ = std::move(job);
         done_ = false;
+        started_.store(false, std::memory_order_relaxed);
       }
       wake_.notify_one();
     }
+    // Whether the job has begun running (a hint: see run_team).
+    bool started() const { return started_.load(std::memory_order_acquire); }
     void wait() {
       std::unique_lock<std::mutex> lock(mutex_);
       finished_.wait(lock, [this] { return done_; });
@@ -60,6 +67,7 @@ class ThreadPool {
           job = std::move(job_);
           job_ = nullptr;
         }
+        started_.store(true, std::memory_order_release);
         job();
         job = nullptr;  // the job's captures go before the waiter may return
         {
@@ -73,6 +81,7 @@ class ThreadPool {
     std::condition_variable wake_, finished_;
     std::function<void()> job_;
     bool done_ = true;
+    std::atomic<bool> started_{true};
   };
 
   static ThreadPool& instance() {
@@ -114,6 +123,7 @@ class ThreadPool {
   template <class F> void run_team(int k, F&& fn) {
     std::vector<Worker*> team;
     std::vector<int> here;
+    const int leader_cpu = k > 1 ? current_cpu() : -1;
     for (int t = 1; t < k; ++t) {
       Worker* w = nullptr;
       try {
@@ -122,9 +132,18 @@ class ThreadPool {
         here.push_back(t);
         continue;
       }
-      w->start([&fn, t] { fn(t); });
+      w->start([&fn, t, leader_cpu] {
+        leave_cpu(leader_cpu);
+        fn(t);
+      });
       team.push_back(w);
     }
+    // A helper queued behind its leader on the leader's CPU would start only when the leader's
+    // part is done: give it the CPU for a moment, so that it can move (leave_cpu). Helpers that
+    // are already running, or starting elsewhere, cost the leader a few polls.
+    if (leader_cpu >= 0)
+      for (Worker* w : team)
+        for (int i = 0; i < 64 && !w->started(); ++i) std::this_thread::yield();
     std::exception_ptr error;
     try {
       fn(0);
@@ -140,6 +159,34 @@ class ThreadPool {
   }
 
  private:
+  static int current_cpu() {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+  }
+  // A woken helper that the kernel put on its leader's CPU moves to another CPU it may run on.
+  // After a long single-threaded stretch (a Python gc, another library's call) Linux 6.x often
+  // skips the search for an idle CPU when it wakes a thread (SIS_UTIL: the cache domain's
+  // recent utilisation is high), and queues it behind its waker: a single 64x56x56 volume on
+  // 2 threads then ran at one thread's speed while the other CPU stood idle. Leaving the CPU
+  // is one affinity change and its undo, only when the helper shares the leader's CPU.
+  static void leave_cpu(int cpu) {
+#if defined(__linux__)
+    if (cpu < 0 || sched_getcpu() != cpu) return;
+    cpu_set_t allowed, others;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || !CPU_ISSET(cpu, &allowed) ||
+        CPU_COUNT(&allowed) < 2)
+      return;
+    others = allowed;
+    CPU_CLR(cpu, &others);
+    if (sched_setaffinity(0, sizeof(others), &others) == 0)  // migrates now
+      sched_setaffinity(0, sizeof(allowed), &allowed);
+#else
+    (void)cpu;
+#endif
+  }
   static ThreadPool*& current() {
     static ThreadPool* pool = nullptr;
     return pool;
