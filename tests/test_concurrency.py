@@ -219,3 +219,32 @@ def test_default_threads_follow_the_affinity_mask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs os.sched_setaffinity and two CPUs")
+def test_pool_threads_keep_the_process_affinity() -> None:
+    # A helper woken onto its leader's CPU moves away by narrowing its own affinity for a moment
+    # (thread_pool.hpp, leave_cpu); afterwards every thread of the process must again be
+    # allowed every CPU the process may use, and results must not change.
+    code = textwrap.dedent(
+        """
+        import gc, os, numpy as np
+        import cuph
+        allowed = os.sched_getaffinity(0)
+        x = np.random.default_rng(3).random((40, 36, 36))
+        ref = cuph.persistence(x, n_threads=1)
+        junk = [[i] for i in range(300000)]  # a long single-threaded stretch between calls
+        for _ in range(6):
+            gc.collect()
+            d = cuph.persistence(x, n_threads=2)
+            assert np.array_equal(d.birth_index, ref.birth_index)
+            cuph.persistence(x[:2], batch_dims=1, n_threads=2)
+        masks = {int(t): os.sched_getaffinity(int(t)) for t in os.listdir("/proc/self/task")}
+        assert len(masks) >= 3, masks  # the caller, the released job, a helper
+        assert all(m == allowed for m in masks.values()), (allowed, masks)
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
