@@ -1,6 +1,7 @@
 // cuph._core: numpy arrays in (read through their strides, never copied), structure-of-arrays
 // diagrams out. The GIL is released while the batch runs; the calling thread keeps polling for
-// signals so Ctrl-C stops the workers within a fraction of a second.
+// signals so Ctrl-C stops the workers within a fraction of a second (calls of at most 2^16
+// values run on the calling thread: common.hpp, run_here).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
