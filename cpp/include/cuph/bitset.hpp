@@ -19,6 +19,11 @@ class Bitset {
     __atomic_fetch_or(&words_[i >> 6], uint64_t(1) << (i & 63), __ATOMIC_RELAXED);
   }
   // set_shared when other threads write the same bitset (sweeps split over ranges), else set.
+  // Inlined: called once per zero-length join of every generator, where GCC kept it out of
+  // line (6% of a smooth 64x56x56 volume's samples; inlined, its union-find 1-4% faster).
+#if defined(__GNUC__)
+  __attribute__((always_inline))
+#endif
   void mark(size_t i, bool shared) {
     if (shared) set_shared(i);
     else set(i);
