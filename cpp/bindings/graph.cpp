@@ -43,7 +43,7 @@ py::dict graph_compute(const py::array& values, const py::array& edges, int maxd
     res[0] = run_released([&](const std::atomic<bool>* flag) {
       cuph::CancelToken cancel(flag);
       return cuph::graph_persistence(v, e, maxdim, superlevel, keep_diagonal, threads, cancel);
-    });
+    }, v.shape[0] <= kInlineValues && e.m <= kInlineValues);  // small graphs: no handoff
   } catch (const cuph::NanError& err) {
     throw py::value_error("values: contains NaN at vertex " + std::to_string(err.position) +
                           "; NaN is not a filtration value (replace it, e.g. with np.nan_to_num, "

@@ -40,10 +40,12 @@ py::dict vr_h0(py::array_t<double, py::array::c_style | py::array::forcecast> x,
   const double* base = x.data();
   for (int64_t i = 0; i < b; ++i) clouds[size_t(i)] = {base + i * n * d, n, d, met};
   const int threads = thread_count(n_threads);
+  // Clouds of at most 256 points in all (their pairwise distances) run without a handoff.
+  const bool here = n <= 256 && b * n * n <= kInlineValues;
   cuph::mst::H0Batch res = run_released([&](const std::atomic<bool>* cancel) {
     return cuph::mst::h0_batch(clouds, threshold, keep_diagonal, threads, cancel,
                                std::max<int64_t>(0, memory_limit));
-  });
+  }, here);
   cuph::BatchResult out;
   out.dim.assign(res.death.size(), 0);
   out.birth.assign(res.death.size(), 0.0);  // every H0 class is born at distance 0
@@ -92,7 +94,7 @@ py::array_t<double> vr_distance_matrix(
     if (threads > 1 && c.n >= 128) team.reset(new cuph::mst::Team(threads));
     cuph::mst::distance_matrix(c, team.get(), token, out);
     return out;
-  });
+  }, c.n <= 256);
   return to_numpy(std::move(D)).reshape({c.n, c.n});
 }
 
