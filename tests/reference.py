@@ -59,6 +59,10 @@ on random small inputs (ties and continuous values, 1-4-D, both constructions):
    once DBL_MAX is read as inf, the diagrams still agree, except for an all-(+inf)
    input: cripser reports nothing, gudhi reports the essential class (0, inf, inf)
    (as does the brute force, and as cuph must).
+4. cripser (V and T) reads the strides of axes of length 1: a view that numpy flags
+   C-contiguous although such an axis carries another stride (np.swapaxes of a (1, 6, 3, 1)
+   array, then np.ascontiguousarray, which returns it unchanged) gives wrong pairs; a fresh
+   copy gives the right ones (found by a fuzz run against cuph, 2026-11-27).
 3. Index conventions differ (not a diagram disagreement): gudhi's
    vertices_of_persistence_pairs / cofaces_of_persistence_pairs are Fortran-order flat
    indices into the array as passed; cripser's location columns are coordinates.
@@ -102,7 +106,9 @@ def _float64(x) -> np.ndarray:
     a = np.asarray(x)
     if a.dtype == bool:
         a = a.astype(np.uint8)
-    return np.ascontiguousarray(a, dtype=np.float64)
+    # A fresh copy, not ascontiguousarray: numpy flags a view C-contiguous whatever the strides
+    # of its length-1 axes, and cripser reads those (KNOWN_DISCREPANCIES, 4).
+    return np.array(a, dtype=np.float64, order="C", copy=True)
 
 
 def gudhi_pairs(x, construction: str = "V", maxdim: int | None = None) -> Counter:
