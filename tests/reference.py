@@ -59,13 +59,13 @@ on random small inputs (ties and continuous values, 1-4-D, both constructions):
    once DBL_MAX is read as inf, the diagrams still agree, except for an all-(+inf)
    input: cripser reports nothing, gudhi reports the essential class (0, inf, inf)
    (as does the brute force, and as cuph must).
+3. Index conventions differ (not a diagram disagreement): gudhi's
+   vertices_of_persistence_pairs / cofaces_of_persistence_pairs are Fortran-order flat
+   indices into the array as passed; cripser's location columns are coordinates.
 4. cripser (V and T) reads the strides of axes of length 1: a view that numpy flags
    C-contiguous although such an axis carries another stride (np.swapaxes of a (1, 6, 3, 1)
    array, then np.ascontiguousarray, which returns it unchanged) gives wrong pairs; a fresh
    copy gives the right ones (found by a fuzz run against cuph, 2026-11-27).
-3. Index conventions differ (not a diagram disagreement): gudhi's
-   vertices_of_persistence_pairs / cofaces_of_persistence_pairs are Fortran-order flat
-   indices into the array as passed; cripser's location columns are coordinates.
 No other disagreement was found between gudhi, cripser and the brute force on
 ~6000 random inputs: shapes (1,)..(9, 9), (5, 6, 4), (4, 4, 3, 3), (3, 3, 3, 3) and all
 degenerate shapes with axes of length 1, values with many ties (randint(0, 4)),
