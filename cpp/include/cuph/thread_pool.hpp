@@ -141,9 +141,10 @@ class ThreadPool {
     // A helper queued behind its leader on the leader's CPU would start only when the leader's
     // part is done: give it the CPU for a moment, so that it can move (leave_cpu). Helpers that
     // are already running, or starting elsewhere, cost the leader a few polls.
+    int yields = 64;  // for the whole team: a busy machine must not hold the leader long
     if (leader_cpu >= 0)
       for (Worker* w : team)
-        for (int i = 0; i < 64 && !w->started(); ++i) std::this_thread::yield();
+        for (; yields > 0 && !w->started(); --yields) std::this_thread::yield();
     std::exception_ptr error;
     try {
       fn(0);
@@ -167,11 +168,12 @@ class ThreadPool {
 #endif
   }
   // A woken helper that the kernel put on its leader's CPU moves to another CPU it may run on.
-  // After a long single-threaded stretch (a Python gc, another library's call) Linux 6.x often
-  // skips the search for an idle CPU when it wakes a thread (SIS_UTIL: the cache domain's
-  // recent utilisation is high), and queues it behind its waker: a single 64x56x56 volume on
-  // 2 threads then ran at one thread's speed while the other CPU stood idle. Leaving the CPU
-  // is one affinity change and its undo, only when the helper shares the leader's CPU.
+  // After a long single-threaded stretch (a Python gc, another library's call), Linux (6.18 on
+  // this project's 2-vCPU VM) woke helpers onto their waker's busy CPU while the other CPU was
+  // idle (seen in a sched trace; its wakeup search for an idle CPU is limited by how busy the
+  // cache domain has been), so a single 64x56x56 volume on 2 threads ran at one thread's
+  // speed. Leaving the CPU is one affinity change and its undo, only when the helper shares
+  // the leader's CPU.
   static void leave_cpu(int cpu) {
 #if defined(__linux__)
     if (cpu < 0 || sched_getcpu() != cpu) return;
