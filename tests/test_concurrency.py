@@ -123,11 +123,12 @@ def test_python_threads_get_the_serial_results() -> None:
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
-@pytest.mark.parametrize("shape", [(120, 90), (24, 20, 22), (40, 40, 40), (10, 11, 9, 10),
+@pytest.mark.parametrize("shape", [(180, 150), (24, 20, 22), (40, 40, 40), (10, 11, 9, 10),
                                    (30000,)])
 def test_one_item_split_over_threads_is_identical(shape, construction) -> None:
     # More threads than items: the item's sweeps are split into ranges of generators; the
     # result must be the same arrays in the same order, ties and zero-length pairs included.
+    # (180, 150): 2-D items take a thread per 2^13 values at most (batch.hpp), so 3 here.
     # (40, 40, 40): each range holds more critical joins than one chunk of chunked_list.hpp,
     # so the ranges after the first are appended across chunk boundaries.
     rng = np.random.default_rng(len(shape))
@@ -268,6 +269,9 @@ def test_small_calls_run_on_the_calling_thread() -> None:
         small = [rng.random((28, 28)), rng.integers(0, 3, (12, 10, 9)), rng.random((16, 64, 64))]
         results = [cuph.persistence(x, batch_dims=b, n_threads=1)
                    for x, b in zip(small, (0, 0, 1))]
+        # 2-D work below 2^13 values per thread takes no helper either (batch.hpp)
+        cuph.persistence(rng.random((100, 100)), n_threads=2)
+        cuph.persistence(rng.random((8, 32, 32)), batch_dims=1, n_threads=2)
         assert count() == before, (before, count())
         batch = np.concatenate([small[2]] * 40)  # 40 x 16 maps: a released call
         big = cuph.persistence(batch, batch_dims=1)

@@ -122,6 +122,14 @@ constexpr size_t kKeepValues = size_t(1) << 24;
 inline BatchResult compute_batch(const BatchView& batch, const Options& opt, bool keep_diagonal,
                                  int n_threads, const std::atomic<bool>* cancel_flag) {
   const int64_t n = batch.n_items();
+  // 1-D and 2-D items take about 20 ns per value: a thread per 2^13 values at most, below
+  // which a helper does not pay for its wakeup (~35 us here). On 2 threads against 1: a
+  // 100x100 image 0.80x, 128x128 1.02x, 181x181 1.78x; 8 maps of 32x32 0.86x, 32 of them
+  // 1.82x. 3-D and 4-D items cost ~10x more per value (a 20^3 noise volume: 1.45x) and keep
+  // every thread.
+  if (batch.item.ndim <= 2)
+    n_threads = int(std::max<int64_t>(
+        1, std::min<int64_t>(n_threads, n * batch.item.size() / (int64_t(1) << 13))));
   const int maxdim = opt.maxdim < 0 ? batch.item.ndim - 1 : opt.maxdim;
   std::vector<ItemPairs> items = ItemPairsCache::instance().take(static_cast<size_t>(n));
   // Batches of small items keep their pairs' values (ItemPairs), up to a bound on the batch
