@@ -355,6 +355,17 @@ def test_bad_input(values, edges, exc, match):
         graph_persistence(values, edges)
 
 
+def test_first_nan_of_values_read_on_several_threads():
+    # Many vertices are read in slabs on the threads (load_item_keys): the NaN reported is the
+    # first, and one in a later slab is named by its own vertex number.
+    values = np.zeros(30000)
+    edges = np.stack([np.arange(29999), np.arange(1, 30000)], axis=1)
+    values[[21000, 25000]] = np.nan
+    for threads in (1, 2, 3):
+        with pytest.raises(ValueError, match=r"NaN at vertex 21000\b"):
+            graph_persistence(values, edges, n_threads=threads)
+
+
 def test_bad_options():
     v, e = np.zeros(3), [[0, 1]]
     with pytest.raises(ValueError, match="maxdim"):

@@ -237,11 +237,52 @@ template <int D> struct PaddedShape {
 struct KeyRange {
   uint64_t lo = 0, hi = 0;
 };
-template <class Keys> KeyRange key_range(const Keys& keys) {
-  if (keys.empty()) return {};
+inline KeyRange key_range(const uint64_t* keys, size_t n) {
+  if (n == 0) return {};
   KeyRange r{keys[0], keys[0]};
-  for (uint64_t k : keys) { r.lo = std::min(r.lo, k); r.hi = std::max(r.hi, k); }
+  for (size_t i = 1; i < n; ++i) {
+    r.lo = std::min(r.lo, keys[i]);
+    r.hi = std::max(r.hi, keys[i]);
+  }
   return r;
+}
+template <class Keys> KeyRange key_range(const Keys& keys) {
+  return key_range(keys.data(), keys.size());
+}
+
+// The item's keys (load_keys) and their range (key_range); an item split over threads loads
+// slabs of its first axis on them, each taking its slab's range while it is in cache. A NaN in
+// the lowest slab is rethrown, so the first one in C order is reported.
+template <class Keys>
+KeyRange load_item_keys(const ItemView& item, bool negate, Keys& keys, int threads) {
+  const int64_t n = item.size();
+  const int parts = int(std::min<int64_t>(ranges_for(n, threads), item.shape[0]));
+  if (parts <= 1) {
+    load_keys(item, negate, keys);
+    return key_range(keys);
+  }
+  keys.resize(size_t(n));
+  const int64_t slab = n / item.shape[0];
+  std::vector<KeyRange> ranges(static_cast<size_t>(parts));
+  run_threads(parts, [&](int t) {
+    const int64_t b = item.shape[0] * t / parts, e = item.shape[0] * (t + 1) / parts;
+    ItemView part = item;
+    part.base += b * item.strides[0];
+    part.shape[0] = e - b;
+    uint64_t* out = keys.data() + b * slab;
+    try {
+      load_keys(part, negate, out);
+    } catch (const NanError& err) {
+      throw NanError(b * slab + err.position);
+    }
+    ranges[size_t(t)] = key_range(out, size_t((e - b) * slab));
+  });
+  KeyRange all = ranges[0];
+  for (const KeyRange& r : ranges) {
+    all.lo = std::min(all.lo, r.lo);
+    all.hi = std::max(all.hi, r.hi);
+  }
+  return all;
 }
 
 // Ranks from order-preserving keys (consumed). Peak memory is the sort's: keys, padded indices

@@ -59,20 +59,11 @@ inline ItemPairs graph_persistence(const ItemView& values, const EdgeView& edges
   const int64_t n = values.size();
   if (n > kMaxGraphVertices) throw std::length_error("too many vertices (at most 2^32 - 5)");
 
-  std::vector<uint64_t> keys(static_cast<size_t>(n));
-  parallel_ranges(n, threads, [&](int64_t b, int64_t e, int) {
-    ItemView part = values;
-    part.base += b * values.strides[0];
-    part.shape[0] = e - b;
-    try {
-      load_keys(part, superlevel, keys.data() + b);
-    } catch (const NanError& err) {
-      throw NanError(b + err.position);
-    }
-  });
+  UninitVector<uint64_t> keys;
+  const KeyRange range = load_item_keys(values, superlevel, keys, threads);
   cancel.check();
   const PaddedShape<1> pad(&n);  // rank[v + 1], order[r] = v + 1: the cubical engine's ranking
-  const Ranking ranking = rank_keys<1>(keys, key_range(keys), pad, threads);
+  const Ranking ranking = rank_keys<1>(keys, range, pad, threads);
   cancel.check();
 
   const uint32_t loop = uint32_t(n);  // self-loops sort after every real edge

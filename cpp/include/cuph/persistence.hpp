@@ -112,46 +112,6 @@ void write_pairs(const ItemPairs& res, const ItemView& item, int maxdim, bool su
   });
 }
 
-// The item's keys (load_keys) and their range (key_range); an item split over threads loads
-// slabs of its first axis on them, each taking its slab's range while it is in cache. A NaN in
-// the lowest slab is rethrown, so the first one in C order is reported.
-template <class Keys>
-KeyRange load_item_keys(const ItemView& item, bool superlevel, Keys& keys, int threads) {
-  const int64_t n = item.size();
-  const int parts = int(std::min<int64_t>(ranges_for(n, threads), item.shape[0]));
-  if (parts <= 1) {
-    load_keys(item, superlevel, keys);
-    return key_range(keys);
-  }
-  keys.resize(size_t(n));
-  const int64_t slab = n / item.shape[0];
-  std::vector<KeyRange> ranges(static_cast<size_t>(parts));
-  run_threads(parts, [&](int t) {
-    const int64_t b = item.shape[0] * t / parts, e = item.shape[0] * (t + 1) / parts;
-    ItemView part = item;
-    part.base += b * item.strides[0];
-    part.shape[0] = e - b;
-    uint64_t* out = keys.data() + b * slab;
-    try {
-      load_keys(part, superlevel, out);
-    } catch (const NanError& err) {
-      throw NanError(b * slab + err.position);
-    }
-    KeyRange r{out[0], out[0]};
-    for (int64_t i = 1; i < (e - b) * slab; ++i) {
-      r.lo = std::min(r.lo, out[i]);
-      r.hi = std::max(r.hi, out[i]);
-    }
-    ranges[size_t(t)] = r;
-  });
-  KeyRange all = ranges[0];
-  for (const KeyRange& r : ranges) {
-    all.lo = std::min(all.lo, r.lo);
-    all.hi = std::max(all.hi, r.hi);
-  }
-  return all;
-}
-
 // 2-D items take the pixel sweep of rectangle.hpp, unless zero-length pairs are wanted (it has
 // none: a pixel's own cells never form a node).
 template <int D> constexpr bool use_rectangle(bool keep_diagonal) {
@@ -173,15 +133,15 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
     // 32-bit values where they fit (every dtype of at most 32 bits), else 64-bit ones: never a
     // sort, except for 64-bit keys spanning their full range (ranked then).
     std::vector<uint32_t> own32;
-    std::vector<uint64_t> own64;
     std::vector<uint32_t>& v32 = scratch_vector<8>(size_t(pad.size), own32);
     auto run = [&](const auto& values) {
       own_keys = UninitVector<uint64_t>();
       rectangle_passes<C>(pad, values.data(), res.dim[0], top ? &res.dim[1] : nullptr, threads,
                           cancel);
     };
-    // float64 images as 64-bit values straight from the input (the packing below would take
-    // 32 bits only for values within a 2^-32 fraction of each other).
+    // 64-bit values: float64 images straight from the input (the packing below would take 32
+    // bits only for values within a 2^-32 fraction of each other), else other 8-byte dtypes
+    // packed.
     std::vector<uint64_t>& v64 = scratch_vector<3>(size_t(pad.size), own_packed);
     bool loaded = false, loaded64 = false;
     if constexpr (D == 2) {
@@ -196,8 +156,8 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       const KeyRange range = load_item_keys(item, superlevel, keys, threads);
       if (pack_values<D>(keys, range, pad, v32)) {
         run(v32);
-      } else if (pack_values<D>(keys, range, pad, own64)) {
-        run(own64);
+      } else if (pack_values<D>(keys, range, pad, v64)) {
+        run(v64);
       } else {
         const Ranking ranked = rank_keys<D>(keys, range, pad);
         v32.assign(ranked.rank.begin(), ranked.rank.end());  // the outside included
@@ -205,7 +165,6 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       }
     }
     own32 = std::vector<uint32_t>();
-    own64 = std::vector<uint64_t>();
     own_packed = std::vector<uint64_t>();
     const uint64_t w = uint64_t(pad.shape[D - 1]);  // padded 2-D index -> flat: one division
     const auto flat_of = [w](uint64_t p) { return int64_t((p / w - 1) * (w - 2) + p % w - 1); };

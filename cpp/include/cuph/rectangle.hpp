@@ -191,12 +191,9 @@ void replay_pixels(std::vector<PixelJoin>& joins, const Value* value, uint32_t* 
   }
   bool sorted = false;
   if constexpr (sizeof(Value) == 8) {
-    Value lo = ~Value(0), hi = 0;
-    for (const Value k : sort_key) {
-      lo = std::min(lo, k);
-      hi = std::max(hi, k);
-    }
-    if (n > 0 && hi - lo > 0xffffffffull) {
+    const KeyRange range = key_range(sort_key);
+    const uint64_t lo = range.lo, hi = range.hi;
+    if (hi - lo > 0xffffffffull) {
       // Values spanning 2^32 or more (float64 images): by their top 32 bits, then runs (2048^2
       // noise: the six passes of the full keys were 16% of the time).
       std::vector<uint32_t> own_top;

@@ -204,9 +204,7 @@ class ResultPool {
     if (start > lo) munmap(raw, start - lo);
     const size_t tail = (lo + cap + kGrain) - (start + cap);
     if (tail > 0) munmap(reinterpret_cast<void*>(start + cap), tail);
-#if defined(MADV_HUGEPAGE)
-    madvise(reinterpret_cast<void*>(start), cap, MADV_HUGEPAGE);  // a hint only
-#endif
+    huge_page_hint(reinterpret_cast<void*>(start), cap);
     return reinterpret_cast<void*>(start);
 #else
     return ::operator new(cap, std::align_val_t(64));
