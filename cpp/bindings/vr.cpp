@@ -98,32 +98,6 @@ py::array_t<double> vr_distance_matrix(
   return to_numpy(std::move(D)).reshape({c.n, c.n});
 }
 
-// Flat indices i * n + j (i < j) of the entries of the float32 matrix d equal to one of the
-// sorted `targets`: the candidates for giotto-ph's stale birth edges (cuph/vr.py,
-// _repair_births). One pass over the upper triangle, no n^2 temporaries.
-py::array_t<int64_t> vr_edges_of_lengths(
-    py::array_t<float, py::array::c_style | py::array::forcecast> d,
-    py::array_t<float, py::array::c_style | py::array::forcecast> targets) {
-  if (d.ndim() != 2 || d.shape(0) != d.shape(1)) throw py::value_error("d: expected an (n, n) matrix");
-  if (targets.ndim() != 1) throw py::value_error("targets: expected a 1-D array");
-  const int64_t n = d.shape(0), m = targets.shape(0);
-  const float* t = targets.data();
-  for (int64_t k = 1; k < m; ++k)
-    if (!(t[k - 1] <= t[k])) throw py::value_error("targets: must be sorted");
-  const float* D = d.data();
-  std::vector<int64_t> keys;
-  if (m > 0) {
-    py::gil_scoped_release release;
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = i + 1; j < n; ++j) {
-        const float v = D[i * n + j];
-        if (v < t[0] || v > t[m - 1]) continue;
-        if (*std::lower_bound(t, t + m, v) == v) keys.push_back(i * n + j);
-      }
-  }
-  return to_numpy(std::move(keys));
-}
-
 // The float32 lower bounds of the squared Euclidean distances that vr_h0 filters with, or None
 // where the filter does not apply (no AVX2, too few coordinates, norms out of range). For tests.
 py::object vr_lower_bounds(py::array_t<double, py::array::c_style | py::array::forcecast> x) {
@@ -154,6 +128,4 @@ void bind_vr(py::module_& m) {
         "The (n, n) float64 distance matrix of one cloud, with vr_h0's kernels, GIL released.");
   m.def("vr_lower_bounds", &vr_lower_bounds, py::arg("x"),
         "The float32 lower bounds of squared Euclidean distances vr_h0 filters with, or None.");
-  m.def("vr_edges_of_lengths", &vr_edges_of_lengths, py::arg("d"), py::arg("targets"),
-        "Flat indices i * n + j (i < j) of the entries of d equal to one of the sorted targets.");
 }

@@ -120,10 +120,3 @@ def vr_lower_bounds(x: npt.NDArray[np.float64]) -> Optional[npt.NDArray[np.float
     """The float32 lower bounds of the squared Euclidean distances of one cloud with which
     :func:`vr_h0` skips exact evaluations (``None`` where that filter does not apply: no AVX2,
     fewer than 16 coordinates, norms out of float32 range). For tests."""
-
-def vr_edges_of_lengths(
-    d: npt.NDArray[np.float32],
-    targets: npt.NDArray[np.float32],
-) -> npt.NDArray[np.int64]:
-    """Flat indices ``i * n + j`` (``i < j``) of the entries of the float32 matrix ``d`` equal
-    to one of the sorted ``targets``."""

@@ -10,15 +10,12 @@
   cuph computes each cloud's float64 distance matrix once (the H0 kernels, multi-threaded),
   hands giotto-ph its float32 rounding, asks for the generating edges and reports every birth
   and death as the float64 length of its edge, so a distance has one value in all dimensions.
-  giotto-ph runs on ``n_threads`` threads. Its lock-free reduction can report a stale birth
-  edge (giotto-ph 0.2.4: 2-4% of H1 pairs of 2000 Gaussian points in 512-d with 2 threads; the
-  diagram values are right); cuph detects these (the edge's float32 length is not the birth)
-  and replaces them by the edge of exactly that float32 length, excluding MST edges and the
-  other pairs' births. When several edges share that float32 length (about 0.1% of H1 pairs
-  in that example), the chosen one may be a twin of the true generator whose float64 length
-  differs by less than float32 resolution. ``n_threads=1`` never needs the repair. A cloud
-  whose matrices (12 bytes per entry) exceed ``memory_limit`` goes to giotto-ph as points, on
-  one thread.
+  giotto-ph always runs on one thread: its lock-free multi-threaded reduction (0.2.4) is not
+  deterministic. It records stale birth generators for 2-4% of the H1 pairs of 2000 Gaussian
+  points in 512-d on 2 threads, and once in CI it returned one H1 pair fewer than on one
+  thread (500 points in 512-d, under AddressSanitizer's timing), which nothing can detect
+  afterwards. ``n_threads`` applies to cuph's own work (the distance matrix and H0). A cloud
+  whose matrices (12 bytes per entry) exceed ``memory_limit`` goes to giotto-ph as points.
   (Pairs whose float64 lengths differ by less than float32 resolution may be missing, as
   giotto-ph drops pairs that are zero-length in float32.)
 
@@ -235,60 +232,39 @@ def h0(points: Any = None, metric: str = "euclidean", threshold: float = np.inf,
 
 
 def _cloud_higher(cloud: np.ndarray, d32: Optional[np.ndarray], metric: str, maxdim: int,
-                  threshold: float, coeff: int, n_threads: int, keep_diagonal: bool
+                  threshold: float, coeff: int, keep_diagonal: bool
                   ) -> List[Tuple[np.ndarray, ...]]:
     """Dimensions 1..maxdim of one cloud: per dimension (birth, death, birth_index, death_index).
 
     ``cloud`` is points (``metric`` native) or a distance matrix (``metric="precomputed"``).
     With ``d32`` (the float32 rounding of the cloud's float64 distance matrix, giotto-ph's
     working precision) giotto-ph's filtration values are exactly the float32 roundings of the
-    lengths cuph reports, and it runs on ``n_threads`` threads: the stale generators that its
-    lock-free reduction can report are detected and replaced (:func:`_repair_births`).
-    Without the matrix (it does not fit in ``memory_limit``) giotto-ph computes distances
-    itself and runs on one thread, whose generators are right.
+    lengths cuph reports; without it (the matrix does not fit in ``memory_limit``) giotto-ph
+    computes distances itself. giotto-ph runs on one thread either way (see the module's
+    docstring: its multi-threaded reduction is not deterministic).
     """
     try:
         from gph import ripser_parallel
     except ImportError:
         raise ImportError("cuph.vr.persistence with maxdim >= 1 needs giotto-ph: pip install "
                           "giotto-ph (or pip install 'cuph[vr]'); maxdim=0 works without it") from None
-    if d32 is None:
-        res = ripser_parallel(cloud, maxdim=maxdim, thresh=threshold, coeff=coeff,
-                              metric=metric, n_threads=1, return_generators=True)
-        return _pairs_from(res, cloud, None, metric, maxdim, keep_diagonal)
-    res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
-                          metric="precomputed", n_threads=n_threads, return_generators=True)
-    try:
-        return _pairs_from(res, cloud, d32, metric, maxdim, keep_diagonal)
-    except _RepairFailed:
-        if n_threads == 1:
-            raise RuntimeError("cuph.vr: giotto-ph reported a birth value that no edge has") from None
-        # Not seen in practice: fall back on one thread, whose generators need no repair.
-        res = ripser_parallel(d32, maxdim=maxdim, thresh=threshold, coeff=coeff,
-                              metric="precomputed", n_threads=1, return_generators=True)
-        return _pairs_from(res, cloud, d32, metric, maxdim, keep_diagonal)
+    given, given_metric = (cloud, metric) if d32 is None else (d32, "precomputed")
+    res = ripser_parallel(given, maxdim=maxdim, thresh=threshold, coeff=coeff,
+                          metric=given_metric, n_threads=1, return_generators=True)
+    return _pairs_from(res, cloud, metric, maxdim, keep_diagonal)
 
 
-class _RepairFailed(Exception):
-    """A stale generator without a candidate edge (see _repair_births)."""
-
-
-def _pairs_from(res: dict, cloud: np.ndarray, d32: Optional[np.ndarray], metric: str,
-                maxdim: int, keep_diagonal: bool) -> List[Tuple[np.ndarray, ...]]:
+def _pairs_from(res: dict, cloud: np.ndarray, metric: str, maxdim: int, keep_diagonal: bool
+                ) -> List[Tuple[np.ndarray, ...]]:
     """Per dimension 1..maxdim, (birth, death, birth_index, death_index) from a giotto-ph
-    result with generators; with ``d32``, stale birth generators are repaired first."""
+    result with generators, every value the float64 length of its generating edge."""
     n = cloud.shape[0]
-    h0_gens, finite_higher, _, essential_higher = res["gens"]
-    taken = _edge_keys(np.asarray(h0_gens, np.int64).reshape(-1, 3)[:, 1:], n)
+    _, finite_higher, _, essential_higher = res["gens"]
     per_dim = []
     for k in range(1, maxdim + 1):
         fin = np.asarray(finite_higher[k - 1], dtype=np.int64).reshape(-1, 4)
         ess = np.asarray(essential_higher[k - 1], dtype=np.int64).reshape(-1, 2)
         birth_edges = np.concatenate([fin[:, :2], ess])
-        if d32 is not None and len(birth_edges):
-            value32 = np.asarray(res["dgms"][k][:, 0], np.float32)
-            birth_edges = _repair_births(d32, birth_edges, value32, fin[:, 2:],
-                                         taken if k == 1 else None)
         birth = _core.vr_edge_lengths(cloud, birth_edges[:, 0], birth_edges[:, 1], metric)
         death = np.concatenate([_core.vr_edge_lengths(cloud, fin[:, 2], fin[:, 3], metric),
                                 np.full(len(ess), np.inf)])
@@ -304,51 +280,6 @@ def _edge_keys(edges: np.ndarray, n: int) -> np.ndarray:
     """Flat indices ``i * n + j`` (``i < j``) of edges ``(m, 2)``."""
     edges = np.asarray(edges, np.int64).reshape(-1, 2)
     return np.minimum(edges[:, 0], edges[:, 1]) * n + np.maximum(edges[:, 0], edges[:, 1])
-
-
-def _repair_births(d32: np.ndarray, birth_edges: np.ndarray, value32: np.ndarray,
-                   death_edges: np.ndarray, taken: Optional[np.ndarray]) -> np.ndarray:
-    """Birth edges whose float32 length is the pair's birth value.
-
-    With several threads, giotto-ph 0.2.4 can record the generator of a column that later lost
-    its pivot to an earlier column (its lock-free reduction moves pivots; the diagram values are
-    read at the end and are right, the generator recorded at the first insertion is stale). Such
-    an edge is detected because its float32 length differs from the birth value; it is replaced
-    by an edge of exactly that float32 length. In dimension 1 the birth simplex is the edge
-    itself, so MST edges and the birth edges of the other pairs (``taken``) are excluded; a
-    candidate touching the death edge is preferred, then the smallest index. When several
-    candidates remain (lengths equal in float32) the choice may be a twin of the true generator:
-    its float64 length differs from the true birth by less than float32 resolution.
-    """
-    n = d32.shape[0]
-    edges = birth_edges.copy()
-    bad = np.nonzero(d32[edges[:, 0], edges[:, 1]] != value32)[0]
-    if len(bad) == 0:
-        return edges
-    targets = np.unique(value32[bad])
-    cand_keys = _core.vr_edges_of_lengths(d32, targets)
-    cand_vals = d32.reshape(-1)[cand_keys]
-    used = set()
-    if taken is not None:
-        good = np.ones(len(edges), bool)
-        good[bad] = False
-        used = set(taken.tolist()) | set(_edge_keys(edges[good], n).tolist())
-    by_value: dict = {}
-    for key, v in zip(cand_keys.tolist(), cand_vals.tolist()):
-        by_value.setdefault(v, []).append(key)
-    for r in bad.tolist():
-        cands = [k for k in by_value.get(float(value32[r]), []) if k not in used]
-        if not cands:
-            raise _RepairFailed()
-        if r < len(death_edges):
-            ends = {int(death_edges[r, 0]), int(death_edges[r, 1])}
-            touching = [k for k in cands if k // n in ends or k % n in ends]
-            cands = touching or cands
-        key = min(cands)
-        if taken is not None:
-            used.add(key)
-        edges[r] = (key // n, key % n)
-    return edges
 
 
 def persistence(
@@ -384,7 +315,9 @@ def persistence(
         connected component then has an essential H0 class, and classes alive at
         ``threshold`` are essential.
     n_threads : int, optional
-        Threads (``None``: the cores this process may use) for our H0 and for giotto-ph.
+        Threads (``None``: the cores this process may use) for cuph's distance matrices and
+        H0. giotto-ph (dimensions >= 1) runs on one thread: its multi-threaded reduction is
+        not deterministic (see the module docstring).
     distance_matrix : array_like, optional
         Instead of ``points``: symmetric, non-negative, zero-diagonal ``(n, n)`` matrices (one
         or a batch).
@@ -398,7 +331,7 @@ def persistence(
         cloud whose float64 matrix does not fit gets O(n)-memory Prim with distances computed
         on the fly (slower for many features; same values). For ``maxdim >= 1``, a cloud whose
         float64 and float32 matrices (12 bytes per entry) do not fit goes to giotto-ph as
-        points, on one thread.
+        points.
 
     Returns
     -------
@@ -452,7 +385,7 @@ def persistence(
                                  bool(keep_diagonal), memory_limit))
         d32 = None if d64 is None else d64.astype(np.float32)
         del d64, h0_in
-        higher.append(_cloud_higher(cloud, d32, native, maxdim, threshold, coeff, threads,
+        higher.append(_cloud_higher(cloud, d32, native, maxdim, threshold, coeff,
                                     bool(keep_diagonal)))
         del d32
     r0 = _concat_h0(parts)
