@@ -169,6 +169,8 @@ def test_python_threads_get_the_serial_results(rng):
 
 _LONG_CALL = textwrap.dedent(
     """
+    # Started with SIGINT ignored (a background job), Python would keep ignoring it.
+    import signal; signal.signal(signal.SIGINT, signal.default_int_handler)
     import sys, time
     import numpy as np
     import cuph

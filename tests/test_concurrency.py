@@ -19,6 +19,8 @@ from forking import check_in_forked_child
 
 _LONG_CALL = textwrap.dedent(
     """
+    # Started with SIGINT ignored (a background job), Python would keep ignoring it.
+    import signal; signal.signal(signal.SIGINT, signal.default_int_handler)
     import ctypes, json, os, sys, time
     import numpy as np
     import cuph

@@ -410,6 +410,8 @@ def test_minima_barcode_reuses_given_diagrams(rng):
 
 
 _LONG_GRAPH_CALL = """
+# Started with SIGINT ignored (a background job), Python would keep ignoring it.
+import signal; signal.signal(signal.SIGINT, signal.default_int_handler)
 import sys, time
 import numpy as np
 from cuph.landscape import graph_persistence
