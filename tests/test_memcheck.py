@@ -5,8 +5,9 @@ the result pool) and writes every element it later reads. AddressSanitizer canno
 (the memory is allocated); memcheck tracks which bytes were written and reports a branch or an
 address computed from bytes that were not. The driver runs random items with many ties in 1-4
 dimensions, both constructions, superlevel, ``keep_diagonal``, float64/float32/int32, on one
-and three threads (single items split over threads, and batches), and checks that the thread
-counts agree. Skipped where valgrind or a C++ compiler is missing.
+and three threads (single items split over threads, and batches), graphs, and point clouds'
+H0 (every metric, both distance paths), and checks that the thread counts agree. Skipped
+where valgrind or a C++ compiler is missing.
 """
 
 from __future__ import annotations

@@ -2,12 +2,15 @@
 // the core's uninitialised buffers (UninitVector, pooled result columns) must never be read
 // before they are written, which AddressSanitizer cannot see. Each case also checks that 3
 // threads give one thread's results, item by item (compute_item_into) and for a batch of three
-// items (compute_batch: result pool, assembly, float32/float64 value columns).
+// items (compute_batch: result pool, assembly, float32/float64 value columns). Every fourth
+// iteration adds a graph (graph_persistence) and a point cloud (mst::h0_batch: every metric,
+// the float32 bound filter, the matrix and on-the-fly paths, a team of threads inside Prim).
 //
 //   memcheck_driver SEED ITERATIONS SHARED_REDUCTION_COLUMNS SCALE
 //
 // SCALE multiplies the largest extent (1-D: its square). Prints "cases N mismatches M" and
 // exits 1 on a mismatch.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +18,8 @@
 #include <vector>
 
 #include "cuph/batch.hpp"
+#include "cuph/graph_persistence.hpp"
+#include "cuph/mst.hpp"
 #include "cuph/persistence.hpp"
 
 using namespace cuph;
@@ -38,6 +43,50 @@ static bool same_batch(const BatchResult& a, const BatchResult& b) {
          same(a.death, b.death) && same(a.birth32, b.birth32) && same(a.death32, b.death32) &&
          same(a.birth_index, b.birth_index) && same(a.death_index, b.death_index) &&
          same(a.offsets, b.offsets);
+}
+
+// A random graph on integer vertex values: 1 and 3 threads.
+static bool graph_case(std::mt19937_64& rng) {
+  const int64_t n = 1 + int64_t(rng() % 3000), m = int64_t(rng() % uint64_t(3 * n));
+  std::vector<double> values(static_cast<size_t>(n));
+  for (double& v : values) v = double(rng() % 5);
+  std::vector<int64_t> edges(size_t(2 * m));
+  for (int64_t& e : edges) e = int64_t(rng() % uint64_t(n));
+  ItemView vals;
+  vals.base = reinterpret_cast<const char*>(values.data());
+  vals.dtype = DType::f64;
+  vals.ndim = 1;
+  vals.shape[0] = n;
+  vals.strides[0] = 8;
+  EdgeView ev;
+  ev.base = reinterpret_cast<const char*>(edges.data());
+  ev.m = m;
+  ev.row_stride = 16;
+  ev.col_stride = 8;
+  CancelToken c1, c2;
+  return same_pairs(graph_persistence(vals, ev, 1, false, true, 1, c1),
+                    graph_persistence(vals, ev, 1, false, true, 3, c2));
+}
+
+// H0 of two clouds of integer points (ties, duplicates): 1 and 3 threads (one cloud with a team
+// of 3 in Prim when it has at least 128 points).
+static bool cloud_case(std::mt19937_64& rng, int it) {
+  const int64_t n = 2 + int64_t(rng() % 250), d = (it / 4) % 2 ? 20 : 3;
+  std::vector<double> x(size_t(2 * n * d));
+  for (double& v : x) v = double(rng() % 4);
+  const mst::Metric metric = mst::Metric((it / 8) % 3);
+  const std::vector<mst::CloudView> two = {{x.data(), n, d, metric}, {x.data() + n * d, n, d, metric}};
+  const std::vector<mst::CloudView> one(two.begin(), two.begin() + 1);
+  const double threshold = (it / 24) % 2 ? 2.5 : INFINITY;
+  const int64_t limit = (it / 12) % 2 ? 0 : int64_t(1) << 30;
+  bool ok = true;
+  for (const auto* clouds : {&one, &two}) {
+    const mst::H0Batch a = mst::h0_batch(*clouds, threshold, true, 1, nullptr, limit);
+    const mst::H0Batch b = mst::h0_batch(*clouds, threshold, true, 3, nullptr, limit);
+    ok &= same(a.death, b.death) && same(a.birth_index, b.birth_index) &&
+          same(a.death_index, b.death_index) && same(a.offsets, b.offsets);
+  }
+  return ok;
 }
 
 int main(int argc, char** argv) {
@@ -98,6 +147,11 @@ int main(int argc, char** argv) {
                            compute_batch(batch, opt, keep_diagonal, 3, nullptr));
         cases += 2;
       }
+    if (it % 4 == 3) {
+      bad += !graph_case(rng);
+      bad += !cloud_case(rng, it);
+      cases += 2;
+    }
   }
   std::printf("cases %d mismatches %d\n", cases, bad);
   return bad != 0;
