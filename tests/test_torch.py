@@ -163,3 +163,28 @@ def test_max_memory_chunks_and_refuses_like_the_numpy_engine(rng):
     assert x.grad is not None and x.grad.abs().sum() > 0
     with pytest.raises(MemoryError, match="max_memory"):
         ct.persistence(torch.zeros(300, 300), max_memory=100_000)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn", "float8_e5m2"])
+def test_narrow_float_tensors_in_the_numpy_api(rng, dtype):
+    # numpy has no bfloat16 or float8: cuph.persistence, betti_numbers_at, CubicalComplex and
+    # cuph.torch read such tensors through float32, which holds their values exactly.
+    x = torch.from_numpy(rng.integers(-6, 7, (3, 9, 11)).astype(np.float32) / 4).to(
+        getattr(torch, dtype))
+    exact = x.float().numpy()
+    assert (exact == x.double().numpy()).all()
+    for construction in ("V", "T"):
+        dg = cuph.persistence(x.requires_grad_(dtype == "bfloat16"), batch_dims=1,
+                              construction=construction)
+        ref = cuph.persistence(exact, batch_dims=1, construction=construction)
+        assert dg.birth.dtype == np.float32
+        for f in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+            np.testing.assert_array_equal(getattr(dg, f), getattr(ref, f))
+        np.testing.assert_array_equal(
+            cuph.betti_numbers_at(x, 0.25, batch_dims=1, construction=construction),
+            cuph.betti_numbers_at(exact, 0.25, batch_dims=1, construction=construction))
+    cc = cuph.CubicalComplex(top_dimensional_cells=x[0])
+    assert cc.persistence() == cuph.CubicalComplex(top_dimensional_cells=exact[0]).persistence()
+    tdg, tref = ct.persistence(x, batch_dims=1), ct.persistence(torch.from_numpy(exact), batch_dims=1)
+    assert tdg.birth.dtype == torch.float32
+    assert torch.equal(tdg.birth, tref.birth) and torch.equal(tdg.death, tref.death)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _core
 from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _gpu_takes,
-                     _to_host, _use_gpu, persistence)
+                     _to_host, _use_gpu, _widen_exact, persistence)
 
 __all__ = ["betti_numbers_at"]
 
@@ -97,6 +97,7 @@ def betti_numbers_at(
     >>> cuph.betti_numbers_at(ring, [0.5, 1.0], batch_dims=1, construction="T").tolist()
     [[1, 1], [1, 0]]
     """
+    x = _widen_exact(x)
     use_gpu = _use_gpu(x, device)
     if use_gpu and device == "auto" and not _gpu_takes(x, batch_dims, (2, 3)):
         use_gpu = False  # 1-D and 4-D items: the CPU engine, on a host copy

@@ -73,7 +73,19 @@ def _is_gpu_array(x: Any) -> bool:
     return getattr(dev, "type", None) == "cuda"
 
 
+def _widen_exact(x: Any) -> Any:
+    """torch tensors of the float dtypes numpy has no type for (bfloat16, the float8 types) as
+    float32 tensors on the same device: float32 holds each of their values exactly, so the
+    diagram is the same and its values are the tensor's. Anything else is returned unchanged."""
+    dt = getattr(x, "dtype", None)
+    if (type(dt).__module__ == "torch" and getattr(dt, "is_floating_point", False)
+            and getattr(dt, "itemsize", 4) < 4 and str(dt) != "torch.float16"):
+        return x.detach().float()
+    return x
+
+
 def _as_array(x: Any, name: str = "x") -> np.ndarray:
+    x = _widen_exact(x)
     if isinstance(x, np.ndarray):
         arr = x
     elif (x is None or isinstance(x, (str, bytes, dict, set))
@@ -166,7 +178,8 @@ def persistence(
     x : array_like
         ``batch_dims`` leading batch axes followed by 1 to 4 item axes. Any real dtype (float16,
         float32, float64, signed/unsigned integers, bool), any strides (read without copying).
-        NaN is an error; ``+inf``/``-inf`` are allowed (a ``+inf`` cell enters last).
+        torch's bfloat16 and float8 tensors are read as a float32 copy, which holds their values
+        exactly. NaN is an error; ``+inf``/``-inf`` are allowed (a ``+inf`` cell enters last).
     maxdim : int, optional
         Highest homology dimension, ``0 <= maxdim < d``; ``None`` means ``d - 1`` (all).
     construction : {"V", "T"}
@@ -216,6 +229,7 @@ def persistence(
     >>> dg.in_dim(0).tolist()
     [[0.0, 2.0], [0.0, 2.0], [0.0, 2.0], [0.0, inf]]
     """
+    x = _widen_exact(x)
     use_gpu = _use_gpu(x, device)
     if use_gpu and device == "auto" and (keep_diagonal or not _gpu_takes(x, batch_dims, (2,))):
         # "auto" means the best engine for the request: the CPU's, on a host copy, for what

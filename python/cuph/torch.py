@@ -130,8 +130,7 @@ def _engine_view(t: Any, host: bool) -> Any:
     t = t.detach()
     if t.is_complex():
         raise TypeError(f"x: complex tensors are not supported (dtype {t.dtype})")
-    if t.dtype == _torch.bfloat16:  # numpy has no bfloat16; float32 holds it exactly
-        t = t.to(_torch.float32)
+    t = _engine._widen_exact(t)  # bfloat16, float8: numpy has no such dtype
     if host and t.device.type != "cpu":
         t = t.cpu()
     if t.is_conj() or t.is_neg():
