@@ -185,6 +185,7 @@ def test_narrow_float_tensors_in_the_numpy_api(rng, dtype):
             cuph.betti_numbers_at(exact, 0.25, batch_dims=1, construction=construction))
     cc = cuph.CubicalComplex(top_dimensional_cells=x[0])
     assert cc.persistence() == cuph.CubicalComplex(top_dimensional_cells=exact[0]).persistence()
-    tdg, tref = ct.persistence(x, batch_dims=1), ct.persistence(torch.from_numpy(exact), batch_dims=1)
+    tdg = ct.persistence(x, batch_dims=1)
+    tref = ct.persistence(torch.from_numpy(exact), batch_dims=1)
     assert tdg.birth.dtype == torch.float32
     assert torch.equal(tdg.birth, tref.birth) and torch.equal(tdg.death, tref.death)
