@@ -10,7 +10,7 @@ import pytest
 MODULES = ["cuph", "cuph.engine", "cuph.diagrams", "cuph.cubical_complex", "cuph.metrics",
            "cuph.memory", "cuph.betti", "cuph.distances", "cuph.vr", "cuph.represent",
            "cuph.compare", "cuph.dask", "cuph.landscape", "cuph.landscape.graph",
-           "cuph.landscape.barcode"]
+           "cuph.landscape.barcode", "cuph.sklearn"]
 TORCH_MODULES = ["cuph.torch", "cuph.nn"]
 
 

@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 
 # Submodules with heavy optional dependencies (torch, torchvision, scikit-learn) load on
 # first use, so that ``import cuph`` stays fast and needs numpy only.
-_LAZY_SUBMODULES = ("torch", "nn", "metrics", "dask", "vr", "distances", "represent", "compare")
+_LAZY_SUBMODULES = ("torch", "nn", "metrics", "dask", "vr", "distances", "represent", "compare",
+                    "sklearn")
 
 
 def __getattr__(name: str) -> object:

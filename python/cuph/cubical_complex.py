@@ -78,6 +78,30 @@ def _is_prime(p: int) -> bool:
     return True
 
 
+def check_field(homology_coeff_field: Any, dimension: int, stacklevel: int = 2) -> int:
+    """gudhi's check of ``homology_coeff_field`` (a prime, at most 46337), and a UserWarning
+    when a field other than Z/2 is asked for complexes of dimension 3 or 4, where the middle
+    dimensions can depend on the field (see the module notes); returns the prime.
+    ``stacklevel`` is the warning's, counted from the caller of this function."""
+    from .engine import _check_int
+
+    p = _check_int("homology_coeff_field", homology_coeff_field)
+    if p > _MAX_FIELD:
+        raise ValueError(f"Maximum homology_coeff_field allowed value is {_MAX_FIELD}")
+    if not _is_prime(p):
+        raise ValueError("homology_coeff_field must be a prime number")
+    if p != 2 and dimension >= 3:
+        warnings.warn(
+            f"cuph computes persistent homology over Z/2; homology_coeff_field={p} is "
+            "ignored. In 1-D and 2-D the diagrams are the same over every field, but the "
+            "middle dimensions of a 3-D or 4-D complex can differ, so the Z/2 diagram may "
+            f"differ from the one over Z/{p} (pass homology_coeff_field=2 to silence this)",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return p
+
+
 def _read_perseus(path: "Union[str, os.PathLike[str]]") -> np.ndarray:
     """Read a Perseus-style bitmap file (gudhi's format) into an n-D float64 array.
 
@@ -361,22 +385,7 @@ class CubicalComplex:
         """
         from .engine import persistence as _persistence
 
-        from .engine import _check_int
-
-        p = _check_int("homology_coeff_field", homology_coeff_field)
-        if p > _MAX_FIELD:
-            raise ValueError(f"Maximum homology_coeff_field allowed value is {_MAX_FIELD}")
-        if not _is_prime(p):
-            raise ValueError("homology_coeff_field must be a prime number")
-        if p != 2 and self.dimension() >= 3:
-            warnings.warn(
-                f"cuph computes persistent homology over Z/2; homology_coeff_field={p} is "
-                "ignored. In 1-D and 2-D the diagrams are the same over every field, but the "
-                "middle dimensions of a 3-D or 4-D complex can differ, so the Z/2 diagram may "
-                f"differ from the one over Z/{p} (pass homology_coeff_field=2 to silence this)",
-                UserWarning,
-                stacklevel=2,
-            )
+        check_field(homology_coeff_field, self.dimension(), stacklevel=2)
         if isinstance(min_persistence, (bool, np.bool_, str, bytes)):
             raise TypeError(f"min_persistence: expected a number, got {min_persistence!r}")
         min_pers = float(min_persistence)
