@@ -232,6 +232,16 @@ def test_to_gudhi_matches_gudhi(rng, construction, shape) -> None:
     assert counter_of(single) == counter_of(lists[0])
 
 
+def test_to_gudhi_of_a_batch_is_that_of_its_items(rng: np.random.Generator) -> None:
+    # One sort over the batch, sliced per item (flat C order over two batch axes).
+    x = rng.integers(0, 4, size=(2, 3, 6, 5)).astype(np.float32)
+    dg = cuph.persistence(x, batch_dims=2, construction="T")
+    lists = dg.to_gudhi()
+    assert len(lists) == 6
+    for i, (a, b) in enumerate(np.ndindex(2, 3)):
+        assert lists[i] == dg[a, b].to_gudhi()
+
+
 def test_to_persim(rng: np.random.Generator) -> None:
     x = rng.random((2, 7, 6))
     dg = cuph.persistence(x, batch_dims=1)
@@ -491,9 +501,9 @@ def test_betti_curve_at_infinity_is_the_essential_classes(rng, construction, sup
 
 @pytest.mark.parametrize("n_eta", [1, 2, 32, 33, 60])
 @pytest.mark.parametrize("superlevel", [False, True])
-def test_betti_curve_both_ways_of_counting(rng, superlevel, n_eta) -> None:
-    """Up to 32 thresholds are counted pair by pair, more by sorting: both equal the direct
-    count, ties with birth/death values and the infinities included."""
+def test_betti_curve_any_thresholds(rng, superlevel, n_eta) -> None:
+    """Unsorted thresholds, repeated ones, ties with birth/death values and the infinities:
+    the count equals the direct one."""
     x = rng.integers(0, 6, size=(3, 7, 6)).astype(np.float32)
     dg = cuph.persistence(x, batch_dims=1, construction="T", superlevel=superlevel)
     pool = np.concatenate([np.arange(-1.0, 7.0, 0.5), [-np.inf, np.inf]])
