@@ -53,6 +53,10 @@ def _optional_import(module: str, needed_by: str, extra: str) -> Any:
 DBL_MAX: float = float(np.finfo(np.float64).max)
 
 _FORMAT_VERSION = 1
+# betti_curve compares every pair with each threshold up to this many thresholds; beyond, it
+# finds each pair's range of thresholds by binary search. 2048 maps of 56x56 (1.9 M pairs):
+# 1 threshold 5 vs 24 ms, 8: 37 vs 37 ms, 32: 143 vs 49 ms, 100: 432 vs 66 ms.
+_DIRECT_ETAS = 8
 _ARRAY_FIELDS = ("dim", "birth", "death", "birth_index", "death_index", "item", "offsets")
 
 IndexLike = Union[int, Tuple[int, ...]]
@@ -408,8 +412,12 @@ class Diagrams:
             raise ValueError("eta must not contain NaN")
         eta_flat = eta_arr.reshape(-1)
         m1 = self.maxdim + 1
-        counts = self._betti_counts(np.asarray(self.birth, np.float64),
-                                    np.asarray(self.death, np.float64), eta_flat)
+        birth = np.asarray(self.birth, dtype=np.float64)
+        death = np.asarray(self.death, dtype=np.float64)
+        if eta_flat.shape[0] <= _DIRECT_ETAS:
+            counts = self._betti_direct(birth, death, eta_flat)
+        else:
+            counts = self._betti_ranges(birth, death, eta_flat)
         # At eta = +inf (-inf for superlevel) the whole complex is in: its Betti numbers are
         # the essential classes. The half-open rule alone would drop them (death = eta = inf);
         # a class killed by an infinite cell (death_index >= 0) stays dead.
@@ -423,8 +431,27 @@ class Diagrams:
             np.int64, copy=False
         )
 
-    def _betti_counts(self, birth: np.ndarray, death: np.ndarray, eta: np.ndarray) -> np.ndarray:
-        """Classes alive per (group, eta), shape (groups, len(eta)).
+    def _group_ids(self) -> np.ndarray:
+        """The (item, dim) group of each row (rows are stored group by group)."""
+        offsets = np.asarray(self.offsets)
+        return np.repeat(np.arange(offsets.shape[0] - 1, dtype=np.int64), np.diff(offsets))
+
+    def _betti_direct(self, birth: np.ndarray, death: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Classes alive per (group, eta) by comparing every pair with each eta: linear in
+        the pairs per threshold, the fast way for a few thresholds."""
+        groups = self._group_ids()
+        n_groups = np.asarray(self.offsets).shape[0] - 1
+        counts = np.empty((n_groups, eta.shape[0]), dtype=np.int64)
+        for j, e in enumerate(eta):
+            if self.superlevel:  # death < eta <= birth
+                alive = (death < e) & (birth >= e)
+            else:  # birth <= eta < death
+                alive = (birth <= e) & (death > e)
+            counts[:, j] = np.bincount(groups[alive], minlength=n_groups)
+        return counts
+
+    def _betti_ranges(self, birth: np.ndarray, death: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        """Classes alive per (group, eta), shape (groups, len(eta)), for many thresholds.
 
         A pair is alive at the thresholds of one range of the sorted ``eta``, found by binary
         search (``birth <= eta < death``; superlevel: ``death < eta <= birth``), so each pair
@@ -441,10 +468,9 @@ class Diagrams:
         else:
             start = np.searchsorted(eta_sorted, birth, side="left")
             stop = np.searchsorted(eta_sorted, death, side="left")
-        offsets = np.asarray(self.offsets)
-        n_groups = offsets.shape[0] - 1
+        n_groups = np.asarray(self.offsets).shape[0] - 1
         width = n_eta + 1
-        base = np.repeat(np.arange(n_groups, dtype=np.int64) * width, np.diff(offsets))
+        base = self._group_ids() * width
         size = n_groups * width
         steps = (np.bincount(base + start, minlength=size)
                  - np.bincount(base + stop, minlength=size))
@@ -582,17 +608,15 @@ class Diagrams:
         [(1, (1.0, 2.0)), (0, (0.0, inf)), (0, (0.0, 1.0)), (0, (0.0, 1.0)), (0, (0.0, 1.0))]
         """
 
-        # One sort and one list of tuples for the whole batch (tolist gives Python ints and
-        # floats, zip builds the tuples in C), then a slice per item.
-        order = self._gudhi_order()
-        dims = np.asarray(self.dim, dtype=np.int64)[order].tolist()
-        births = np.asarray(self.birth, dtype=np.float64)[order].tolist()
-        deaths = np.asarray(self.death, dtype=np.float64)[order].tolist()
-        pairs = list(zip(dims, zip(births, deaths)))
-        if self.batch_shape == ():
-            return pairs
-        bounds = np.asarray(self.offsets)[:: self.maxdim + 1].tolist()
-        return [pairs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        def one(d: Diagrams) -> List[Tuple[int, Tuple[float, float]]]:
+            # tolist() gives Python ints and floats; zip builds the tuples in C.
+            order = d._gudhi_order()
+            dims = np.asarray(d.dim, dtype=np.int64)[order].tolist()
+            births = np.asarray(d.birth, dtype=np.float64)[order].tolist()
+            deaths = np.asarray(d.death, dtype=np.float64)[order].tolist()
+            return list(zip(dims, zip(births, deaths)))
+
+        return self._per_item(one)
 
     def to_persim(self) -> Union[List[np.ndarray], List[List[np.ndarray]]]:
         """Diagrams in the format of persim / ripser.py: a list with one array per dimension.
