@@ -528,3 +528,26 @@ def test_item_column_rebuilt_from_offsets(rng: np.random.Generator) -> None:
                  death_index=dg.death_index, item=expected[:-1], offsets=dg.offsets,
                  batch_shape=dg.batch_shape, item_shape=dg.item_shape, maxdim=dg.maxdim,
                  construction=dg.construction, superlevel=dg.superlevel)
+
+
+def test_an_item_is_a_complete_diagrams(rng: np.random.Generator) -> None:
+    # dg[i] is assembled without __init__: it must have every attribute a constructed one has,
+    # with the same values, and its columns must be views (no copy per item).
+    dg = cuph.persistence(rng.integers(0, 5, size=(3, 6, 7)).astype(np.float32), batch_dims=1)
+    one = dg[1]
+    s = slice(int(dg.offsets[2]), int(dg.offsets[4]))
+    built = Diagrams(dim=dg.dim[s], birth=dg.birth[s], death=dg.death[s],
+                     birth_index=dg.birth_index[s], death_index=dg.death_index[s], item=None,
+                     offsets=dg.offsets[2:5] - dg.offsets[2], batch_shape=(),
+                     item_shape=dg.item_shape, maxdim=dg.maxdim, construction=dg.construction,
+                     superlevel=dg.superlevel)
+    assert vars(one).keys() == vars(built).keys()
+    for name, value in vars(built).items():
+        got = getattr(one, name)
+        if isinstance(value, np.ndarray):
+            np.testing.assert_array_equal(got, value)
+        else:
+            assert got == value, name
+    np.testing.assert_array_equal(one.item, np.zeros(one.n_pairs, dtype=np.int64))
+    assert np.shares_memory(one.birth, dg.birth)
+    assert one.to_gudhi() == built.to_gudhi() and repr(one) == repr(built)
