@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from typing import (
-    TYPE_CHECKING, Any, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, Union,
+    TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union,
 )
 
 import numpy as np
