@@ -638,22 +638,14 @@ class Diagrams:
         [(4, 2), (1, 2)]
         """
 
-        def one(d: Diagrams) -> List[np.ndarray]:
-            out = []
-            for k in range(d.maxdim + 1):
-                s = d._group_slice(0, k)
-                out.append(
-                    np.stack(
-                        [
-                            np.asarray(d.birth[s], dtype=np.float64),
-                            np.asarray(d.death[s], dtype=np.float64),
-                        ],
-                        axis=1,
-                    ).reshape(-1, 2)
-                )
-            return out
-
-        return self._per_item(one)
+        # One (n, 2) float64 array for the whole batch; each diagram is a slice of it (a view).
+        pairs = np.column_stack([np.asarray(self.birth, dtype=np.float64),
+                                 np.asarray(self.death, dtype=np.float64)]).reshape(-1, 2)
+        at = np.asarray(self.offsets).tolist()
+        m1 = self.maxdim + 1
+        per_item = [[pairs[at[i * m1 + k]:at[i * m1 + k + 1]] for k in range(m1)]
+                    for i in range(self.n_items)]
+        return per_item[0] if self.batch_shape == () else per_item
 
     def to_giotto(
         self,
