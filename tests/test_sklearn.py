@@ -128,3 +128,76 @@ def test_bad_arguments_name_the_problem():
         est.transform([np.ones((2, 2)), np.ones((2,) * 5)])
     with pytest.raises(TypeError, match="X"):
         est.transform(3.0)
+
+
+# ------------------------------------------------------------------------- Rips
+gph = pytest.importorskip("gph")
+from cuph.sklearn import RipsPersistence  # noqa: E402
+
+
+def _close(ours: list, theirs: list, unwrap: bool, exact: bool) -> None:
+    assert len(ours) == len(theirs)
+    for o, t in zip(ours, theirs):
+        if unwrap:
+            o, t = [o], [t]
+        assert len(o) == len(t)
+        for a, b in zip(o, t):
+            assert isinstance(a, np.ndarray) and a.dtype == np.float64 and a.shape[1:] == (2,)
+            a, b = np.asarray(_rows(a)).reshape(-1, 2), np.asarray(_rows(b)).reshape(-1, 2)
+            assert a.shape == b.shape
+            if exact:  # integer coordinates: every length is a correctly rounded sqrt
+                np.testing.assert_array_equal(a, b)
+            else:  # gudhi's scipy distances may differ in the last bit
+                np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dims", [0, 1, [0, 1, 2], [2, 0], [4]])
+@pytest.mark.parametrize("threshold", [np.inf, 2.5])
+@pytest.mark.parametrize("integer", [True, False])
+def test_rips_matches_gudhi_on_point_clouds(rng, dims, threshold, integer):
+    sizes = [12, 30, 12, 7]
+    clouds = [rng.integers(0, 4, (n, 3)).astype(np.float64) if integer  # duplicates, ties
+              else rng.standard_normal((n, 3)) for n in sizes]
+    kw = dict(homology_dimensions=dims, threshold=threshold, homology_coeff_field=2)
+    ours = RipsPersistence(**kw, n_jobs=2).fit_transform(clouds)
+    theirs = gudhi_sklearn.RipsPersistence(**kw, n_jobs=1).fit_transform(clouds)
+    _close(ours, theirs, np.ndim(dims) == 0, integer)
+
+
+@pytest.mark.parametrize("input_type", ["full distance matrix", "lower distance matrix"])
+def test_rips_matrices(rng, input_type):
+    from scipy.spatial.distance import pdist, squareform
+
+    clouds = [rng.integers(0, 5, (n, 2)).astype(np.float64) for n in (9, 15, 9)]
+    full = [squareform(pdist(c)) for c in clouds]
+    given = full
+    if input_type == "lower distance matrix":  # a square one with junk above, ragged rows
+        given = [np.tril(full[0]) + np.triu(np.full_like(full[0], 99.0), 1),
+                 [list(r[:i]) for i, r in enumerate(full[1])], full[2]]
+    kw = dict(homology_dimensions=[0, 1], homology_coeff_field=3)
+    ours = RipsPersistence(**kw, input_type=input_type).fit_transform(given)
+    theirs = gudhi_sklearn.RipsPersistence(**kw, input_type="full distance matrix").fit_transform(full)
+    _close(ours, theirs, False, True)
+    points = RipsPersistence(**kw).fit_transform(clouds)
+    _close(ours, points, False, True)
+
+
+def test_rips_tiny_clouds_and_errors():
+    out = RipsPersistence(homology_dimensions=[0, 1]).fit_transform(
+        [np.zeros((1, 3)), np.zeros((0, 3)), np.array([[0.0], [2.0]])])
+    assert out[0][0].tolist() == [[0.0, np.inf]] and out[0][1].shape == (0, 2)
+    assert out[1][0].shape == (0, 2)
+    assert out[2][0].tolist() == [[0.0, 2.0], [0.0, np.inf]]
+    with pytest.raises(ValueError, match="input_type"):
+        RipsPersistence(0, input_type="graph").fit([])
+    with pytest.raises(NotImplementedError, match="coo_matrix"):
+        RipsPersistence(0, input_type="distance coo_matrix").fit([])
+    with pytest.raises(ValueError, match="num_collapses"):
+        RipsPersistence(0, num_collapses=-1).fit([])
+    with pytest.raises(ValueError, match="prime"):
+        RipsPersistence(0, homology_coeff_field=6).fit([])
+    with pytest.raises(ValueError, match=r"X\[0\]"):
+        RipsPersistence(0).fit_transform([np.zeros(4)])
+    with pytest.raises(ValueError, match="symmetric|diagonal"):
+        RipsPersistence(0, input_type="full distance matrix").fit_transform([np.ones((3, 3))])
+    assert clone(RipsPersistence([0, 1], threshold=1.0)).get_params()["threshold"] == 1.0

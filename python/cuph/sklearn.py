@@ -1,8 +1,9 @@
 """``cuph.sklearn``: scikit-learn transformers, drop-ins for ``gudhi.sklearn``'s.
 
-:class:`CubicalPersistence` takes the arguments of ``gudhi.sklearn.CubicalPersistence`` and
-returns diagrams in its format, so ``from cuph.sklearn import CubicalPersistence`` can replace
-``from gudhi.sklearn import CubicalPersistence`` in a pipeline. The diagrams are cuph's: one
+:class:`CubicalPersistence` and :class:`RipsPersistence` take the arguments of their
+``gudhi.sklearn`` namesakes and return diagrams in their format, so ``from cuph.sklearn import
+CubicalPersistence`` can replace ``from gudhi.sklearn import CubicalPersistence`` in a
+pipeline. The diagrams are cuph's (:func:`cuph.persistence`, :func:`cuph.vr.persistence`): one
 batched call per group of same-shaped inputs, spread over ``n_jobs`` threads (gudhi runs one
 complex per joblib task), and only the dimensions asked for are computed.
 
@@ -12,9 +13,12 @@ Departures from gudhi, on purpose:
   ``None`` means one; ``-1`` is every core as in joblib, ``-2`` all but one, and so on.
 * The rows of a diagram come in cuph's order (by death, then birth), not gudhi's; as
   multisets they are the same.
-* ``homology_coeff_field``: cuph computes over Z/2, which gives gudhi's diagrams for 1-D and
-  2-D inputs over every field; for 3-D and 4-D inputs a field other than 2 warns, as
-  :meth:`cuph.CubicalComplex.compute_persistence` does.
+* ``homology_coeff_field`` (cubical): cuph computes over Z/2, which gives gudhi's diagrams for
+  1-D and 2-D inputs over every field; for 3-D and 4-D inputs a field other than 2 warns, as
+  :meth:`cuph.CubicalComplex.compute_persistence` does. (Rips: the field goes to giotto-ph.)
+* Rips values are cuph's float64 edge lengths; gudhi computes its distances with scipy, so a
+  value can differ from gudhi's in the last bit. ``num_collapses`` is accepted and ignored
+  (cuph does not collapse edges), and ``input_type="distance coo_matrix"`` is not supported.
 
 Examples
 --------
@@ -45,7 +49,7 @@ from ._threads import usable_cores
 from .cubical_complex import check_field
 from .engine import _as_array, _check_int, persistence
 
-__all__ = ["CubicalPersistence"]
+__all__ = ["CubicalPersistence", "RipsPersistence"]
 
 _INPUT_TYPES = {"top_dimensional_cells": "T", "vertices": "V"}
 
@@ -198,3 +202,135 @@ class CubicalPersistence(TransformerMixin, BaseEstimator):
         cols = [int(k) if 0 <= k <= maxdim else -1 for k in self.dimensions_]
         return [[pairs[at[i * width + k]:at[i * width + k + 1]] if k >= 0 else empty
                  for k in cols] for i in range(n)]
+
+
+_RIPS_INPUTS = ("point cloud", "full distance matrix", "lower distance matrix",
+                "distance coo_matrix")
+
+
+def _full_from_lower(lower: Any, name: str) -> np.ndarray:
+    """A symmetric matrix from a lower-triangular one: a square array (its upper part is not
+    read) or ragged rows ``[[], [d10], [d20, d21], ...]`` (gudhi's "lower distance matrix")."""
+    if isinstance(lower, np.ndarray) and lower.ndim == 2:
+        low = np.tril(np.asarray(lower, np.float64), -1)
+    else:
+        rows = [np.asarray(r, np.float64).reshape(-1) for r in lower]
+        n = len(rows)
+        low = np.zeros((n, n))
+        for i, r in enumerate(rows):
+            if r.shape[0] < i:
+                raise ValueError(f"{name}: row {i} of a lower distance matrix needs at least {i} "
+                                 f"entries, got {r.shape[0]}")
+            low[i, :i] = r[:i]
+    return low + low.T
+
+
+class RipsPersistence(TransformerMixin, BaseEstimator):
+    """Vietoris-Rips persistence diagrams, one per point cloud or distance matrix, in gudhi's
+    format (``gudhi.sklearn.RipsPersistence``).
+
+    Parameters
+    ----------
+    homology_dimensions : int or list of int
+        As for :class:`CubicalPersistence`.
+    threshold : float, default inf
+        Longest edge of the complex (edges longer than it are left out; the classes alive at
+        it are essential).
+    input_type : {"point cloud", "full distance matrix", "lower distance matrix"}
+        Points ``(n, features)`` (Euclidean), symmetric matrices with a zero diagonal, or
+        lower-triangular ones (square arrays whose upper part is not read, or ragged rows).
+    num_collapses : int or "auto"
+        Accepted for compatibility and ignored (see the module notes).
+    homology_coeff_field : int, default 11
+        A prime, used by giotto-ph for dimensions >= 1 (dimension 0 does not depend on it).
+    n_jobs : int, optional
+        Threads for cuph's distance matrices and dimension 0 (see the module notes;
+        giotto-ph runs on one thread, :mod:`cuph.vr`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cuph.sklearn import RipsPersistence
+    >>> square = np.array([[0., 0], [1, 0], [1, 1], [0, 1]])
+    >>> h0, h1 = RipsPersistence(homology_dimensions=[0, 1]).fit_transform([square])[0]
+    >>> h0.tolist(), h1.tolist()
+    ([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, inf]], [[1.0, 1.4142135623730951]])
+    """
+
+    def __init__(self, homology_dimensions: Any, threshold: float = float("inf"),
+                 input_type: str = "point cloud", num_collapses: Any = "auto",
+                 homology_coeff_field: int = 11, n_jobs: Optional[int] = None) -> None:
+        self.homology_dimensions = homology_dimensions
+        self.threshold = threshold
+        self.input_type = input_type
+        self.num_collapses = num_collapses
+        self.homology_coeff_field = homology_coeff_field
+        self.n_jobs = n_jobs
+        _dimension_list(homology_dimensions)
+
+    def fit(self, X: Any, y: Any = None) -> "RipsPersistence":
+        """Checks the parameters; nothing is learnt from ``X``. Returns ``self``."""
+        self.dimensions_, self.unwrap_ = _dimension_list(self.homology_dimensions)
+        if self.input_type not in _RIPS_INPUTS:
+            raise ValueError(f"input_type: must be one of {_RIPS_INPUTS}, got {self.input_type!r}")
+        if self.input_type == "distance coo_matrix":
+            raise NotImplementedError("input_type: 'distance coo_matrix' (sparse graphs) is not "
+                                      "supported by cuph; pass 'full distance matrix' with the "
+                                      "dense matrix, or use gudhi.sklearn.RipsPersistence")
+        if not (self.num_collapses == "auto" or (not isinstance(self.num_collapses, bool)
+                                                 and isinstance(self.num_collapses, int)
+                                                 and self.num_collapses >= 0)):
+            raise ValueError(f"num_collapses: must be 'auto' or an int >= 0, got "
+                             f"{self.num_collapses!r}")
+        check_field(self.homology_coeff_field, 0)
+        _threads(self.n_jobs)
+        return self
+
+    def transform(self, X: Any, y: Any = None) -> List[Any]:
+        """The diagrams of the clouds (or matrices) in ``X``, as
+        :meth:`CubicalPersistence.transform` returns them; ``death = inf`` for essential
+        classes (dimension 0's oldest class, and those alive at ``threshold``)."""
+        from . import vr
+
+        check_is_fitted(self, "dimensions_")
+        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+            raise TypeError(f"X: expected a sequence of clouds, got {type(X).__name__}")
+        points = self.input_type == "point cloud"
+        items = []
+        for k in range(len(X)):
+            if self.input_type == "lower distance matrix":
+                a = _full_from_lower(X[k], f"X[{k}]")
+            else:
+                a = _as_array(X[k], f"X[{k}]").astype(np.float64, copy=False)
+                if a.ndim != 2:
+                    raise ValueError(f"X[{k}]: expected a 2-D array ({self.input_type}), got "
+                                     f"shape {a.shape}")
+            items.append(a)
+        empty = np.empty((0, 2))
+        wanted = [int(k) for k in self.dimensions_ if k >= 0]
+        maxdim = max(wanted) if wanted else -1
+        out: List[Any] = [None] * len(items)
+        groups: Dict[Tuple[int, ...], List[int]] = {}
+        for i, a in enumerate(items):
+            groups.setdefault(a.shape, []).append(i)
+        for shape, members in groups.items():
+            n = shape[0]
+            if maxdim < 0 or n < 2:  # no pair to compute; one point is one essential class
+                one = np.array([[0.0, np.inf]]) if n == 1 else empty
+                for i in members:
+                    out[i] = [one if k == 0 else empty for k in self.dimensions_]
+                continue
+            batch = np.stack([items[i] for i in members])
+            kw = dict(maxdim=min(maxdim, n - 1), threshold=self.threshold,
+                      coeff=int(self.homology_coeff_field), n_threads=_threads(self.n_jobs))
+            dg = (vr.persistence(batch, **kw) if points
+                  else vr.persistence(distance_matrix=batch, **kw))
+            pairs = np.column_stack([np.asarray(dg.birth, np.float64),
+                                     np.asarray(dg.death, np.float64)])
+            at = np.asarray(dg.offsets).tolist()
+            width = dg.maxdim + 1
+            for j, i in enumerate(members):
+                out[i] = [pairs[at[j * width + k]:at[j * width + k + 1]]
+                          if 0 <= k < width else empty for k in self.dimensions_]
+        return [d[0] for d in out] if self.unwrap_ else out
+
