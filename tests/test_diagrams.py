@@ -551,3 +551,21 @@ def test_an_item_is_a_complete_diagrams(rng: np.random.Generator) -> None:
     np.testing.assert_array_equal(one.item, np.zeros(one.n_pairs, dtype=np.int64))
     assert np.shares_memory(one.birth, dg.birth)
     assert one.to_gudhi() == built.to_gudhi() and repr(one) == repr(built)
+
+
+def test_gudhi_formats_leave_the_garbage_collector_as_they_found_it(rng) -> None:
+    # to_gudhi and CubicalComplex.persistence pause the cyclic collector while they build
+    # their tuples; whatever its state was, it is the same afterwards.
+    import gc
+
+    x = rng.random((2, 6, 6))
+    dg = cuph.persistence(x, batch_dims=1)
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            assert dg.to_gudhi() == [dg[0].to_gudhi(), dg[1].to_gudhi()]
+            assert cuph.CubicalComplex(vertices=x[0]).persistence()
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
