@@ -159,9 +159,7 @@ void compute_item(const ItemView& item, bool superlevel, int maxdim, bool keep_d
       } else if (pack_values<D>(keys, range, pad, v64)) {
         run(v64);
       } else {
-        const Ranking ranked = rank_keys<D>(keys, range, pad);
-        v32.assign(ranked.rank.begin(), ranked.rank.end());  // the outside included
-        run(v32);
+        run(rank_keys<D>(keys, range, pad).rank);  // the outside included
       }
     }
     own32 = std::vector<uint32_t>();

@@ -12,12 +12,6 @@
 
 namespace cuph {
 
-// resize() leaves new elements uninitialised: every row of a result column is written once by
-// its item, so zeroing it first was a second pass over the output (and its page faults taken by
-// one thread instead of the writers); an item's pair lists are sized for every join of a pass
-// before the replay writes the pairs.
-// Large columns also ask for transparent huge pages (where THP is in "madvise" mode): the
-// writers then take one page fault per 2 MiB instead of per 4 KiB.
 // Asks for transparent huge pages on the whole 2 MiB pages inside [p, p + bytes): a hint only.
 inline void huge_page_hint(void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
@@ -30,6 +24,12 @@ inline void huge_page_hint(void* p, size_t bytes) {
 #endif
 }
 
+// resize() leaves new elements uninitialised: every row of a result column is written once by
+// its item, so zeroing it first was a second pass over the output (and its page faults taken by
+// one thread instead of the writers); an item's pair lists are sized for every join of a pass
+// before the replay writes the pairs.
+// Large columns also ask for transparent huge pages (where THP is in "madvise" mode): the
+// writers then take one page fault per 2 MiB instead of per 4 KiB.
 template <class T> struct UninitAllocator : std::allocator<T> {
   using value_type = T;
   template <class U> struct rebind { using other = UninitAllocator<U>; };
