@@ -73,6 +73,19 @@ def _threads(n_jobs: Any) -> int:
     return n if n > 0 else max(1, usable_cores() + 1 + n)
 
 
+def _per_item(pairs: np.ndarray, offsets: np.ndarray, n: int, maxdim: int,
+              dims: np.ndarray) -> List[List[np.ndarray]]:
+    """Per item, the arrays of dimensions ``dims`` (in that order): slices (views) of a
+    batch's ``(rows, 2)`` pairs stored item by item, dimensions 0..maxdim each, as ``offsets``
+    delimits them; a dimension outside 0..maxdim gives an empty array."""
+    at = offsets.tolist()
+    width = maxdim + 1
+    empty = np.empty((0, 2))
+    cols = [int(k) if 0 <= k <= maxdim else -1 for k in dims]
+    return [[pairs[at[i * width + k]:at[i * width + k + 1]] if k >= 0 else empty
+             for k in cols] for i in range(n)]
+
+
 class CubicalPersistence(TransformerMixin, BaseEstimator):
     """Persistence diagrams of cubical complexes, one per input array, in gudhi's format.
 
@@ -196,12 +209,7 @@ class CubicalPersistence(TransformerMixin, BaseEstimator):
                 keep = np.isinf(pairs[:, 1]) | (pairs[:, 1] - pairs[:, 0] > min_pers)
             pairs = pairs[keep]
             offsets = np.concatenate([[0], np.cumsum(keep)])[offsets]
-        # Each item's diagram of dimension k is one slice (a view) of the batch's pairs.
-        at = offsets.tolist()
-        width = maxdim + 1
-        cols = [int(k) if 0 <= k <= maxdim else -1 for k in self.dimensions_]
-        return [[pairs[at[i * width + k]:at[i * width + k + 1]] if k >= 0 else empty
-                 for k in cols] for i in range(n)]
+        return _per_item(pairs, offsets, n, maxdim, self.dimensions_)
 
 
 _RIPS_INPUTS = ("point cloud", "full distance matrix", "lower distance matrix",
@@ -327,10 +335,9 @@ class RipsPersistence(TransformerMixin, BaseEstimator):
                   else vr.persistence(distance_matrix=batch, **kw))
             pairs = np.column_stack([np.asarray(dg.birth, np.float64),
                                      np.asarray(dg.death, np.float64)])
-            at = np.asarray(dg.offsets).tolist()
-            width = dg.maxdim + 1
-            for j, i in enumerate(members):
-                out[i] = [pairs[at[j * width + k]:at[j * width + k + 1]]
-                          if 0 <= k < width else empty for k in self.dimensions_]
+            per_item = _per_item(pairs, np.asarray(dg.offsets), len(members), dg.maxdim,
+                                 self.dimensions_)
+            for i, diagrams in zip(members, per_item):
+                out[i] = diagrams
         return [d[0] for d in out] if self.unwrap_ else out
 
