@@ -162,6 +162,66 @@ def test_large_noise_and_smooth_items():
             assert rows(got) == rows(want)
 
 
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_1d_items_as_rows_of_2d_items(construction):
+    """1-D items run the 2-D kernels as items of one row: every field equals the CPU engine's
+    1-D result (pairs, indices, offsets, shapes), on ties, degenerate lengths, every dtype
+    class, reversed and strided views and a 2-D batch; gudhi agrees."""
+    rng = np.random.default_rng(31)
+    for n in (1, 2, 3, 7, 64, 500):
+        for levels in (2, 3, 1000):
+            x = rng.integers(0, levels, (5, n)).astype(np.float32)
+            for superlevel in (False, True):
+                got = kernel(x, construction=construction, batch_dims=1, superlevel=superlevel)
+                want = cuph.persistence(x, construction=construction, batch_dims=1,
+                                        superlevel=superlevel, device="cpu")
+                assert got.item_shape == (n,) and got.maxdim == 0
+                for field in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+                    np.testing.assert_array_equal(getattr(got, field), getattr(want, field))
+                check_indices(got, x, 1)
+    base = rng.integers(-3, 4, (4, 3, 40)).astype(np.int16)
+    for view in (base[:, :, ::-1], base[::-1, 1, ::3], base.transpose(1, 0, 2), base[0, 0]):
+        bd = view.ndim - 1
+        got = kernel(view, construction=construction, batch_dims=bd)
+        assert rows(got) == rows(cuph.persistence(view, construction=construction,
+                                                  batch_dims=bd, device="cpu"))
+        assert got.batch_shape == view.shape[:bd]
+    for dtype in (np.float16, np.float64, np.uint8, np.int64, np.bool_):
+        y = rng.integers(0, 2 if dtype == np.bool_ else 9, (3, 30)).astype(dtype)
+        got = kernel(y, construction=construction, batch_dims=1)
+        want = cuph.persistence(y, construction=construction, batch_dims=1, device="cpu")
+        assert rows(got) == rows(want) and got.birth.dtype == want.birth.dtype
+    z = rng.integers(0, 4, 25).astype(np.float64)
+    got = kernel(z, construction=construction)
+    assert counter_from_arrays(got.dim, got.birth, got.death) == gudhi_pairs(z, construction)
+
+
+def test_1d_device_arrays_take_a_row_axis(monkeypatch):
+    """A 1-D item on the GPU is handed to the kernels as a (1, n) item whose extra axis has
+    stride 0; the CUDA entry point is stood in for by the CPU launcher on the array's host
+    data, read through the shape and byte strides the GPU path passes."""
+    _cuda = pytest.importorskip("cuph._cuda")
+    import cuph.engine
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
+    host = np.random.default_rng(37).integers(0, 4, (6, 33)).astype(np.float32)
+    seen = []
+
+    def compute_2d_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
+                          superlevel, max_bytes):
+        seen.append((tuple(shape), tuple(strides)))
+        view = np.lib.stride_tricks.as_strided(host, shape, strides)
+        return _core._portable_2d(view, maxdim, construction, batch_dims, 1, superlevel)
+
+    monkeypatch.setattr(_cuda, "compute_2d_device", compute_2d_device)
+    for construction in "VT":
+        got = cuph.persistence(FakeCupyArray(host), batch_dims=1, construction=construction)
+        want = cuph.persistence(host, batch_dims=1, construction=construction, device="cpu")
+        assert rows(got) == rows(want) and got.item_shape == (33,)
+        np.testing.assert_array_equal(got.birth_index, want.birth_index)
+    assert seen[-1] == ((6, 1, 33), (132, 0, 4))
+
+
 def test_bad_input():
     x = np.zeros((3, 3, 3), np.float32)
     with pytest.raises(ValueError, match="2-D items"):
@@ -521,7 +581,7 @@ requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable C
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_cuda_launcher_matches_cpu(construction):
     rng = np.random.default_rng(19)
-    for shape in SHAPES + [(56, 56), (128, 96)]:
+    for shape in SHAPES + [(56, 56), (128, 96), (1,), (9,), (777,)]:
         for levels in (3, 1000):
             x = rng.integers(0, levels, (64,) + shape).astype(np.float32)
             for superlevel in (False, True):
@@ -541,7 +601,7 @@ def test_cuda_launcher_from_torch_cuda_tensor(dtype):
     torch = pytest.importorskip("torch")
     g = torch.Generator(device="cuda").manual_seed(0)
     x = (torch.rand(16, 28, 30, device="cuda", generator=g) * 5).to(getattr(torch, dtype))
-    for view in (x, x.transpose(1, 2), x[::3, 2:, ::2]):
+    for view in (x, x.transpose(1, 2), x[::3, 2:, ::2], x[:, 3, ::2], x[2:5, 1:3, 4]):
         for construction in "VT":
             got = cuph.persistence(view, batch_dims=1, construction=construction)  # auto: GPU
             want = cuph.persistence(view.cpu().numpy(), batch_dims=1, construction=construction,

@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--superlevel", action="store_true", help="superlevel-set filtration")
     p.add_argument("--keep-diagonal", action="store_true", help="keep zero-length pairs")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="engine device (cuda: the GPU engine, 2-D items; default: auto)")
+                   help="engine device (cuda: the GPU engine, 1-D and 2-D items; default: auto)")
     p.add_argument("--chunk-size", type=_positive_int, default=None,
                    help="batch items per engine call (progress granularity)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

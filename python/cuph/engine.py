@@ -17,6 +17,11 @@ __all__ = ["persistence", "cuda_available", "output_dtype"]
 
 _CONSTRUCTIONS = ("V", "T")
 _DEVICES = ("auto", "cpu", "cuda")
+# The item dimensions the GPU engine computes: its kernels are 2-D, and a 1-D item of n values
+# is the 2-D item of shape (1, n): for V the same complex, for T a strip of squares that
+# deformation-retracts onto the line in every sublevel set, with the same flat indices.
+_GPU_DIMS = (1, 2)
+_GPU_ONLY = "device: the GPU engine computes 1-D and 2-D items (without keep_diagonal) so far"
 
 
 def cuda_available() -> bool:
@@ -199,8 +204,10 @@ def persistence(
         and essential classes die at ``-inf``.
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
-        ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 2-D items
-        (dims 0 and 1, both constructions, without ``keep_diagonal``); with ``"auto"``, other
+        ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 1-D and
+        2-D items (all their dimensions, both constructions, without ``keep_diagonal``; a 1-D
+        item is computed as a 2-D item of one row, which has the same pairs and indices); with
+        ``"auto"``, other
         requests on a GPU array run on the CPU engine from a host copy, and with ``"cuda"``
         they raise ValueError. Torch and cupy arrays on the GPU of at most 32-bit dtypes are
         read in place (any strides); 64-bit ones are copied to the host for their ranks, and
@@ -231,7 +238,7 @@ def persistence(
     """
     x = _widen_exact(x)
     use_gpu = _use_gpu(x, device)
-    if use_gpu and device == "auto" and (keep_diagonal or not _gpu_takes(x, batch_dims, (2,))):
+    if use_gpu and device == "auto" and (keep_diagonal or not _gpu_takes(x, batch_dims, _GPU_DIMS)):
         # "auto" means the best engine for the request: the CPU's, on a host copy, for what
         # the GPU engine does not compute (3-D and 4-D items, keep_diagonal).
         use_gpu = False
@@ -307,17 +314,19 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     batch_dims, maxdim, _ = _check_options(len(shape), shape, batch_dims, maxdim, 1)
     if not isinstance(superlevel, (bool, np.bool_)):
         raise TypeError("superlevel: expected a bool")
-    if len(shape) - batch_dims != 2 or keep_diagonal:
-        raise ValueError("device: the GPU engine computes 2-D items (without keep_diagonal) so "
-                         "far; use device='cpu' with a host copy")
+    if len(shape) - batch_dims not in _GPU_DIMS or keep_diagonal:
+        raise ValueError(f"{_GPU_ONLY}; use device='cpu' with a host copy")
     batch_shape, item_shape = shape[:batch_dims], shape[batch_dims:]
     check_cell_count(batch_shape, item_shape, construction)
+    strides = list(dev["strides"])
+    if len(item_shape) == 1:  # the row of a 2-D item (an axis of length 1 is never stepped)
+        shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
     if math.prod(batch_shape) == 0:
         raw = None
     else:
         from . import _cuda  # type: ignore[attr-defined]
 
-        raw = _cuda.compute_2d_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
+        raw = _cuda.compute_2d_device(dev["ptr"], list(shape), strides, dev["code"],
                                       dev["stream"], maxdim, construction, batch_dims,
                                       bool(superlevel), parse_max_memory(max_memory) or 0)
     if raw is None:  # an empty batch: a host stand-in of no elements for the result's shape
@@ -340,11 +349,10 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
         raise TypeError("superlevel: expected a bool")
     if not isinstance(keep_diagonal, (bool, np.bool_)):
         raise TypeError("keep_diagonal: expected a bool")
-    if engine != "cpu" and (arr.ndim - batch_dims != 2 or keep_diagonal):
+    if engine != "cpu" and (arr.ndim - batch_dims not in _GPU_DIMS or keep_diagonal):
         raise ValueError(
-            "device: the GPU engine computes 2-D items (without keep_diagonal) so far; got "
-            f"{arr.ndim - batch_dims}-D items{' with keep_diagonal' if keep_diagonal else ''}: "
-            "use device='cpu'"
+            f"{_GPU_ONLY}; got {arr.ndim - batch_dims}-D items"
+            f"{' with keep_diagonal' if keep_diagonal else ''}: use device='cpu'"
         )
 
     batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
@@ -361,6 +369,8 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
         if engine == "cpu":
             return _core.compute(view, maxdim, construction, bd, n_threads, bool(superlevel),
                                  bool(keep_diagonal))
+        if view.ndim - bd == 1:  # the row of a 2-D item (_GPU_DIMS)
+            view = view[..., None, :]
         if engine == "portable":
             return _core._portable_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
         from . import _cuda  # type: ignore[attr-defined]

@@ -9,8 +9,8 @@ that created the class (the same for deaths).  Away from ties this is the gradie
 diagram; where several values tie, the pairing (and so the subgradient) is the one fixed by
 the engine's total order (value, then cell index).
 
-CUDA tensors go to the GPU engine, read in place, when it computes them (2-D items without
-``keep_diagonal``; see :func:`cuph.persistence`), else to the CPU engine from a host copy; the
+CUDA tensors go to the GPU engine, read in place, when it computes them (1-D and 2-D items
+without ``keep_diagonal``; see :func:`cuph.persistence`), else to the CPU engine from a host copy; the
 results are returned on the tensor's device either way.
 
 Example: a topological loss that closes a hole
