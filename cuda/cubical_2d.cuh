@@ -215,31 +215,21 @@ CUPH_HD inline void sort_criticals(Critical* c, int64_t n, bool dual) {
   }
 }
 
-// Element e of n_items * passes: pass e % passes of item e / passes. Pairs with the same
-// generator at both ends (zero length) are left out.
-CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
-  const int q = int(e % b.passes);
-  const int64_t item = e / b.passes;
-  const Pass2& pass = t.pass[q];
-  const int64_t base = item * b.nodes();
-  const uint64_t* keys = b.keys + base;
-  const uint64_t* age = pass.age_is_key ? keys : b.age[q] + base;
-  uint32_t* parent = b.parent[q] + base;
-  Critical* crit = b.crit[q] + b.start[q][item];
-  const int64_t n = int64_t(b.start[q][item + 1] - b.start[q][item]);
-  Pair* out = b.pairs[q] + b.start[q][item] + item;
+// The elder rule over an item's critical joins `crit[0, n)` of one pass, sorted by `before`,
+// on its forest; pairs of positive length go to out, then the essential class of the primal
+// pass. `parent`, `age`: the item's (global memory, or a block's shared copies); keys: the
+// item's, read for the dual pass's border witnesses; value(key): the input's value at a key's
+// element. Returns the number of pairs written.
+template <class Value>
+CUPH_HD uint32_t replay_sorted(const Pass2& pass, const Critical* crit, int64_t n,
+                               uint32_t* parent, const uint64_t* age, const uint64_t* keys,
+                               int64_t padded, uint64_t min_key, const Value& value, Pair* out) {
   uint32_t kept = 0;
-  // A pair between equal values has length zero (ties): dropped, as index_pairs does.
-  auto value = [&](uint64_t key) {
-    const uint32_t flat = uint32_t(key);
-    return read_value(b.in.dtype, element(b.in, item, flat));
-  };
-  sort_criticals(crit, n, pass.dual);
   for (int64_t i = 0; i < n; ++i) {
     const Critical& c = crit[i];
     const int64_t p = c.owner;
-    uint32_t x = find_root(parent, node_of(pass, keys, b.padded, p, pass.join_a[c.join]));
-    uint32_t y = find_root(parent, node_of(pass, keys, b.padded, p, pass.join_b[c.join]));
+    uint32_t x = find_root(parent, node_of(pass, keys, padded, p, pass.join_a[c.join]));
+    uint32_t y = find_root(parent, node_of(pass, keys, padded, p, pass.join_b[c.join]));
     if (x == y) continue;
     // The younger root dies: born later in the direction of the pass.
     if (pass.dual ? age[x] > age[y] : age[x] < age[y]) {
@@ -247,6 +237,7 @@ CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
       x = y;
       y = tmp;
     }
+    // A pair between equal values has length zero (ties): dropped, as index_pairs does.
     if (age[x] != c.key) {
       const uint64_t born = pass.dual ? c.key : age[x], dies = pass.dual ? age[x] : c.key;
       const double bv = value(born), dv = value(dies);
@@ -255,9 +246,104 @@ CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
     parent[x] = y;
   }
   if (!pass.dual)  // the box is connected
-    out[kept++] = {uint32_t(b.min_key[item]), kNone, value(b.min_key[item]), 0.0};
-  b.n_pairs[q][item] = kept;
+    out[kept++] = {uint32_t(min_key), kNone, value(min_key), 0.0};
+  return kept;
 }
+
+// The input's value at the element of a key of item `item`.
+struct ItemValue {
+  const Batch2* b;
+  int64_t item;
+  CUPH_HD double operator()(uint64_t key) const {
+    return read_value(b->in.dtype, element(b->in, item, int64_t(uint32_t(key))));
+  }
+};
+
+// Element e of n_items * passes: pass e % passes of item e / passes, on one thread in the
+// batch's arrays (the replay of items whose block replay would not fit in shared memory).
+CUPH_HD inline void replay(const Batch2& b, const Tables2& t, int64_t e) {
+  const int q = int(e % b.passes);
+  const int64_t item = e / b.passes;
+  const Pass2& pass = t.pass[q];
+  const int64_t base = item * b.nodes();
+  const uint64_t* keys = b.keys + base;
+  Critical* crit = b.crit[q] + b.start[q][item];
+  const int64_t n = int64_t(b.start[q][item + 1] - b.start[q][item]);
+  sort_criticals(crit, n, pass.dual);
+  b.n_pairs[q][item] =
+      replay_sorted(pass, crit, n, b.parent[q] + base, pass.age_is_key ? keys : b.age[q] + base,
+                    keys, b.padded, b.min_key[item], ItemValue{&b, item},
+                    b.pairs[q] + b.start[q][item] + item);
+}
+
+// The same replay with a thread block per item and pass (block e), phase by phase (a barrier
+// between phases, see sequence.cuh's launch_blocks): the item's criticals, forest and ages are
+// copied into shared memory, the criticals sorted there by a bitonic network (padded with
+// entries that sort last to m, a power of two), and one thread replays them: every access of
+// the sequential part then hits shared memory instead of global memory. `shared`: m Critical,
+// then nodes() ages, then nodes() parents. Returns whether a phase follows.
+struct BlockReplay {
+  Batch2 b;
+  const Tables2* t;
+  static CUPH_HD int64_t padded_count(int64_t n) {
+    int64_t m = 1;
+    while (m < n) m *= 2;
+    return m;
+  }
+  // Bytes of shared memory for items of `nodes` nodes and at most n criticals per pass.
+  static CUPH_HD uint64_t shared_bytes(int64_t nodes, int64_t n) {
+    return uint64_t(padded_count(n)) * sizeof(Critical) + uint64_t(nodes) * 12;
+  }
+  CUPH_HD bool operator()(int phase, int64_t e, int tid, int threads, uint64_t* shared) const {
+    const int q = int(e % b.passes);
+    const int64_t item = e / b.passes;
+    const Pass2& pass = t->pass[q];
+    const int64_t base = item * b.nodes(), nodes = b.nodes();
+    const int64_t n = int64_t(b.start[q][item + 1] - b.start[q][item]);
+    const int64_t m = padded_count(n);
+    Critical* crit = reinterpret_cast<Critical*>(shared);
+    uint64_t* age = shared + 2 * m;
+    uint32_t* parent = reinterpret_cast<uint32_t*>(age + nodes);
+    int stages = 0;  // of the bitonic network: log2(m) (log2(m) + 1) / 2
+    for (int64_t k = 2; k <= m; k *= 2)
+      for (int64_t j = k / 2; j > 0; j /= 2) ++stages;
+    if (phase == 0) {
+      const Critical* from = b.crit[q] + b.start[q][item];
+      const Critical last = {pass.dual ? 0 : ~uint64_t(0), 0, ~uint32_t(0)};  // sorts last
+      for (int64_t i = tid; i < m; i += threads) crit[i] = i < n ? from[i] : last;
+      const uint64_t* ages = pass.age_is_key ? b.keys + base : b.age[q] + base;
+      for (int64_t i = tid; i < nodes; i += threads) {
+        age[i] = ages[i];
+        parent[i] = b.parent[q][base + i];
+      }
+      return true;
+    }
+    if (phase <= stages) {  // stage `phase` of the network: compare-exchange at distance j
+      int s = 0;
+      for (int64_t k = 2; k <= m; k *= 2)
+        for (int64_t j = k / 2; j > 0; j /= 2)
+          if (++s == phase) {
+            for (int64_t i = tid; i < m; i += threads) {
+              const int64_t l = i ^ j;
+              if (l <= i) continue;
+              const bool up = (i & k) == 0;
+              if (up ? before(crit[l], crit[i], pass.dual) : before(crit[i], crit[l], pass.dual)) {
+                const Critical tmp = crit[i];
+                crit[i] = crit[l];
+                crit[l] = tmp;
+              }
+            }
+            return true;
+          }
+    }
+    if (tid == 0)  // with the keys' shared copy where the ages are the keys
+      b.n_pairs[q][item] = replay_sorted(pass, crit, n, parent, age,
+                                         pass.age_is_key ? age : b.keys + base, b.padded,
+                                         b.min_key[item], ItemValue{&b, item},
+                                         b.pairs[q] + b.start[q][item] + item);
+    return false;
+  }
+};
 
 }  // namespace gpu
 }  // namespace cuph

@@ -157,6 +157,22 @@ template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
   if (f.error) std::rethrow_exception(f.error);
 }
 
+// The replay's switches (sequence.cuh's ReplayOptions) of this module's launches, and the CPU
+// launcher's shared memory per block (as a GPU's, so that the same batches take the block
+// replay): a test and benchmark switch (`_core._portable_replay`, `_cuda._replay`), with a
+// count of the runs that took the block replay.
+struct ReplaySwitch {
+  std::atomic<bool> blocks{true};
+  std::atomic<int> threads{128};
+  std::atomic<uint64_t> max_shared{227 * 1024};  // an H100's or H200's opt-in limit per block
+  std::atomic<uint64_t> block_runs{0};
+  ReplayOptions options() const { return {blocks.load(), threads.load()}; }
+};
+inline ReplaySwitch& replay_switch() {
+  static ReplaySwitch s;
+  return s;
+}
+
 // A NaN found by load_words (element e of the batch) as the CPU engine reports it.
 [[noreturn]] inline void throw_nan(uint64_t e, int64_t item_size) {
   throw ItemError{int64_t(e) / item_size,
@@ -189,6 +205,32 @@ class CpuLauncher {
   template <class Body> void launch(const char*, int64_t n, const Body& body) {
     cpu_launch(n, threads_, [&](int64_t e) { body(e); });
   }
+  // A block's threads run one after another within each phase, in increasing order on even
+  // blocks and decreasing order on odd ones, over memory filled with a pattern: a phase whose
+  // threads read what another thread writes in it, or memory no phase wrote, shows as results
+  // that differ from the CPU engine's.
+  template <class Body>
+  void launch_blocks(const char*, int64_t n, int threads, uint64_t shared, const Body& body) {
+    const FirstFailure f = for_each_item(n, threads_, nullptr, [&]() {
+      return [&, threads](int64_t blk, CancelToken&) {
+        thread_local std::vector<uint64_t> memory;
+        memory.assign(size_t((shared + 7) / 8), 0xa5a5a5a5a5a5a5a5ull);
+        for (int phase = 0;; ++phase) {
+          bool more = false;
+          for (int k = 0; k < threads; ++k) {
+            const int tid = blk & 1 ? threads - 1 - k : k;
+            const bool m = body(phase, blk, tid, threads, memory.data());
+            if (k > 0 && m != more)
+              throw std::logic_error("cuph: a block's threads disagree on its phases");
+            more = m;
+          }
+          if (!more) break;
+        }
+      };
+    });
+    if (f.error) std::rethrow_exception(f.error);
+  }
+  uint64_t max_shared() const { return replay_switch().max_shared.load(); }
 
  private:
   int threads_;
@@ -202,8 +244,9 @@ inline RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel,
   CpuLauncher l(threads);
   RunResult r;
   run_2d(l, t, in, superlevel, words.empty() ? nullptr : words.data(), n_items, rows, cols,
-         passes, r);
+         passes, replay_switch().options(), r);
   if (r.nan_at != ~uint64_t(0)) throw_nan(r.nan_at, rows * cols);
+  if (r.block_replay) ++replay_switch().block_runs;
   return r;
 }
 

@@ -34,6 +34,18 @@ template <class Body> __global__ void k_each(int64_t n, Body body) {
     body(e);
 }
 
+// Every block body of sequence.cuh (launch_blocks): the phases of a block separated by
+// barriers, blocks in a grid-stride loop (the last phase's barrier guards the memory's reuse).
+template <class Body> __global__ void k_blocks(int64_t n, Body body) {
+  extern __shared__ uint64_t block_memory[];
+  for (int64_t blk = blockIdx.x; blk < n; blk += gridDim.x)
+    for (int phase = 0;; ++phase) {
+      const bool more = body(phase, blk, int(threadIdx.x), int(blockDim.x), block_memory);
+      __syncthreads();
+      if (!more) break;
+    }
+}
+
 // The CUDA launcher's primitives for the sequences of sequence.cuh: device arrays (freed on
 // every path out, errors included), launches on the default stream, downloads after a
 // synchronisation that reports a failed kernel as such.
@@ -70,6 +82,23 @@ class CudaLauncher {
   template <class Body> void launch(const char* what, int64_t n, const Body& body) {
     k_each<<<blocks_for(n), kThreads>>>(n, body);
     check_launch((std::string("kernel ") + what).c_str());
+  }
+  template <class Body>
+  void launch_blocks(const char* what, int64_t n, int threads, uint64_t shared, const Body& body) {
+    if (shared > 48 * 1024)  // beyond the default limit: asked for per kernel
+      check(cudaFuncSetAttribute(k_blocks<Body>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                 int(shared)),
+            "cudaFuncSetAttribute (shared memory)");
+    const int64_t grid = n < 1 ? 1 : (n < 65535 * 8 ? n : 65535 * 8);
+    k_blocks<<<int(grid), threads, size_t(shared)>>>(n, body);
+    check_launch((std::string("kernel ") + what).c_str());
+  }
+  uint64_t max_shared() const {
+    int dev = 0, bytes = 0;
+    check(cudaGetDevice(&dev), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev),
+          "cudaDeviceGetAttribute (shared memory per block)");
+    return uint64_t(bytes);
   }
 
  private:
@@ -127,12 +156,12 @@ DeviceCopy::~DeviceCopy() { cudaFree(ptr_); }
 
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
-              RunResult& out) {
+              const ReplayOptions& ro, RunResult& out) {
   // The producer's pending work on the input (CUDA array interface v3), then ours on the
   // default stream.
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
   CudaLauncher l;
-  run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, out);
+  run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, ro, out);
 }
 
 void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,

@@ -20,10 +20,10 @@ void device_memory(size_t& free, size_t& total);
 // items of rows x cols. `in` points to device memory. `words` (host memory, may be
 // null): words made on the host for dtypes without their own (has_word), else load_words
 // makes them on the device. `stream`: the producer's stream of a device input, waited for
-// before the first launch (0: none). Throws std::runtime_error naming the failed CUDA call.
+// before the first launch (0: none); `ro`: how the replay runs. Throws std::runtime_error naming the failed CUDA call.
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
-              RunResult& out);
+              const ReplayOptions& ro, RunResult& out);
 // The current device's number, and making one current on this thread (the current device is
 // per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();

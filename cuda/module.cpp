@@ -17,6 +17,7 @@
 #include "cpp/bindings/common.hpp"
 #include "cuda/host.hpp"
 #include "cuda/launch.hpp"
+#include "cpp/bindings/replay_switch.hpp"
 
 namespace py = pybind11;
 using namespace cuph;
@@ -144,8 +145,9 @@ py::dict persistence(const BatchView& b, int maxdim, Construction con, bool supe
     for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
-                    rows, cols, passes, first == 0 ? stream : 0, r);
+                    rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(), r);
       if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
+      if (r.block_replay) ++gpu::replay_switch().block_runs;
       gpu::collect(pairs, counts, first, n, passes, r);
     });
     return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
@@ -227,6 +229,7 @@ PYBIND11_MODULE(_cuda, m) {
         return std::make_pair(free, total);
       },
       "(free, total) bytes of the current CUDA device.");
+  def_replay_switch(m, "_replay", "CUDA launcher");
   m.def("compute_2d", &compute_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("max_bytes") = 0,
         "Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU; the "

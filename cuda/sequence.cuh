@@ -10,6 +10,14 @@
 //   void download<T>(host, a, n)   n T of array a back to host memory, after every launch
 //   void launch(what, n, body)     body(e) for every e < n, bodies running concurrently; a
 //                                  launch sees the writes of the launches before it
+//   void launch_blocks(what, n, threads, shared, body)
+//                                  n blocks of `threads` threads, each block with `shared`
+//                                  bytes of its own memory (8-byte aligned, uninitialised),
+//                                  run in phases: every thread calls body(phase, block, tid,
+//                                  threads, memory) for phase 0, 1, ... with a barrier after
+//                                  each; the value returned (whether a phase follows) must be
+//                                  the same on all of a block's threads
+//   uint64_t max_shared()          the most bytes of such memory a block may have
 //
 // Host code (no CUDA API), compiled by nvcc for launch.cu and by the C++ compiler for the rest.
 #pragma once
@@ -70,6 +78,15 @@ struct RunResult {
   std::vector<uint32_t> n_pairs[2];
   std::vector<uint64_t> start[2];
   uint64_t nan_at = ~uint64_t(0);
+  bool block_replay = false;  // the replay ran a block per item and pass (BlockReplay)
+};
+
+// How the replay runs (a test and benchmark switch): blocks = true takes a block per item and
+// pass (BlockReplay, of `threads` threads) when the largest one's shared memory fits the
+// launcher's, else every item and pass goes to one thread (Replay).
+struct ReplayOptions {
+  bool blocks = true;
+  int threads = 128;
 };
 
 // The kernels of cubical_2d.cuh for n_items items of rows x cols; `in` is memory the bodies can
@@ -77,7 +94,8 @@ struct RunResult {
 // (has_word), else load_words makes them.
 template <class L>
 void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const uint32_t* words,
-            int64_t n_items, int64_t rows, int64_t cols, int passes, RunResult& out) {
+            int64_t n_items, int64_t rows, int64_t cols, int passes, const ReplayOptions& ro,
+            RunResult& out) {
   Batch2 b(in, superlevel, n_items, rows, cols, passes);
   const size_t items = size_t(n_items), nodes = items * size_t(b.nodes()),
                gens = items * size_t(rows * cols);
@@ -103,8 +121,10 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
   l.launch("local", int64_t(gens), Local{b, t, false});
   l.launch("init_outside", n_items, InitOutside{b});
   std::vector<uint32_t> count(items);
+  int64_t most = 0;  // criticals of the largest item and pass
   for (int q = 0; q < passes; ++q) {
     l.download(count.data(), b.count[q], items);
+    for (uint32_t c : count) most = most > int64_t(c) ? most : int64_t(c);
     std::vector<uint64_t>& start = out.start[q];
     start.assign(items + 1, 0);
     for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
@@ -114,7 +134,12 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
     b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
   }
   l.launch("local (fill)", int64_t(gens), Local{b, t, true});
-  l.launch("replay", n_items * passes, Replay{b, t});
+  const uint64_t shared = BlockReplay::shared_bytes(b.nodes(), most);
+  out.block_replay = ro.blocks && shared <= l.max_shared();
+  if (out.block_replay)
+    l.launch_blocks("replay (blocks)", n_items * passes, ro.threads, shared, BlockReplay{b, t});
+  else
+    l.launch("replay", n_items * passes, Replay{b, t});
   for (int q = 0; q < passes; ++q) {
     out.pairs[q].resize(size_t(out.start[q].back()) + items);
     l.download(out.pairs[q].data(), b.pairs[q], out.pairs[q].size());

@@ -162,6 +162,80 @@ def test_large_noise_and_smooth_items():
             assert rows(got) == rows(want)
 
 
+@pytest.fixture
+def replay_switch():
+    """Restores the CPU launcher's replay switch (`_core._portable_replay`) after a test."""
+    before = _core._portable_replay()
+    yield _core._portable_replay
+    _core._portable_replay(before["blocks"], before["threads"], before["max_shared"])
+
+
+def full_rows(dg):
+    return sorted(zip(dg.item.tolist(), dg.dim.tolist(), dg.birth.tolist(), dg.death.tolist(),
+                      dg.birth_index.tolist(), dg.death_index.tolist()))
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_block_replay_equals_thread_replay(construction, replay_switch):
+    """The replay with a block per item and pass (criticals sorted by a bitonic network in the
+    block's memory, the forest replayed there) gives every pair, index included, of the replay
+    on one thread, for any number of threads per block (1, a count that divides nothing, a warp,
+    more threads than criticals); without the memory it needs, the batch takes the thread
+    replay. The CPU launcher runs a block's threads in opposite orders on odd and even blocks
+    over patterned memory, so a phase that reads another thread's writes or unwritten memory
+    would show here."""
+    rng = np.random.default_rng(41)
+    cases = [rng.integers(0, levels, (6,) + shape).astype(np.float32)
+             for shape in [(1, 1), (1, 9), (9, 1), (2, 2), (5, 3), (13, 17), (56, 56)]
+             for levels in (2, 3, 1000)]
+    # one item with many more criticals than the others: the block memory is the largest's
+    mixed = np.zeros((5, 40, 40), np.float32)
+    mixed[2] = rng.random((40, 40))
+    cases.append(mixed)
+
+    def run(x, **kw):
+        return [kernel(x, construction=construction, batch_dims=1, superlevel=sl, maxdim=md)
+                for sl in (False, True) for md in (0, 1)]
+
+    replay_switch(blocks=False)
+    runs = _core._portable_replay()["block_runs"]
+    want = [run(x) for x in cases]
+    assert _core._portable_replay()["block_runs"] == runs
+    for threads in (1, 3, 32, 128, 1024):
+        replay_switch(blocks=True, threads=threads)
+        for x, w in zip(cases, want):
+            runs = _core._portable_replay()["block_runs"]
+            got = run(x)
+            assert _core._portable_replay()["block_runs"] == runs + len(got)
+            for g, ww in zip(got, w):
+                assert full_rows(g) == full_rows(ww)
+                np.testing.assert_array_equal(g.offsets, ww.offsets)
+    for g in want[-1]:  # and the CPU engine's pairs
+        assert rows(g) == rows(cuph.persistence(mixed, construction=construction, batch_dims=1,
+                                                superlevel=g.superlevel, maxdim=g.maxdim,
+                                                device="cpu"))
+    replay_switch(blocks=True, threads=64, max_shared=4096)  # too little for a 56x56 item
+    x = cases[-4]
+    runs = _core._portable_replay()["block_runs"]
+    got = kernel(x, construction=construction, batch_dims=1)
+    assert _core._portable_replay()["block_runs"] == runs
+    assert full_rows(got) == full_rows(want[-4][1])
+    small = cases[9]  # 5x3 items fit in 4 KiB
+    kernel(small, construction=construction, batch_dims=1)
+    assert _core._portable_replay()["block_runs"] == runs + 1
+
+
+def test_replay_switch_arguments(replay_switch):
+    with pytest.raises(ValueError, match="threads"):
+        replay_switch(threads=0)
+    with pytest.raises(ValueError, match="threads"):
+        replay_switch(threads=2048)
+    before = replay_switch(threads=7, max_shared=1000)
+    assert before["threads"] == 128 and before["max_shared"] == 227 * 1024  # the defaults
+    after = replay_switch()
+    assert after["threads"] == 7 and after["max_shared"] == 1000 and after["blocks"]
+
+
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_1d_items_as_rows_of_2d_items(construction):
     """1-D items run the 2-D kernels as items of one row: every field equals the CPU engine's

@@ -11,6 +11,7 @@
 #include "common.hpp"
 #include "cuph/batch.hpp"
 #include "cuda/host.hpp"
+#include "replay_switch.hpp"
 
 namespace py = pybind11;
 using namespace cuph;
@@ -130,6 +131,7 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("n") = py::none(),
       "Test switch: elements per block of the CPU launcher (default 4096); returns the previous.");
+  def_replay_switch(m, "_portable_replay", "CPU launcher");
   m.def("_portable_betti", &portable_betti, py::arg("x"), py::arg("thresholds"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("n_threads"),
         "The GPU engine's Betti kernels (2-D and 3-D items) on CPU threads (the CPU launcher); "

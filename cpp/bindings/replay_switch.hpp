@@ -1,0 +1,43 @@
+// The replay switch of the GPU engine's 2-D kernels (cuda/host.hpp's ReplaySwitch) as a Python
+// function, defined by both modules on their own switch: `_core._portable_replay` (the CPU
+// launcher's runs) and `_cuda._replay` (the CUDA launcher's).
+#pragma once
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+
+#include "cuda/host.hpp"
+
+namespace cuph {
+
+inline void def_replay_switch(pybind11::module_& m, const char* name, const char* launcher) {
+  namespace py = pybind11;
+  m.def(
+      name,
+      [](std::optional<bool> blocks, std::optional<int> threads,
+         std::optional<uint64_t> max_shared) {
+        gpu::ReplaySwitch& s = gpu::replay_switch();
+        if (threads && (*threads < 1 || *threads > 1024))
+          throw py::value_error("threads: must be 1 to 1024");
+        py::dict before;
+        before["blocks"] = s.blocks.load();
+        before["threads"] = s.threads.load();
+        before["max_shared"] = s.max_shared.load();
+        before["block_runs"] = s.block_runs.load();
+        if (blocks) s.blocks = *blocks;
+        if (threads) s.threads = *threads;
+        if (max_shared) s.max_shared = *max_shared;
+        return before;
+      },
+      py::arg("blocks") = py::none(), py::arg("threads") = py::none(),
+      py::arg("max_shared") = py::none(),
+      (std::string("Test and benchmark switch of the ") + launcher +
+       "'s 2-D replay: `blocks` (a thread block per item and pass when its shared memory fits, "
+       "else a thread), `threads` per block, `max_shared` (the CPU launcher's bytes per block; "
+       "the CUDA launcher asks the device). Returns the settings before the call and the number "
+       "of runs that took the block replay.")
+          .c_str());
+}
+
+}  // namespace cuph
