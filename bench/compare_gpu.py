@@ -8,7 +8,9 @@ Each case is a batch of float32 maps (default 2048 x 56 x 56, T and V, noise and
   scaled to the batch (said so in the table);
 - cuph's CPU engine, 1 thread and all threads;
 - the GPU kernels run by the CPU launcher (``portable``, all threads): what CI tests;
-- cuph ``device="cuda"`` from a host array, and from a torch CUDA tensor, when a GPU is usable.
+- cuph ``device="cuda"`` from a host array (with the replay of a block per item and pass, the
+  default where it fits, and with the one-thread replay), and from a torch CUDA tensor, when a
+  GPU is usable.
 
 Times are medians of ``--reps`` runs after one warm-up; the GPU calls return after the results
 are on the host, so wall time is end to end. Ratios are gudhi / row. With a GPU the table goes to
@@ -125,9 +127,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                 lambda: _persistence(x, 1, construction, 1, threads, False, False, None,
                                      "portable"))
             if gpu:
+                from cuph import _cuda
+
                 row("cuph device='cuda' from numpy",
                     lambda: cuph.persistence(x, construction=construction, batch_dims=1,
                                              maxdim=1, device="cuda"))
+                before = _cuda._replay(blocks=False)  # the replay on one thread per item
+                try:
+                    row("cuph device='cuda' from numpy, one-thread replay",
+                        lambda: cuph.persistence(x, construction=construction, batch_dims=1,
+                                                 maxdim=1, device="cuda"))
+                finally:
+                    _cuda._replay(blocks=before["blocks"])
                 try:
                     import torch
 

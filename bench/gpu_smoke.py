@@ -21,18 +21,30 @@ def main() -> int:
     if not cuph.cuda_available():
         print("no usable CUDA device")
         return 2
+    from cuph import _cuda
+
     rng = np.random.default_rng(0)
     failures = 0
-    for shape in [(1, 1), (1, 9), (7, 1), (33, 47)]:
+    # The replay with a block per item and pass (several block sizes: racecheck sees its
+    # shared memory) and on one thread per item.
+    replays = [dict(blocks=True, threads=128), dict(blocks=True, threads=33),
+               dict(blocks=False)]
+    before = _cuda._replay()
+    for shape in [(1, 1), (1, 9), (7, 1), (33, 47), (40,)]:
         x = rng.integers(0, 5, (16,) + shape).astype(np.float32)
         eta = rng.integers(-1, 6, 16).astype(np.float64)
         for construction in "VT":
             for superlevel in (False, True):
-                got = cuph.persistence(x, batch_dims=1, construction=construction,
-                                       superlevel=superlevel, device="cuda")
                 want = cuph.persistence(x, batch_dims=1, construction=construction,
                                         superlevel=superlevel, device="cpu")
-                failures += rows(got) != rows(want)
+                for replay in replays:
+                    _cuda._replay(**replay)
+                    got = cuph.persistence(x, batch_dims=1, construction=construction,
+                                           superlevel=superlevel, device="cuda")
+                    failures += rows(got) != rows(want)
+                _cuda._replay(blocks=before["blocks"], threads=before["threads"])
+            if len(shape) == 1:
+                continue
             failures += not np.array_equal(
                 cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
                                       device="cuda"),
@@ -51,7 +63,7 @@ def main() -> int:
             cuph.persistence(xt.cpu().numpy(), batch_dims=1, device="cpu"))
     except ImportError:
         pass
-    print("failures:", failures)
+    print("failures:", failures, "block replays:", _cuda._replay()["block_runs"])
     return 1 if failures else 0
 
 

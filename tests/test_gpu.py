@@ -669,6 +669,34 @@ def test_cuda_launcher_matches_cpu(construction):
 
 @pytest.mark.gpu
 @requires_gpu
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_cuda_block_replay_equals_thread_replay(construction):
+    """On the device: the replay of a block per item and pass (shared memory, bitonic sort,
+    barriers) gives every pair and index of the one-thread replay, for several block sizes;
+    items too large for a block's memory take the one-thread replay."""
+    from cuph import _cuda
+
+    rng = np.random.default_rng(43)
+    before = _cuda._replay()
+    try:
+        for shape in [(1, 1), (9, 1), (13, 17), (56, 56), (300, 300)]:
+            x = rng.integers(0, 1000, (32,) + shape).astype(np.float32)
+            _cuda._replay(blocks=False)
+            want = full_rows(cuph.persistence(x, construction=construction, batch_dims=1,
+                                              device="cuda"))
+            for threads in (1, 32, 96, 256, 1024):
+                _cuda._replay(blocks=True, threads=threads)
+                runs = _cuda._replay()["block_runs"]
+                got = cuph.persistence(x, construction=construction, batch_dims=1, device="cuda")
+                assert full_rows(got) == want
+                fits = shape != (300, 300)  # 300^2 noise needs more than 227 KiB
+                assert _cuda._replay()["block_runs"] == runs + fits
+    finally:
+        _cuda._replay(blocks=before["blocks"], threads=before["threads"])
+
+
+@pytest.mark.gpu
+@requires_gpu
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int32", "uint8", "bool"])
 def test_cuda_launcher_from_torch_cuda_tensor(dtype):
     """Read in place through the interface (strided views too); 64-bit ones via the host."""
