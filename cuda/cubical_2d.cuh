@@ -345,5 +345,46 @@ struct BlockReplay {
   }
 };
 
+// The result columns of a run (the layout of the CPU engine's result, rows sorted by item, then
+// dimension = pass): `row[i * passes + q]` is the first row of item i's pass-q pairs; birth32/
+// death32 are set where float32 holds the dtype's values exactly, else birth/death.
+struct Columns2 {
+  int8_t* dim = nullptr;
+  float *birth32 = nullptr, *death32 = nullptr;
+  double *birth = nullptr, *death = nullptr;
+  int64_t *birth_index = nullptr, *death_index = nullptr;
+  const int64_t* row = nullptr;
+  double never = 0;  // an essential class's death: +inf, or -inf for superlevel filtrations
+};
+
+// Element e of pass q's pair slots (start[q][n_items] + n_items of them; item i's are the
+// n_pairs[q][i] from start[q][i] + i): the pair in slot e, if any, written to its row. The
+// slot's item is found by a binary search over the items' first slots.
+CUPH_HD inline void write_pair(const Batch2& b, const Columns2& c, int q, int64_t e) {
+  const uint64_t* start = b.start[q];
+  int64_t lo = 0, hi = b.n_items;  // start[lo] + lo <= e < start[hi] + hi
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (int64_t(start[mid]) + mid <= e) lo = mid;
+    else hi = mid;
+  }
+  const int64_t k = e - int64_t(start[lo]) - lo;
+  if (k >= int64_t(b.n_pairs[q][lo])) return;  // a slot left empty
+  const Pair& p = b.pairs[q][e];
+  const int64_t r = c.row[lo * b.passes + q] + k;
+  const bool essential = p.death == kNone;
+  const double death = essential ? c.never : p.death_value;
+  c.dim[r] = int8_t(q);
+  if (c.birth32) {
+    c.birth32[r] = float(p.birth_value);
+    c.death32[r] = float(death);
+  } else {
+    c.birth[r] = p.birth_value;
+    c.death[r] = death;
+  }
+  c.birth_index[r] = int64_t(p.birth);
+  c.death_index[r] = essential ? -1 : int64_t(p.death);
+}
+
 }  // namespace gpu
 }  // namespace cuph

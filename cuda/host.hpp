@@ -127,12 +127,14 @@ inline std::vector<uint32_t> batch_words(const BatchView& b, bool superlevel, in
   return words;
 }
 
-// Bytes of the arrays a batch needs on the device, beyond its words (criticals excluded: at most
-// four per generator and pass, 16 bytes each, plus 8 per pair; counted here at that bound).
+// Bytes of the arrays a batch needs on the device, beyond its words: keys, forests and ages per
+// node; per generator and pass at most four critical joins, each with a pair slot and a result
+// row (dim, two float64 values, two int64 indices; counted at that bound).
 inline size_t batch_bytes(int64_t n_items, int64_t rows, int64_t cols, int passes) {
+  static_assert(sizeof(Critical) == 16 && sizeof(Pair) == 24, "the sizes counted below");
   const size_t nodes = size_t((rows + 2) * (cols + 2) + 1) * size_t(n_items);
   const size_t gens = size_t(rows * cols) * size_t(n_items);
-  return nodes * (8 + size_t(passes) * (4 + 8)) + gens * size_t(passes) * 4 * 24 +
+  return nodes * (8 + size_t(passes) * (4 + 8)) + gens * size_t(passes) * 4 * (16 + 24 + 33) +
          size_t(n_items) * 64;
 }
 
@@ -237,62 +239,55 @@ class CpuLauncher {
   std::vector<std::unique_ptr<uint64_t[]>> arrays_;
 };
 
-// The 2-D kernels on the CPU launcher; a NaN as ItemError(NanError).
-inline RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel,
-                         const std::vector<uint32_t>& words, int64_t n_items, int64_t rows,
-                         int64_t cols, int passes, int threads) {
+// The 2-D kernels on the CPU launcher, rows downloaded where sink says (run_2d); a NaN as
+// ItemError(NanError).
+template <class Sink>
+RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
+                  int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
+                  Sink&& sink) {
   CpuLauncher l(threads);
   RunResult r;
-  run_2d(l, t, in, superlevel, words.empty() ? nullptr : words.data(), n_items, rows, cols,
-         passes, replay_switch().options(), r);
-  if (r.nan_at != ~uint64_t(0)) throw_nan(r.nan_at, rows * cols);
+  run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, replay_switch().options(),
+         sink, r);
+  if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * rows * cols) + r.nan_at, rows * cols);
   if (r.block_replay) ++replay_switch().block_runs;
   return r;
 }
 
-// The pairs of a run over items [first, first + n) of a batch into `all` (item-major, then
-// by dim), with each item's count per dim in counts[item * passes + dim].
-inline void collect(std::vector<Pair>& all, std::vector<uint64_t>& counts, int64_t first, int64_t n,
-                    int passes, const RunResult& r) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int q = 0; q < passes; ++q) {
-      const Pair* p = r.pairs[q].data() + r.start[q][size_t(i)] + uint64_t(i);
-      const uint32_t k = r.n_pairs[q][size_t(i)];
-      all.insert(all.end(), p, p + k);
-      counts[size_t(first + i) * size_t(passes) + size_t(q)] = k;
+// The sink of the runs of one batch (run_2d's): each run's rows and group counts appended to
+// one result, in the CPU engine's layout (values in float32 where that is exact for dtype).
+struct ResultSink {
+  BatchResult& out;
+  DType dtype;
+  bool superlevel;
+  Columns2 operator()(uint64_t rows, const std::vector<uint32_t>& counts) const {
+    if (out.offsets.empty()) out.offsets.push_back(0);
+    for (uint32_t c : counts) out.offsets.push_back(out.offsets.back() + int64_t(c));
+    const size_t at = out.dim.size(), n = at + size_t(rows);
+    out.single = exact_in_float(dtype);
+    out.dim.resize(n);
+    out.birth_index.resize(n);
+    out.death_index.resize(n);
+    Columns2 c;
+    c.dim = out.dim.data() + at;
+    c.birth_index = out.birth_index.data() + at;
+    c.death_index = out.death_index.data() + at;
+    if (out.single) {
+      out.birth32.resize(n);
+      out.death32.resize(n);
+      c.birth32 = out.birth32.data() + at;
+      c.death32 = out.death32.data() + at;
+    } else {
+      out.birth.resize(n);
+      out.death.resize(n);
+      c.birth = out.birth.data() + at;
+      c.death = out.death.data() + at;
     }
-}
-
-// The result columns of the collected pairs (the layout of the CPU engine's assemble_pairs):
-// values as the kernels read them, in float32 where that is exact for the dtype.
-inline BatchResult assemble(const std::vector<Pair>& pairs, const std::vector<uint64_t>& counts,
-                            int maxdim, bool superlevel, DType dtype) {
-  const double never = superlevel ? -std::numeric_limits<double>::infinity()
-                                  : std::numeric_limits<double>::infinity();
-  BatchResult out;
-  out.offsets.resize(counts.size() + 1);
-  out.offsets[0] = 0;
-  for (size_t j = 0; j < counts.size(); ++j) out.offsets[j + 1] = out.offsets[j] + int64_t(counts[j]);
-  out.allocate(pairs.size(), dtype);
-  size_t row = 0;
-  for (size_t j = 0; j < counts.size(); ++j)
-    for (uint64_t c = 0; c < counts[j]; ++c, ++row) {
-      const Pair& p = pairs[row];
-      const bool essential = p.death == kNone;
-      const double death = essential ? never : p.death_value;
-      out.dim[row] = int8_t(j % size_t(maxdim + 1));
-      if (out.single) {
-        out.birth32[row] = float(p.birth_value);
-        out.death32[row] = float(death);
-      } else {
-        out.birth[row] = p.birth_value;
-        out.death[row] = death;
-      }
-      out.birth_index[row] = int64_t(p.birth);
-      out.death_index[row] = essential ? -1 : int64_t(p.death);
-    }
-  return out;
-}
+    c.never = superlevel ? -std::numeric_limits<double>::infinity()
+                         : std::numeric_limits<double>::infinity();
+    return c;
+  }
+};
 
 // The Betti kernels' tables for items of `shape` (d = 2 or 3 axes): the CPU kernel's
 // adjacency halves and Euler table (betti.hpp), as padded-index steps.

@@ -156,12 +156,12 @@ DeviceCopy::~DeviceCopy() { cudaFree(ptr_); }
 
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
-              const ReplayOptions& ro, RunResult& out) {
+              const ReplayOptions& ro, const RowSink& sink, RunResult& out) {
   // The producer's pending work on the input (CUDA array interface v3), then ours on the
   // default stream.
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
   CudaLauncher l;
-  run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, ro, out);
+  run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, ro, sink, out);
 }
 
 void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,

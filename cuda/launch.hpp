@@ -2,6 +2,7 @@
 // module (module.cpp) is compiled by the C++ compiler alone.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,12 @@ void device_memory(size_t& free, size_t& total);
 // items of rows x cols. `in` points to device memory. `words` (host memory, may be
 // null): words made on the host for dtypes without their own (has_word), else load_words
 // makes them on the device. `stream`: the producer's stream of a device input, waited for
-// before the first launch (0: none); `ro`: how the replay runs. Throws std::runtime_error naming the failed CUDA call.
+// before the first launch (0: none); `ro`: how the replay runs; the rows are downloaded where
+// `sink` says (sequence.cuh's run_2d). Throws std::runtime_error naming the failed CUDA call.
+using RowSink = std::function<Columns2(uint64_t, const std::vector<uint32_t>&)>;
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
-              const ReplayOptions& ro, RunResult& out);
+              const ReplayOptions& ro, const RowSink& sink, RunResult& out);
 // The current device's number, and making one current on this thread (the current device is
 // per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();

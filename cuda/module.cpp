@@ -140,17 +140,17 @@ py::dict persistence(const BatchView& b, int maxdim, Construction con, bool supe
     const int64_t chunk =
         items_per_launch(gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input, max_bytes);
     const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
-    std::vector<gpu::Pair> pairs;
-    std::vector<uint64_t> counts(size_t(b.n_items()) * size_t(passes));
+    BatchResult out;
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel};
     for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
-                    rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(), r);
+                    rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(),
+                    sink, r);
       if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
       if (r.block_replay) ++gpu::replay_switch().block_runs;
-      gpu::collect(pairs, counts, first, n, passes, r);
     });
-    return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
+    return out;
   }));
 }
 

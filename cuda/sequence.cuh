@@ -54,6 +54,12 @@ struct Replay {
   const Tables2* t;
   CUPH_HD void operator()(int64_t e) const { replay(b, *t, e); }
 };
+struct WritePair {
+  Batch2 b;
+  Columns2 c;
+  int q;
+  CUPH_HD void operator()(int64_t e) const { write_pair(b, c, q, e); }
+};
 struct BettiLabel {
   BettiBatch b;
   const BettiTables* t;
@@ -70,13 +76,11 @@ struct BettiCount {
   CUPH_HD void operator()(int64_t e) const { betti_count(b, *t, e); }
 };
 
-// What a 2-D run leaves on the host: per pass, the pairs at start[q][i] + i of item i
-// (n_pairs[q][i] of them). nan_at: the first NaN's element index (load_words), ~0 if none;
-// then there are no pairs.
+// What a 2-D run leaves on the host besides its rows (which go where its sink says): the
+// number of pairs of each item and pass, item-major (counts[i * passes + q]). nan_at: the
+// first NaN's element index (load_words), ~0 if none; then there are no pairs.
 struct RunResult {
-  std::vector<Pair> pairs[2];
-  std::vector<uint32_t> n_pairs[2];
-  std::vector<uint64_t> start[2];
+  std::vector<uint32_t> counts;
   uint64_t nan_at = ~uint64_t(0);
   bool block_replay = false;  // the replay ran a block per item and pass (BlockReplay)
 };
@@ -91,11 +95,14 @@ struct ReplayOptions {
 
 // The kernels of cubical_2d.cuh for n_items items of rows x cols; `in` is memory the bodies can
 // read. `words` (host memory, may be null): words made on the host for dtypes without their own
-// (has_word), else load_words makes them.
-template <class L>
+// (has_word), else load_words makes them. The pairs are written as result columns on the
+// launcher's side (write_pair) and downloaded into the host memory that
+// sink(n_rows, out.counts) returns (a Columns2 without `row`; float32 values iff its birth32
+// is set; nothing is downloaded for no rows).
+template <class L, class Sink>
 void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const uint32_t* words,
             int64_t n_items, int64_t rows, int64_t cols, int passes, const ReplayOptions& ro,
-            RunResult& out) {
+            Sink&& sink, RunResult& out) {
   Batch2 b(in, superlevel, n_items, rows, cols, passes);
   const size_t items = size_t(n_items), nodes = items * size_t(b.nodes()),
                gens = items * size_t(rows * cols);
@@ -121,11 +128,12 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
   l.launch("local", int64_t(gens), Local{b, t, false});
   l.launch("init_outside", n_items, InitOutside{b});
   std::vector<uint32_t> count(items);
+  std::vector<uint64_t> starts[2];
   int64_t most = 0;  // criticals of the largest item and pass
   for (int q = 0; q < passes; ++q) {
     l.download(count.data(), b.count[q], items);
     for (uint32_t c : count) most = most > int64_t(c) ? most : int64_t(c);
-    std::vector<uint64_t>& start = out.start[q];
+    std::vector<uint64_t>& start = starts[q];
     start.assign(items + 1, 0);
     for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
     b.start[q] = l.upload(start.data(), start.size(), "offsets");
@@ -140,12 +148,42 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
     l.launch_blocks("replay (blocks)", n_items * passes, ro.threads, shared, BlockReplay{b, t});
   else
     l.launch("replay", n_items * passes, Replay{b, t});
+  // The rows: item-major, then by pass (dimension).
+  out.counts.assign(items * size_t(passes), 0);
   for (int q = 0; q < passes; ++q) {
-    out.pairs[q].resize(size_t(out.start[q].back()) + items);
-    l.download(out.pairs[q].data(), b.pairs[q], out.pairs[q].size());
-    out.n_pairs[q].resize(items);
-    l.download(out.n_pairs[q].data(), b.n_pairs[q], items);
+    l.download(count.data(), b.n_pairs[q], items);
+    for (size_t i = 0; i < items; ++i) out.counts[i * size_t(passes) + size_t(q)] = count[i];
   }
+  std::vector<int64_t> row(out.counts.size() + 1, 0);
+  for (size_t g = 0; g < out.counts.size(); ++g) row[g + 1] = row[g] + int64_t(out.counts[g]);
+  const size_t total = size_t(row.back());
+  const Columns2 host = sink(uint64_t(total), out.counts);
+  if (total == 0) return;
+  Columns2 c;
+  c.row = l.upload(row.data(), row.size(), "rows");
+  c.never = host.never;
+  c.dim = l.template alloc<int8_t>(total, "dims");
+  if (host.birth32) {
+    c.birth32 = l.template alloc<float>(total, "births");
+    c.death32 = l.template alloc<float>(total, "deaths");
+  } else {
+    c.birth = l.template alloc<double>(total, "births");
+    c.death = l.template alloc<double>(total, "deaths");
+  }
+  c.birth_index = l.template alloc<int64_t>(total, "birth indices");
+  c.death_index = l.template alloc<int64_t>(total, "death indices");
+  for (int q = 0; q < passes; ++q)
+    l.launch("write_pair", int64_t(starts[q].back() + items), WritePair{b, c, q});
+  l.download(host.dim, c.dim, total);
+  if (host.birth32) {
+    l.download(host.birth32, c.birth32, total);
+    l.download(host.death32, c.death32, total);
+  } else {
+    l.download(host.birth, c.birth, total);
+    l.download(host.death, c.death, total);
+  }
+  l.download(host.birth_index, c.birth_index, total);
+  l.download(host.death_index, c.death_index, total);
 }
 
 // The Betti kernels (betti.cuh) for n_items items of the tables' shape; `eta` in host memory.

@@ -39,24 +39,32 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 }
 
 // The GPU engine's 2-D kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
+// `items_per_run` > 0 cuts the batch into runs of that many items, as the CUDA module does when
+// a batch does not fit the device (each run's rows appended to one result).
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
-                     int batch_dims, int n_threads, bool superlevel) {
+                     int batch_dims, int n_threads, bool superlevel, int64_t items_per_run) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
+  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
     const gpu::Input in = gpu::input_of(b);
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
     if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-    const gpu::Tables2 t = gpu::make_tables(b.item.shape[0], b.item.shape[1], con);
-    const gpu::RunResult r = gpu::run_cpu(t, in, superlevel, words, b.n_items(), b.item.shape[0],
-                                          b.item.shape[1], maxdim + 1, threads);
-    std::vector<gpu::Pair> pairs;
-    std::vector<uint64_t> counts(size_t(b.n_items()) * size_t(maxdim + 1));
-    gpu::collect(pairs, counts, 0, b.n_items(), maxdim + 1, r);
-    return gpu::assemble(pairs, counts, maxdim, superlevel, b.item.dtype);
+    const int64_t rows = b.item.shape[0], cols = b.item.shape[1], n = b.n_items();
+    const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
+    BatchResult out;
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel};
+    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
+    for (int64_t first = 0; first < n; first += per_run) {
+      gpu::Input part = in;
+      part.item0 = first;
+      gpu::run_cpu(t, part, superlevel, words.empty() ? nullptr : words.data() + first * rows * cols,
+                   std::min(per_run, n - first), rows, cols, maxdim + 1, threads, sink);
+    }
+    return out;
   }));
 }
 
@@ -122,6 +130,7 @@ PYBIND11_MODULE(_core, m) {
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   m.def("_portable_2d", &portable_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
+        py::arg("items_per_run") = 0,
         "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
   m.def(
       "_portable_block",

@@ -35,9 +35,22 @@ def _portable_2d(
     batch_dims: int,
     n_threads: int,
     superlevel: bool,
+    items_per_run: int = 0,
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """The GPU engine's 2-D kernels (cuda/cubical_2d.cuh) run by the CPU launcher: the result
-    of compute() for 2-D items without keep_diagonal. For tests on machines without a GPU."""
+    of compute() for 2-D items without keep_diagonal. ``items_per_run`` > 0 cuts the batch into
+    runs of that many items (as the CUDA module cuts a batch that does not fit the device).
+    For tests on machines without a GPU."""
+
+def _portable_replay(
+    blocks: Optional[bool] = None,
+    threads: Optional[int] = None,
+    max_shared: Optional[int] = None,
+) -> Dict[str, int]:
+    """Test and benchmark switch (process-wide) of the CPU launcher's 2-D replay: ``blocks``
+    (a thread block per item and pass when its shared memory fits, else one thread), threads
+    per block (1-1024), the bytes of shared memory per block (default 227 KiB, an H100's).
+    Returns the settings before the call and ``block_runs``, the runs that took blocks."""
 
 def _portable_block(n: Optional[int] = None) -> int:
     """Test switch (process-wide): elements per block of the CPU launcher (default 4096). Small

@@ -1,6 +1,6 @@
 """Type stubs for cuph._cuda, the GPU engine (built when nvcc is found; imports without a GPU)."""
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -13,6 +13,16 @@ def device_name() -> str:
 
 def memory_info() -> Tuple[int, int]:
     """(free, total) bytes of the current CUDA device."""
+
+def _replay(
+    blocks: Optional[bool] = None,
+    threads: Optional[int] = None,
+    max_shared: Optional[int] = None,
+) -> Dict[str, int]:
+    """Test and benchmark switch (process-wide) of the CUDA launcher's 2-D replay: ``blocks``
+    (a thread block per item and pass when its shared memory fits the device's opt-in limit,
+    else one thread), threads per block (1-1024); ``max_shared`` is kept but unused (the device
+    says). Returns the settings before the call and ``block_runs``, the runs that took blocks."""
 
 def compute_2d(
     x: npt.NDArray[np.generic],
