@@ -256,11 +256,14 @@ RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel, const uint
 
 // The sink of the runs of one batch (run_2d's): each run's rows and group counts appended to
 // one result, in the CPU engine's layout (values in float32 where that is exact for dtype).
+// direct: the kernels write the rows there (the CPU launcher, whose memory is the host's),
+// else they are downloaded there.
 struct ResultSink {
   BatchResult& out;
   DType dtype;
   bool superlevel;
-  Columns2 operator()(uint64_t rows, const std::vector<uint32_t>& counts) const {
+  bool direct;
+  Rows operator()(uint64_t rows, const std::vector<uint32_t>& counts) const {
     if (out.offsets.empty()) out.offsets.push_back(0);
     for (uint32_t c : counts) out.offsets.push_back(out.offsets.back() + int64_t(c));
     const size_t at = out.dim.size(), n = at + size_t(rows);
@@ -285,7 +288,7 @@ struct ResultSink {
     }
     c.never = superlevel ? -std::numeric_limits<double>::infinity()
                          : std::numeric_limits<double>::infinity();
-    return c;
+    return {c, direct};
   }
 };
 

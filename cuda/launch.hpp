@@ -23,7 +23,7 @@ void device_memory(size_t& free, size_t& total);
 // makes them on the device. `stream`: the producer's stream of a device input, waited for
 // before the first launch (0: none); `ro`: how the replay runs; the rows are downloaded where
 // `sink` says (sequence.cuh's run_2d). Throws std::runtime_error naming the failed CUDA call.
-using RowSink = std::function<Columns2(uint64_t, const std::vector<uint32_t>&)>;
+using RowSink = std::function<Rows(uint64_t, const std::vector<uint32_t>&)>;
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               const ReplayOptions& ro, const RowSink& sink, RunResult& out);

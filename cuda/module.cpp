@@ -141,7 +141,7 @@ py::dict persistence(const BatchView& b, int maxdim, Construction con, bool supe
         items_per_launch(gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input, max_bytes);
     const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
     BatchResult out;
-    const gpu::ResultSink sink{out, b.item.dtype, superlevel};
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel, false};
     for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,

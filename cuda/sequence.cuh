@@ -76,6 +76,14 @@ struct BettiCount {
   CUPH_HD void operator()(int64_t e) const { betti_count(b, *t, e); }
 };
 
+// Where a run's rows go (its sink's answer): `at`, without `row`, has float32 values iff its
+// birth32 is set; direct: `at` is memory the bodies write (the launcher's side: device memory
+// for the CUDA launcher), else host memory that the rows are downloaded into.
+struct Rows {
+  Columns2 at;
+  bool direct = false;
+};
+
 // What a 2-D run leaves on the host besides its rows (which go where its sink says): the
 // number of pairs of each item and pass, item-major (counts[i * passes + q]). nan_at: the
 // first NaN's element index (load_words), ~0 if none; then there are no pairs.
@@ -95,10 +103,9 @@ struct ReplayOptions {
 
 // The kernels of cubical_2d.cuh for n_items items of rows x cols; `in` is memory the bodies can
 // read. `words` (host memory, may be null): words made on the host for dtypes without their own
-// (has_word), else load_words makes them. The pairs are written as result columns on the
-// launcher's side (write_pair) and downloaded into the host memory that
-// sink(n_rows, out.counts) returns (a Columns2 without `row`; float32 values iff its birth32
-// is set; nothing is downloaded for no rows).
+// (has_word), else load_words makes them. The pairs are written as result columns (write_pair)
+// where sink(n_rows, out.counts) says (Rows): straight there, or on the launcher's side and
+// then downloaded.
 template <class L, class Sink>
 void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const uint32_t* words,
             int64_t n_items, int64_t rows, int64_t cols, int passes, const ReplayOptions& ro,
@@ -157,23 +164,26 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
   std::vector<int64_t> row(out.counts.size() + 1, 0);
   for (size_t g = 0; g < out.counts.size(); ++g) row[g + 1] = row[g] + int64_t(out.counts[g]);
   const size_t total = size_t(row.back());
-  const Columns2 host = sink(uint64_t(total), out.counts);
+  const Rows dst = sink(uint64_t(total), out.counts);
   if (total == 0) return;
-  Columns2 c;
-  c.row = l.upload(row.data(), row.size(), "rows");
-  c.never = host.never;
-  c.dim = l.template alloc<int8_t>(total, "dims");
-  if (host.birth32) {
-    c.birth32 = l.template alloc<float>(total, "births");
-    c.death32 = l.template alloc<float>(total, "deaths");
-  } else {
-    c.birth = l.template alloc<double>(total, "births");
-    c.death = l.template alloc<double>(total, "deaths");
+  const Columns2& host = dst.at;
+  Columns2 c = host;
+  if (!dst.direct) {
+    c.dim = l.template alloc<int8_t>(total, "dims");
+    if (host.birth32) {
+      c.birth32 = l.template alloc<float>(total, "births");
+      c.death32 = l.template alloc<float>(total, "deaths");
+    } else {
+      c.birth = l.template alloc<double>(total, "births");
+      c.death = l.template alloc<double>(total, "deaths");
+    }
+    c.birth_index = l.template alloc<int64_t>(total, "birth indices");
+    c.death_index = l.template alloc<int64_t>(total, "death indices");
   }
-  c.birth_index = l.template alloc<int64_t>(total, "birth indices");
-  c.death_index = l.template alloc<int64_t>(total, "death indices");
+  c.row = l.upload(row.data(), row.size(), "rows");
   for (int q = 0; q < passes; ++q)
     l.launch("write_pair", int64_t(starts[q].back() + items), WritePair{b, c, q});
+  if (dst.direct) return;
   l.download(host.dim, c.dim, total);
   if (host.birth32) {
     l.download(host.birth32, c.birth32, total);

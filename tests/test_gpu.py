@@ -227,8 +227,9 @@ def test_block_replay_equals_thread_replay(construction, replay_switch):
 
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_result_columns_written_by_the_kernels_over_several_runs(construction):
-    """The kernels write the result columns themselves (write_pair) and each run's rows are
-    appended to one result: cut into runs of 1, 2, 3 and 5 items, a batch gives every column
+    """The kernels write the result columns themselves (write_pair), in place or into the
+    launcher's arrays that are then downloaded, and each run's rows are appended to one
+    result: cut into runs of 1, 2, 3 and 5 items, a batch gives every column
     of the one-run result (and of the CPU engine: float32 values where exact, float64 for wide
     dtypes, -inf deaths for superlevel); a NaN in a later run names its item."""
     rng = np.random.default_rng(47)
@@ -243,12 +244,13 @@ def test_result_columns_written_by_the_kernels_over_several_runs(construction):
                 np.testing.assert_array_equal(one["offsets"], cpu["offsets"])
                 assert (one["dim"] == cpu["dim"]).all()
                 for per_run in (1, 2, 3, 5, 7, 100):
-                    got = _core._portable_2d(x, maxdim, construction, 1, 2, superlevel,
-                                             items_per_run=per_run)
-                    for field in ("dim", "birth", "death", "birth_index", "death_index",
-                                  "offsets"):
-                        np.testing.assert_array_equal(got[field], one[field])
-                        assert got[field].dtype == one[field].dtype
+                    for direct in (True, False):
+                        got = _core._portable_2d(x, maxdim, construction, 1, 2, superlevel,
+                                                 items_per_run=per_run, direct=direct)
+                        for field in ("dim", "birth", "death", "birth_index", "death_index",
+                                      "offsets"):
+                            np.testing.assert_array_equal(got[field], one[field])
+                            assert got[field].dtype == one[field].dtype
     y = rng.random((6, 4, 4)).astype(np.float32)
     y[4, 1, 2] = np.nan
     with pytest.raises(ValueError, match=r"NaN at index \(4, 1, 2\)"):

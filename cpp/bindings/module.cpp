@@ -40,9 +40,12 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 
 // The GPU engine's 2-D kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
 // `items_per_run` > 0 cuts the batch into runs of that many items, as the CUDA module does when
-// a batch does not fit the device (each run's rows appended to one result).
+// a batch does not fit the device (each run's rows appended to one result); `direct`: the
+// kernels write the rows into the result (as the CUDA launcher does for device results), else
+// into the launcher's arrays, downloaded from there (as for host results).
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
-                     int batch_dims, int n_threads, bool superlevel, int64_t items_per_run) {
+                     int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
+                     bool direct) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
@@ -56,7 +59,7 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
     const int64_t rows = b.item.shape[0], cols = b.item.shape[1], n = b.n_items();
     const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
     BatchResult out;
-    const gpu::ResultSink sink{out, b.item.dtype, superlevel};
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
     const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
     for (int64_t first = 0; first < n; first += per_run) {
       gpu::Input part = in;
@@ -130,7 +133,7 @@ PYBIND11_MODULE(_core, m) {
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   m.def("_portable_2d", &portable_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
-        py::arg("items_per_run") = 0,
+        py::arg("items_per_run") = 0, py::arg("direct") = true,
         "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
   m.def(
       "_portable_block",

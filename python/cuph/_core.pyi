@@ -36,11 +36,14 @@ def _portable_2d(
     n_threads: int,
     superlevel: bool,
     items_per_run: int = 0,
+    direct: bool = True,
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """The GPU engine's 2-D kernels (cuda/cubical_2d.cuh) run by the CPU launcher: the result
     of compute() for 2-D items without keep_diagonal. ``items_per_run`` > 0 cuts the batch into
-    runs of that many items (as the CUDA module cuts a batch that does not fit the device).
-    For tests on machines without a GPU."""
+    runs of that many items (as the CUDA module cuts a batch that does not fit the device);
+    ``direct``: the kernels write the result's rows in place (as for device results), else
+    into arrays of the launcher that are then downloaded (as for host results). For tests on
+    machines without a GPU."""
 
 def _portable_replay(
     blocks: Optional[bool] = None,
