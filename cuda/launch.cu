@@ -2,6 +2,7 @@
 // CPU launcher) need, and the device queries of launch.hpp.
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -143,6 +144,66 @@ int device_of(const void* ptr) {
     return -1;
   }
   return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged ? attr.device : -1;
+}
+
+DeviceBuffer::DeviceBuffer(size_t bytes, const char* what) : bytes_(bytes) {
+  check(cudaGetDevice(&device_), "cudaGetDevice");
+  check(cudaMalloc(&ptr_, bytes ? bytes : 1), (std::string("cudaMalloc (") + what + ")").c_str());
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  // On its own device: the last owner may be a Python array freed on any thread.
+  int current = 0;
+  const bool switched = cudaGetDevice(&current) == cudaSuccess && current != device_ &&
+                        cudaSetDevice(device_) == cudaSuccess;
+  cudaFree(ptr_);
+  if (switched) cudaSetDevice(current);
+}
+
+Rows DeviceResult::operator()(uint64_t n, const std::vector<uint32_t>& counts) {
+  for (uint32_t c : counts) offsets.push_back(offsets.back() + int64_t(c));
+  Run run;
+  run.rows = n;
+  static const char* const what[kColumns] = {"dims", "births", "deaths", "birth indices",
+                                             "death indices"};
+  for (int c = 0; c < kColumns; ++c)
+    run.column[c] = std::make_shared<DeviceBuffer>(size_t(n) * column_bytes(c), what[c]);
+  Rows r;
+  r.direct = true;
+  r.at.never = superlevel_ ? -HUGE_VAL : HUGE_VAL;
+  r.at.dim = static_cast<int8_t*>(run.column[0]->data());
+  if (single) {
+    r.at.birth32 = static_cast<float*>(run.column[1]->data());
+    r.at.death32 = static_cast<float*>(run.column[2]->data());
+  } else {
+    r.at.birth = static_cast<double*>(run.column[1]->data());
+    r.at.death = static_cast<double*>(run.column[2]->data());
+  }
+  r.at.birth_index = static_cast<int64_t*>(run.column[3]->data());
+  r.at.death_index = static_cast<int64_t*>(run.column[4]->data());
+  runs_.push_back(std::move(run));
+  rows += n;
+  return r;
+}
+
+void DeviceResult::finish() {
+  check(cudaDeviceSynchronize(), "kernel execution");
+  if (runs_.size() == 1) {
+    for (int c = 0; c < kColumns; ++c) column[c] = std::move(runs_[0].column[c]);
+  } else {
+    for (int c = 0; c < kColumns; ++c) {
+      column[c] = std::make_shared<DeviceBuffer>(size_t(rows) * column_bytes(c), "result column");
+      size_t at = 0;
+      for (const Run& run : runs_) {
+        const size_t bytes = size_t(run.rows) * column_bytes(c);
+        check(cudaMemcpy(static_cast<char*>(column[c]->data()) + at, run.column[c]->data(), bytes,
+                         cudaMemcpyDeviceToDevice),
+              "cudaMemcpy (joining result columns)");
+        at += bytes;
+      }
+    }
+  }
+  runs_.clear();
 }
 
 DeviceCopy::DeviceCopy(const void* host, size_t n) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,51 @@ void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, in
                     uintptr_t stream, std::vector<int64_t>& out, uint64_t& nan_at);
 // The device of a pointer (cudaPointerGetAttributes), -1 if it is not device memory.
 int device_of(const void* ptr);
+// Device memory on the current device, freed (on its device) with the object: a column of a
+// device result, shared by the Python arrays that view it.
+class DeviceBuffer {
+ public:
+  DeviceBuffer(size_t bytes, const char* what);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* data() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  int device() const { return device_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+  int device_ = 0;
+};
+
+// The result columns of a batch left in device memory (results for a device input): the sink of
+// its runs (run_cuda's), each run's rows in buffers of their own; finish() waits for the
+// kernels (reporting a failed one) and joins the runs into one buffer per column. Then `rows`
+// rows, with `offsets` as in _core.compute, values in float32 iff `single`.
+class DeviceResult {
+ public:
+  DeviceResult(bool single_values, bool superlevel)
+      : single(single_values), superlevel_(superlevel) {}
+  Rows operator()(uint64_t rows, const std::vector<uint32_t>& counts);
+  void finish();
+  static constexpr int kColumns = 5;  // dim, birth, death, birth_index, death_index
+  size_t column_bytes(int c) const { return c == 0 ? 1 : c <= 2 ? (single ? 4 : 8) : 8; }
+
+  bool single;
+  uint64_t rows = 0;
+  std::vector<int64_t> offsets{0};
+  std::shared_ptr<DeviceBuffer> column[kColumns];
+
+ private:
+  bool superlevel_;
+  struct Run {
+    uint64_t rows;
+    std::shared_ptr<DeviceBuffer> column[kColumns];
+  };
+  std::vector<Run> runs_;
+};
+
 // A device copy of n bytes of host memory, freed with the object.
 class DeviceCopy {
  public:

@@ -126,32 +126,89 @@ void for_each_chunk(const BatchView& b, int64_t chunk, bool on_host, Run run) {
   }
 }
 
-// Persistence pairs of a batch of 2-D items. Dtypes of more than 32 bits get their value words
-// on the host (a device batch of them never comes here: the Python layer copies it).
-py::dict persistence(const BatchView& b, int maxdim, Construction con, bool superlevel,
-                     int n_threads, uintptr_t stream, size_t max_bytes, bool on_host) {
+// The 2-D kernels over a batch in chunks that fit the device, each chunk's rows going where
+// `sink` says. Dtypes of more than 32 bits get their value words on the host (a device batch of
+// them never comes here: the Python layer copies it).
+void run_chunks(const BatchView& b, int maxdim, Construction con, bool superlevel, int threads,
+                uintptr_t stream, size_t max_bytes, bool on_host, const gpu::RowSink& sink,
+                const std::atomic<bool>* cancel) {
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
   const int64_t rows = b.item.shape[0], cols = b.item.shape[1], size = rows * cols;
-  const int passes = maxdim + 1, dtype = int(b.item.dtype), threads = thread_count(n_threads);
+  const int passes = maxdim + 1, dtype = int(b.item.dtype);
+  std::vector<uint32_t> words;
+  if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
+  const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
+  const int64_t chunk =
+      items_per_launch(gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input, max_bytes);
+  const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
+  for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+    gpu::RunResult r;
+    gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
+                  rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(),
+                  sink, r);
+    if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
+    if (r.block_replay) ++gpu::replay_switch().block_runs;
+  });
+}
+
+// Persistence pairs of a batch of 2-D items, as numpy arrays (the layout of _core.compute).
+py::dict persistence(const BatchView& b, int maxdim, Construction con, bool superlevel,
+                     int n_threads, uintptr_t stream, size_t max_bytes, bool on_host) {
+  const int threads = thread_count(n_threads);
   return pairs_dict(run_on_device(b, [&](const std::atomic<bool>* cancel) {
-    std::vector<uint32_t> words;
-    if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-    const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
-    const int64_t chunk =
-        items_per_launch(gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input, max_bytes);
-    const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
     BatchResult out;
-    const gpu::ResultSink sink{out, b.item.dtype, superlevel, false};
-    for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
-      gpu::RunResult r;
-      gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
-                    rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(),
-                    sink, r);
-      if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
-      if (r.block_replay) ++gpu::replay_switch().block_runs;
-    });
+    run_chunks(b, maxdim, con, superlevel, threads, stream, max_bytes, on_host,
+               gpu::ResultSink{out, b.item.dtype, superlevel, false}, cancel);
+    if (out.offsets.empty()) out.offsets.push_back(0);
     return out;
   }));
+}
+
+// A column of a device result as Python sees it: a 1-D array in device memory with the CUDA
+// array interface (v3), keeping the memory alive (torch.as_tensor and cupy.asarray hold it).
+struct DeviceArray {
+  std::shared_ptr<gpu::DeviceBuffer> buffer;
+  int64_t n;
+  std::string typestr;
+  py::dict interface() const {
+    py::dict d;
+    d["shape"] = py::make_tuple(n);
+    d["typestr"] = typestr;
+    d["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(buffer->data()), false);
+    d["strides"] = py::none();
+    d["version"] = 3;
+    d["stream"] = py::none();  // written and waited for before the call returned
+    return d;
+  }
+};
+
+// The same pairs left on the device: DeviceArray columns (dim, birth, death, birth_index,
+// death_index), offsets as numpy.
+py::dict persistence_on_device(const BatchView& b, int maxdim, Construction con, bool superlevel,
+                               uintptr_t stream, size_t max_bytes) {
+  const bool single = exact_in_float(b.item.dtype);
+  const std::shared_ptr<gpu::DeviceResult> r =
+      run_on_device(b, [&](const std::atomic<bool>* cancel) {
+        auto out = std::make_shared<gpu::DeviceResult>(single, superlevel);
+        gpu::DeviceResult& sink = *out;
+        run_chunks(b, maxdim, con, superlevel, 1, stream, max_bytes, false,
+                   [&sink](uint64_t n, const std::vector<uint32_t>& counts) {
+                     return sink(n, counts);
+                   },
+                   cancel);
+        out->finish();
+        return out;
+      });
+  static const char* const names[gpu::DeviceResult::kColumns] = {
+      "dim", "birth", "death", "birth_index", "death_index"};
+  const std::string value = single ? "<f4" : "<f8";
+  const std::string types[gpu::DeviceResult::kColumns] = {"|i1", value, value, "<i8", "<i8"};
+  py::dict out;
+  for (int c = 0; c < gpu::DeviceResult::kColumns; ++c)
+    out[names[c]] = DeviceArray{r->column[c], int64_t(r->rows), types[c]};
+  out["item"] = py::none();
+  out["offsets"] = py::array_t<int64_t>(py::ssize_t(r->offsets.size()), r->offsets.data());
+  return out;
 }
 
 // Betti numbers of {x <= eta} per 2-D or 3-D item, shape (n_items, d).
@@ -184,12 +241,13 @@ py::dict compute_2d(const py::array& x, int maxdim, const std::string& construct
 py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
                            const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
                            int maxdim, const std::string& construction, int batch_dims,
-                           bool superlevel, size_t max_bytes) {
+                           bool superlevel, size_t max_bytes, bool on_device) {
   const Construction con = check_common(construction, maxdim);
   if (!gpu::has_word(dtype))
     throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
-  return persistence(device_view(ptr, shape, strides, dtype, batch_dims), maxdim, con, superlevel,
-                     1, stream, max_bytes, false);
+  const BatchView b = device_view(ptr, shape, strides, dtype, batch_dims);
+  if (on_device) return persistence_on_device(b, maxdim, con, superlevel, stream, max_bytes);
+  return persistence(b, maxdim, con, superlevel, 1, stream, max_bytes, false);
 }
 
 py::array_t<int64_t> betti_host(const py::array& x, const Thresholds& eta,
@@ -238,9 +296,18 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("compute_2d_device", &compute_2d_device, py::arg("ptr"), py::arg("shape"),
         py::arg("strides"), py::arg("dtype"), py::arg("stream"), py::arg("maxdim"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("superlevel"),
-        py::arg("max_bytes") = 0,
+        py::arg("max_bytes") = 0, py::arg("on_device") = false,
         "The same for a batch in device memory: pointer, shape, byte strides, the core's dtype "
-        "number, the producer's stream (0: none).");
+        "number, the producer's stream (0: none). on_device: the columns stay on the device "
+        "(DeviceArray; offsets in numpy).");
+  py::class_<DeviceArray>(m, "DeviceArray",
+                          "A result column in device memory (CUDA array interface v3); the "
+                          "memory lives as long as this object or an array made from it.")
+      .def_property_readonly("__cuda_array_interface__", &DeviceArray::interface)
+      .def_property_readonly("shape", [](const DeviceArray& a) { return py::make_tuple(a.n); })
+      .def_property_readonly("typestr", [](const DeviceArray& a) { return a.typestr; })
+      .def_property_readonly("device", [](const DeviceArray& a) { return a.buffer->device(); })
+      .def("__len__", [](const DeviceArray& a) { return a.n; });
   m.def("betti", &betti_host, py::arg("x"), py::arg("thresholds"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("max_bytes") = 0,
         "(n_items, d) Betti numbers of {x <= eta} per 2-D or 3-D item of a C-contiguous host "

@@ -259,6 +259,74 @@ def test_result_columns_written_by_the_kernels_over_several_runs(construction):
         _core._portable_2d(y, 1, construction, 1, 1, False, items_per_run=-1)
 
 
+def _fake_device_results(monkeypatch, host):
+    """cuda_available() says yes; the GPU engine's entry point for device arrays runs the CPU
+    launcher on `host` and, asked to leave the columns on the device, returns them as numpy
+    stand-ins, which the wrapper for the input's library turns into torch CPU tensors. Returns
+    the list of the calls' on_device flags."""
+    _cuda = pytest.importorskip("cuph._cuda")
+    torch = pytest.importorskip("torch")
+    import cuph.engine
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
+    calls = []
+
+    def compute_2d_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
+                          superlevel, max_bytes, on_device):
+        calls.append(on_device)
+        view = np.lib.stride_tricks.as_strided(host, shape, strides)
+        return _core._portable_2d(view, maxdim, construction, batch_dims, 1, superlevel)
+
+    monkeypatch.setattr(_cuda, "compute_2d_device", compute_2d_device)
+    monkeypatch.setattr(cuph.engine, "_device_wrapper",
+                        lambda owner: lambda a: torch.from_numpy(np.asarray(a)))
+    return calls
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_device_results_stay_on_the_device_until_read(construction, monkeypatch):
+    """A GPU input's result keeps its columns where the GPU engine wrote them (DeviceDiagrams):
+    sizes, items, offsets and repr come from the host offsets without a copy, to_torch() hands
+    the tensors over as they are, and the first numpy read copies the five columns once; then
+    the pairs are the CPU engine's (every field the kernels' host result's), and items,
+    pickling and cpu() work as on Diagrams."""
+    import pickle
+
+    torch = pytest.importorskip("torch")
+    host = np.random.default_rng(53).integers(0, 5, (4, 3, 9, 8)).astype(np.float32)
+    calls = _fake_device_results(monkeypatch, host)
+    dg = cuph.persistence(FakeCupyArray(host), batch_dims=2, construction=construction)
+    want = cuph.persistence(host, batch_dims=2, construction=construction, device="cpu")
+    assert calls == [True] and isinstance(dg, cuph.DeviceDiagrams) and not dg.on_host
+    assert len(dg) == 12 and dg.n_pairs == want.n_pairs and dg.batch_shape == (4, 3)
+    np.testing.assert_array_equal(dg.item, want.item)
+    assert "H1:" in repr(dg) and not dg.on_host
+    t = dg.to_torch()
+    assert t["birth"] is dg.device_columns["birth"] and not dg.on_host
+    np.testing.assert_array_equal(t["item"].numpy(), want.item)
+    np.testing.assert_array_equal(t["offsets"].numpy(), want.offsets)
+    from cuph.torch import _index_tensors
+
+    dim, bi, di, item = _index_tensors(dg, "cpu")
+    assert dim.dtype == torch.int64 and not dg.on_host
+    np.testing.assert_array_equal(bi.numpy(), dg.device_columns["birth_index"].numpy())
+    assert rows(dg) == rows(want) and dg.on_host  # the first numpy read
+    same_kernels = kernel(host, batch_dims=2, construction=construction)
+    for field in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
+        np.testing.assert_array_equal(getattr(dg, field), getattr(same_kernels, field))
+        assert isinstance(getattr(dg, field), np.ndarray)
+    assert rows(dg[2, 1]) == rows(want[2, 1])
+    back = pickle.loads(pickle.dumps(dg))
+    assert rows(back) == rows(want) and back.betti_numbers().tolist() == want.betti_numbers().tolist()
+    plain = dg.cpu()
+    assert type(plain) is cuph.Diagrams and rows(plain) == rows(want)
+    with pytest.raises(AttributeError):
+        dg.no_such_attribute
+    with pytest.raises(ValueError, match="offsets"):
+        cuph.DeviceDiagrams(columns=dg.device_columns, offsets=np.array([0, 1]), batch_shape=(),
+                            item_shape=(9, 8), maxdim=1, construction="V", superlevel=False)
+
+
 def test_replay_switch_arguments(replay_switch):
     with pytest.raises(ValueError, match="threads"):
         replay_switch(threads=0)
@@ -316,7 +384,8 @@ def test_1d_device_arrays_take_a_row_axis(monkeypatch):
     seen = []
 
     def compute_2d_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
-                          superlevel, max_bytes):
+                          superlevel, max_bytes, on_device):
+        assert not on_device  # a producer other than torch or cupy: numpy results
         seen.append((tuple(shape), tuple(strides)))
         view = np.lib.stride_tricks.as_strided(host, shape, strides)
         return _core._portable_2d(view, maxdim, construction, batch_dims, 1, superlevel)
@@ -744,6 +813,47 @@ def test_cuda_launcher_from_torch_cuda_tensor(dtype):
                                     device="cpu")
             assert rows(got) == rows(want)
             check_indices(got, view.cpu().numpy(), 1)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_cuda_device_results_are_tensors_of_the_input_library():
+    """A torch CUDA tensor's result keeps its columns on the tensor's device as torch tensors
+    (no host copy until numpy is read; to_torch() shares their memory, which outlives the
+    result); a batch cut into many runs (max_memory) gives every column of one run; cupy
+    arrays get cupy columns."""
+    import gc
+
+    torch = pytest.importorskip("torch")
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.rand(64, 40, 48, device="cuda", generator=g)
+    for construction in "VT":
+        dg = cuph.persistence(x, batch_dims=1, construction=construction)
+        assert isinstance(dg, cuph.DeviceDiagrams) and not dg.on_host
+        cols = dg.device_columns
+        assert all(c.device == x.device for c in cols.values())
+        assert cols["dim"].dtype == torch.int8 and cols["birth"].dtype == torch.float32
+        assert cols["death_index"].dtype == torch.int64
+        t = dg.to_torch()
+        assert t["birth"].data_ptr() == cols["birth"].data_ptr() and not dg.on_host
+        want = cuph.persistence(x.cpu().numpy(), batch_dims=1, construction=construction,
+                                device="cpu")
+        assert rows(dg) == rows(want)
+        runs = cuph.persistence(x, batch_dims=1, construction=construction,
+                                max_memory=6 * 2**20)
+        for k in ("dim", "birth", "death", "birth_index", "death_index"):
+            assert torch.equal(runs.device_columns[k], cols[k])
+        del dg, cols, runs
+        gc.collect()
+        assert torch.isfinite(t["birth"]).all() and t["birth"].shape[0] == want.n_pairs
+    try:
+        import cupy
+    except ImportError:
+        return
+    c = cupy.asarray(x.cpu().numpy())
+    dg = cuph.persistence(c, batch_dims=1)
+    assert isinstance(dg.device_columns["birth"], cupy.ndarray) and not dg.on_host
+    assert rows(dg) == rows(cuph.persistence(c.get(), batch_dims=1, device="cpu"))
 
 
 @pytest.mark.gpu

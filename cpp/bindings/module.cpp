@@ -67,6 +67,7 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
       gpu::run_cpu(t, part, superlevel, words.empty() ? nullptr : words.data() + first * rows * cols,
                    std::min(per_run, n - first), rows, cols, maxdim + 1, threads, sink);
     }
+    if (out.offsets.empty()) out.offsets.push_back(0);  // no items
     return out;
   }));
 }

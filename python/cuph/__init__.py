@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .betti import betti_numbers_at
 from .cubical_complex import CubicalComplex
-from .diagrams import Diagrams
+from .diagrams import DeviceDiagrams, Diagrams
 from .memory import estimate_memory
 from . import memory
 from .engine import cuda_available, output_dtype, persistence
@@ -34,4 +34,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cuph' has no attribute {name!r}")
 
 
-__all__ = ["persistence", "betti_numbers_at", "estimate_memory", "Diagrams", "CubicalComplex", "cuda_available", "output_dtype", "landscape", "__version__"]
+__all__ = ["persistence", "betti_numbers_at", "estimate_memory", "Diagrams", "DeviceDiagrams", "CubicalComplex", "cuda_available", "output_dtype", "landscape", "__version__"]

@@ -1,6 +1,6 @@
 """Type stubs for cuph._cuda, the GPU engine (built when nvcc is found; imports without a GPU)."""
 
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -48,9 +48,25 @@ def compute_2d_device(
     batch_dims: int,
     superlevel: bool,
     max_bytes: int = 0,
-) -> Dict[str, npt.NDArray[np.generic]]:
+    on_device: bool = False,
+) -> Dict[str, Any]:
     """The same for a batch in device memory read in place: pointer, shape, byte strides, the
-    core's dtype number (at most 32 bits), the producer's stream (0: none)."""
+    core's dtype number (at most 32 bits), the producer's stream (0: none). ``on_device``: the
+    columns stay in device memory as :class:`DeviceArray` (``offsets`` in numpy)."""
+
+class DeviceArray:
+    """A result column in device memory (CUDA array interface v3); the memory lives as long as
+    this object or an array made from it (``torch.as_tensor``, ``cupy.asarray``)."""
+
+    @property
+    def __cuda_array_interface__(self) -> Dict[str, Any]: ...
+    @property
+    def shape(self) -> Tuple[int]: ...
+    @property
+    def typestr(self) -> str: ...
+    @property
+    def device(self) -> int: ...
+    def __len__(self) -> int: ...
 
 def betti(
     x: npt.NDArray[np.generic],

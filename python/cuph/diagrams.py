@@ -998,6 +998,149 @@ class Diagrams:
         return ax
 
 
+# The columns a GPU result keeps on its device (DeviceDiagrams); offsets stay on the host.
+_DEVICE_COLUMNS = ("dim", "birth", "death", "birth_index", "death_index")
+
+
+def _device_to_numpy(a: Any) -> np.ndarray:
+    """A host copy of a torch tensor or cupy array."""
+    if hasattr(a, "detach") and hasattr(a, "cpu"):  # torch
+        return np.asarray(a.detach().cpu().numpy())
+    if hasattr(a, "get"):  # cupy
+        return np.asarray(a.get())
+    return np.asarray(a)
+
+
+class DeviceDiagrams(Diagrams):
+    """:class:`Diagrams` computed on a GPU whose columns stay there until numpy is asked for.
+
+    ``cuph.persistence`` returns one for an input on a GPU (a torch CUDA tensor or a cupy array)
+    that the GPU engine computes: ``dim``, ``birth``, ``death``, ``birth_index`` and
+    ``death_index`` are arrays of the input's library on its device (:attr:`device_columns`),
+    and :meth:`to_torch` returns those tensors without a copy. Everything else works as on
+    :class:`Diagrams`: the first read of a numpy column (``dg.birth``, ``dg.in_dim(0)``,
+    ``dg[3]``, ``dg.to_gudhi()``, pickling, ...) copies the five columns to the host once.
+    ``offsets`` (and so ``item``, ``len``, ``n_pairs``) live on the host from the start.
+
+    Examples
+    --------
+    On a machine with a GPU (skipped here)::
+
+        >>> import torch, cuph
+        >>> x = torch.rand(256, 56, 56, device="cuda")  # doctest: +SKIP
+        >>> dg = cuph.persistence(x, batch_dims=1)  # doctest: +SKIP
+        >>> dg.device_columns["birth"].device  # doctest: +SKIP
+        device(type='cuda', index=0)
+        >>> deaths = dg.to_torch()["death"]  # the same tensor, no copy  # doctest: +SKIP
+        >>> h1 = dg.in_dim(1)  # numpy: the columns are copied to the host once  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        columns: Dict[str, Any],
+        offsets: "npt.ArrayLike",
+        batch_shape: Sequence[int],
+        item_shape: Sequence[int],
+        maxdim: int,
+        construction: str,
+        superlevel: bool,
+    ) -> None:
+        missing = [k for k in _DEVICE_COLUMNS if k not in columns]
+        if missing:
+            raise ValueError(f"columns: missing {missing}")
+        n = len(columns["dim"])
+        for k in _DEVICE_COLUMNS:
+            shape = tuple(columns[k].shape)
+            if shape != (n,):
+                raise ValueError(f"{k} must be a 1-D array of {n} rows, got shape {shape}")
+        self.device_columns = {k: columns[k] for k in _DEVICE_COLUMNS}
+        self.offsets = np.asarray(offsets)
+        self._item = None
+        self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
+        self.item_shape = _as_int_tuple(item_shape, "item_shape")
+        self.maxdim = int(maxdim)
+        if construction not in ("V", "T"):
+            raise ValueError(f'construction must be "V" or "T", got {construction!r}')
+        self.construction = str(construction)
+        self.superlevel = bool(superlevel)
+        n_groups = self.n_items * (self.maxdim + 1)
+        if self.offsets.shape != (n_groups + 1,) or int(self.offsets[-1]) != n:
+            raise ValueError(f"offsets must have {n_groups + 1} entries ending at {n}, got "
+                             f"{self.offsets.shape}")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for attributes not set: the numpy columns, until they are first read.
+        if name in _DEVICE_COLUMNS and "device_columns" in self.__dict__:
+            self._to_host()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _to_host(self) -> None:
+        for k in _DEVICE_COLUMNS:
+            if k not in self.__dict__:
+                self.__dict__[k] = _device_to_numpy(self.device_columns[k])
+
+    def __repr__(self) -> str:
+        counts = np.diff(self.offsets).reshape(-1, self.maxdim + 1).sum(axis=0)
+        per_dim = ", ".join(f"H{k}: {int(c)}" for k, c in enumerate(counts))
+        first = self.device_columns["birth"]
+        return (
+            f"DeviceDiagrams(n_items={self.n_items}, batch_shape={self.batch_shape}, "
+            f"item_shape={self.item_shape}, construction={self.construction!r}, "
+            f"maxdim={self.maxdim}, superlevel={self.superlevel}, "
+            f"n_pairs={self.n_pairs} [{per_dim}], dtype={first.dtype}, "
+            f"device={getattr(first, 'device', None)})"
+        )
+
+    @property
+    def on_host(self) -> bool:
+        """Whether the numpy columns have been made (by reading one)."""
+        return all(k in self.__dict__ for k in _DEVICE_COLUMNS)
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.offsets[-1])
+
+    def cpu(self) -> Diagrams:
+        """The same diagrams as a plain numpy :class:`Diagrams`."""
+        self._to_host()
+        return Diagrams(dim=self.dim, birth=self.birth, death=self.death,
+                        birth_index=self.birth_index, death_index=self.death_index,
+                        item=self._item, offsets=self.offsets, batch_shape=self.batch_shape,
+                        item_shape=self.item_shape, maxdim=self.maxdim,
+                        construction=self.construction, superlevel=self.superlevel)
+
+    def to_torch(self, device: Any = None) -> Dict[str, Any]:
+        """As :meth:`Diagrams.to_torch`; columns that are torch tensors on ``device`` (None: any)
+        are returned as they are, without a copy, with ``item`` and ``offsets`` beside them on
+        their device."""
+        torch = _optional_import("torch", "Diagrams.to_torch()", "torch")
+        cols = self.device_columns
+        first = cols["dim"]
+        if not isinstance(first, torch.Tensor) or (
+                device is not None and torch.device(device) != first.device):
+            return super().to_torch(device)
+        out: Dict[str, Any] = dict(cols)
+        out["offsets"] = torch.as_tensor(np.asarray(self.offsets, dtype=np.int64),
+                                         device=first.device)
+        counts = out["offsets"][1:] - out["offsets"][:-1]
+        groups = torch.arange(counts.shape[0], device=first.device) // (self.maxdim + 1)
+        out["item"] = torch.repeat_interleave(groups, counts)
+        return out
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # Pickled as host arrays: a worker or a file has no use for device memory.
+        self._to_host()
+        state = super().__getstate__()
+        del state["device_columns"]
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.device_columns = {k: state[k] for k in _DEVICE_COLUMNS}
+
+
 def _as_index(i: Any) -> int:
     if isinstance(i, (bool, np.bool_)):
         raise TypeError(f"item index must be an int, got {i!r}")

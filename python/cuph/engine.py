@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _core
 from ._threads import usable_cores
-from .diagrams import Diagrams
+from .diagrams import _DEVICE_COLUMNS, DeviceDiagrams, Diagrams
 from .memory import check_cell_count, items_per_chunk, parse_max_memory
 
 __all__ = ["persistence", "cuda_available", "output_dtype"]
@@ -211,8 +211,10 @@ def persistence(
         requests on a GPU array run on the CPU engine from a host copy, and with ``"cuda"``
         they raise ValueError. Torch and cupy arrays on the GPU of at most 32-bit dtypes are
         read in place (any strides); 64-bit ones are copied to the host for their ranks, and
-        host arrays are copied to the GPU. Results are numpy arrays, identical to the CPU
-        engine's.
+        host arrays are copied to the GPU. The pairs are those of the CPU engine. A torch
+        or cupy array that the GPU engine reads in place gets a :class:`DeviceDiagrams`: its
+        columns stay on the array's device, as arrays of its library, until a numpy column is
+        read; other results are numpy arrays.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
@@ -224,6 +226,7 @@ def persistence(
     Returns
     -------
     Diagrams
+        (a :class:`DeviceDiagrams` for a GPU array computed on the GPU, see ``device``)
         All pairs of all items, sorted by (item, dim); essential classes have ``death = inf``
         and ``death_index = -1``. ``birth_index``/``death_index`` are flat C-order indices into
         the item of the value that created/killed the class.
@@ -321,19 +324,38 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     strides = list(dev["strides"])
     if len(item_shape) == 1:  # the row of a 2-D item (an axis of length 1 is never stepped)
         shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
-    if math.prod(batch_shape) == 0:
-        raw = None
-    else:
-        from . import _cuda  # type: ignore[attr-defined]
-
-        raw = _cuda.compute_2d_device(dev["ptr"], list(shape), strides, dev["code"],
-                                      dev["stream"], maxdim, construction, batch_dims,
-                                      bool(superlevel), parse_max_memory(max_memory) or 0)
-    if raw is None:  # an empty batch: a host stand-in of no elements for the result's shape
-        return _diagrams(None, np.zeros(shape, dtype=dev["dtype"]), batch_dims, maxdim,
+    if math.prod(batch_shape) == 0:  # an empty batch: a host stand-in of no elements
+        return _diagrams(None, np.zeros(dev["shape"], dtype=dev["dtype"]), batch_dims, maxdim,
                          construction, 1, bool(superlevel), False)
-    return diagrams_from_core(raw, dev["dtype"], batch_shape, item_shape, maxdim, construction,
-                              bool(superlevel))
+    from . import _cuda  # type: ignore[attr-defined]
+
+    wrap = _device_wrapper(dev["owner"])
+    raw = _cuda.compute_2d_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
+                                  maxdim, construction, batch_dims, bool(superlevel),
+                                  parse_max_memory(max_memory) or 0, wrap is not None)
+    if wrap is None:
+        return diagrams_from_core(raw, dev["dtype"], batch_shape, item_shape, maxdim,
+                                  construction, bool(superlevel))
+    return DeviceDiagrams(columns={k: wrap(raw[k]) for k in _DEVICE_COLUMNS},
+                          offsets=raw["offsets"], batch_shape=batch_shape, item_shape=item_shape,
+                          maxdim=maxdim, construction=construction, superlevel=bool(superlevel))
+
+
+def _device_wrapper(owner: Any) -> Optional[Any]:
+    """How the GPU engine's device columns become arrays of the input's library on its device
+    (torch tensors, cupy arrays: both take the CUDA array interface without a copy and keep the
+    memory alive); None for other producers, whose results come back as numpy."""
+    module = type(owner).__module__.split(".")[0]
+    if module == "torch":
+        import torch
+
+        device = owner.device
+        return lambda a: torch.as_tensor(a, device=device)
+    if module == "cupy":
+        import cupy
+
+        return cupy.asarray
+    return None
 
 
 def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: int,

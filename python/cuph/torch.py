@@ -33,12 +33,12 @@ True
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 import torch as _torch
 
-from .diagrams import Diagrams
+from .diagrams import DeviceDiagrams, Diagrams
 from . import engine as _engine
 from .engine import persistence as _persistence
 
@@ -48,6 +48,28 @@ _NUMPY_OF = {
     np.dtype(np.float32): _torch.float32,
     np.dtype(np.float64): _torch.float64,
 }
+
+
+def _device_columns(dg: Diagrams, device: Any) -> Optional[Dict[str, Any]]:
+    """The GPU engine's columns of ``dg`` as torch tensors on ``device`` (no copy), if it left
+    them there (a DeviceDiagrams of a CUDA tensor's), else None."""
+    if not isinstance(dg, DeviceDiagrams):
+        return None
+    cols = dg.to_torch()
+    if not isinstance(cols["dim"], _torch.Tensor) or cols["dim"].device != _torch.device(device):
+        return None
+    return cols
+
+
+def _index_tensors(dg: Diagrams, device: Any) -> Tuple[Any, Any, Any, Any]:
+    """dim, birth_index, death_index and item of ``dg`` as int64 tensors on ``device``: the GPU
+    engine's device columns where it left them there, else from the numpy columns."""
+    cols = _device_columns(dg, device)
+    if cols is not None:
+        return tuple(cols[k].to(_torch.int64)  # type: ignore[return-value]
+                     for k in ("dim", "birth_index", "death_index", "item"))
+    as_t = lambda a: _torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)  # noqa: E731
+    return as_t(dg.dim), as_t(dg.birth_index), as_t(dg.death_index), as_t(dg.item)
 
 
 class TorchDiagrams:
@@ -69,16 +91,15 @@ class TorchDiagrams:
         The same diagrams as numpy arrays.
     """
 
-    def __init__(self, diagrams: Diagrams, birth: Any, death: Any, device: Any) -> None:
+    def __init__(self, diagrams: Diagrams, birth: Any, death: Any, device: Any,
+                 indices: Optional[Tuple[Any, Any, Any, Any]] = None) -> None:
         self.numpy = diagrams
         self.birth = birth
         self.death = death
         self.device = device
-        as_t = lambda a: _torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)  # noqa: E731
-        self.dim = as_t(diagrams.dim)
-        self.birth_index = as_t(diagrams.birth_index)
-        self.death_index = as_t(diagrams.death_index)
-        self.item = as_t(diagrams.item)
+        if indices is None:
+            indices = _index_tensors(diagrams, device)
+        self.dim, self.birth_index, self.death_index, self.item = indices
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names not set on this object: the numpy-side API.
@@ -181,18 +202,22 @@ def persistence(
         batch_dims=batch_dims, n_threads=n_threads, superlevel=superlevel,
         device=device if on_gpu else "cpu", keep_diagonal=keep_diagonal, max_memory=max_memory,
     )
-    out_dtype = _NUMPY_OF[np.dtype(dg.birth.dtype)]
+    # The index columns on x's device: as the GPU engine left them there, or from numpy.
+    indices = _index_tensors(dg, x.device)
+    _, birth_index, d_raw, item = indices
+    cols = _device_columns(dg, x.device)
+    out_dtype = (cols["birth"].dtype if cols is not None
+                 else _NUMPY_OF[np.dtype(dg.birth.dtype)])
     item_size = int(np.prod(dg.item_shape, dtype=np.int64))
     flat = x.reshape(-1)
     if not flat.dtype.is_floating_point:
         flat = flat.to(out_dtype)
-    rows_item = _torch.as_tensor(dg.item, device=x.device) * item_size
-    b_idx = _torch.as_tensor(dg.birth_index, device=x.device) + rows_item
-    d_raw = _torch.as_tensor(dg.death_index, device=x.device)
+    rows_item = item * item_size
+    b_idx = birth_index + rows_item
     birth = flat[b_idx].to(out_dtype)
     essential = d_raw < 0
     d_idx = _torch.where(essential, _torch.zeros_like(d_raw), d_raw) + rows_item
     inf = _torch.full((), float("-inf") if superlevel else float("inf"), dtype=out_dtype,
                       device=x.device)
     death = _torch.where(essential, inf, flat[d_idx].to(out_dtype))
-    return TorchDiagrams(dg, birth, death, x.device)
+    return TorchDiagrams(dg, birth, death, x.device, indices)
