@@ -37,7 +37,9 @@ template <class Body> __global__ void k_each(int64_t n, Body body) {
 
 // Every block body of sequence.cuh (launch_blocks): the phases of a block separated by
 // barriers, blocks in a grid-stride loop (the last phase's barrier guards the memory's reuse).
-template <class Body> __global__ void k_blocks(int64_t n, Body body) {
+// __launch_bounds__: registers for a block of up to 1024 threads (the block replay took 70 per
+// thread without it, and 1024 x 72 exceeds a block's 65536).
+template <class Body> __global__ void __launch_bounds__(1024) k_blocks(int64_t n, Body body) {
   extern __shared__ uint64_t block_memory[];
   for (int64_t blk = blockIdx.x; blk < n; blk += gridDim.x)
     for (int phase = 0;; ++phase) {
@@ -86,9 +88,11 @@ class CudaLauncher {
   }
   template <class Body>
   void launch_blocks(const char* what, int64_t n, int threads, uint64_t shared, const Body& body) {
-    if (shared > 48 * 1024)  // beyond the default limit: asked for per kernel
+    // Beyond the default 48 KiB a kernel must ask. Always for the device's most, so that calls
+    // on other threads (the GIL is released) never lower the limit under a launch.
+    if (shared > 48 * 1024)
       check(cudaFuncSetAttribute(k_blocks<Body>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 int(shared)),
+                                 int(max_shared())),
             "cudaFuncSetAttribute (shared memory)");
     const int64_t grid = n < 1 ? 1 : (n < 65535 * 8 ? n : 65535 * 8);
     k_blocks<<<int(grid), threads, size_t(shared)>>>(n, body);
@@ -191,19 +195,29 @@ void DeviceResult::finish() {
   if (runs_.size() == 1) {
     for (int c = 0; c < kColumns; ++c) column[c] = std::move(runs_[0].column[c]);
   } else {
+    // Column by column, each run's part freed once copied: the peak is the result and one
+    // joined column.
     for (int c = 0; c < kColumns; ++c) {
       column[c] = std::make_shared<DeviceBuffer>(size_t(rows) * column_bytes(c), "result column");
       size_t at = 0;
-      for (const Run& run : runs_) {
+      for (Run& run : runs_) {
         const size_t bytes = size_t(run.rows) * column_bytes(c);
         check(cudaMemcpy(static_cast<char*>(column[c]->data()) + at, run.column[c]->data(), bytes,
                          cudaMemcpyDeviceToDevice),
               "cudaMemcpy (joining result columns)");
+        check(cudaDeviceSynchronize(), "cudaMemcpy (joining result columns)");
+        run.column[c].reset();
         at += bytes;
       }
     }
   }
   runs_.clear();
+}
+
+uint64_t DeviceResult::bytes() const {
+  uint64_t n = 0;
+  for (int c = 0; c < kColumns; ++c) n += rows * column_bytes(c);
+  return n;
 }
 
 DeviceCopy::DeviceCopy(const void* host, size_t n) {
@@ -223,6 +237,9 @@ void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
   CudaLauncher l;
   run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, ro, sink, out);
+  // A direct sink's rows are written by launches no download waited for: they end (and a failed
+  // one is reported) here, before the launcher frees the arrays they read.
+  check(cudaDeviceSynchronize(), "kernel execution");
 }
 
 void run_betti_cuda(const Input& in, const BettiTables& t, const double* eta, int64_t n_items,

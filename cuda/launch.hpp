@@ -67,6 +67,7 @@ class DeviceResult {
       : single(single_values), superlevel_(superlevel) {}
   Rows operator()(uint64_t rows, const std::vector<uint32_t>& counts);
   void finish();
+  uint64_t bytes() const;  // of the rows held so far
   static constexpr int kColumns = 5;  // dim, birth, death, birth_index, death_index
   size_t column_bytes(int c) const { return c == 0 ? 1 : c <= 2 ? (single ? 4 : 8) : 8; }
 

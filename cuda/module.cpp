@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -32,12 +33,13 @@ struct DeviceMemoryError : std::runtime_error {
 };
 
 // How many items go to the device at once: all that fit in 80% of its free memory, or in
-// `max_bytes` (0: no bound; the user's max_memory). The same pairs either way.
-int64_t items_per_launch(size_t per_item, size_t max_bytes) {
+// `max_bytes` (0: no bound; the user's max_memory) less the `held` bytes of results the call
+// already keeps on the device. The same pairs either way.
+int64_t items_per_launch(size_t per_item, size_t max_bytes, size_t held = 0) {
   size_t free = 0, total = 0;
   gpu::device_memory(free, total);
   size_t usable = free / 10 * 8;
-  if (max_bytes) usable = std::min(usable, max_bytes);
+  if (max_bytes) usable = std::min(usable, max_bytes > held ? max_bytes - held : 0);
   if (per_item > usable)
     throw DeviceMemoryError("x: one item needs about " + std::to_string(per_item >> 20) +
                             " MiB of GPU memory, " + std::to_string(usable >> 20) +
@@ -105,15 +107,15 @@ template <class F> auto run_on_device(const BatchView& b, F&& fn) -> decltype(fn
   });
 }
 
-// The batch in chunks of `chunk` items: run(first, n, part), `part` reading items [first,
-// first + n) from the device (`on_host`: a C-contiguous host batch, of which each chunk is
-// copied to the device first).
-template <class Run>
-void for_each_chunk(const BatchView& b, int64_t chunk, bool on_host, Run run) {
+// The batch in chunks of chunk() items (asked before each): run(first, n, part), `part` reading
+// items [first, first + n) from the device (`on_host`: a C-contiguous host batch, of which each
+// chunk is copied to the device first).
+template <class Chunk, class Run>
+void for_each_chunk(const BatchView& b, Chunk chunk, bool on_host, Run run) {
   const gpu::Input in = gpu::input_of(b);
   const int64_t item_bytes = on_host ? host_item_bytes(b) : 0;
-  for (int64_t first = 0; first < b.n_items(); first += chunk) {
-    const int64_t n = std::min(chunk, b.n_items() - first);
+  for (int64_t first = 0, n; first < b.n_items(); first += n) {
+    n = std::min(chunk(), b.n_items() - first);
     gpu::Input part = in;
     std::unique_ptr<gpu::DeviceCopy> copy;
     if (on_host) {
@@ -129,17 +131,19 @@ void for_each_chunk(const BatchView& b, int64_t chunk, bool on_host, Run run) {
 // The 2-D kernels over a batch in chunks that fit the device, each chunk's rows going where
 // `sink` says. Dtypes of more than 32 bits get their value words on the host (a device batch of
 // them never comes here: the Python layer copies it).
+// `held()`: the bytes of results the sink keeps on the device so far (device results), which
+// the later chunks leave room for.
 void run_chunks(const BatchView& b, int maxdim, Construction con, bool superlevel, int threads,
                 uintptr_t stream, size_t max_bytes, bool on_host, const gpu::RowSink& sink,
-                const std::atomic<bool>* cancel) {
+                const std::function<size_t()>& held, const std::atomic<bool>* cancel) {
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
   const int64_t rows = b.item.shape[0], cols = b.item.shape[1], size = rows * cols;
   const int passes = maxdim + 1, dtype = int(b.item.dtype);
   std::vector<uint32_t> words;
   if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
   const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
-  const int64_t chunk =
-      items_per_launch(gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input, max_bytes);
+  const size_t per_item = gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input;
+  const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
   const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
   for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
     gpu::RunResult r;
@@ -158,7 +162,8 @@ py::dict persistence(const BatchView& b, int maxdim, Construction con, bool supe
   return pairs_dict(run_on_device(b, [&](const std::atomic<bool>* cancel) {
     BatchResult out;
     run_chunks(b, maxdim, con, superlevel, threads, stream, max_bytes, on_host,
-               gpu::ResultSink{out, b.item.dtype, superlevel, false}, cancel);
+               gpu::ResultSink{out, b.item.dtype, superlevel, false}, [] { return size_t(0); },
+               cancel);
     if (out.offsets.empty()) out.offsets.push_back(0);
     return out;
   }));
@@ -195,7 +200,7 @@ py::dict persistence_on_device(const BatchView& b, int maxdim, Construction con,
                    [&sink](uint64_t n, const std::vector<uint32_t>& counts) {
                      return sink(n, counts);
                    },
-                   cancel);
+                   [&sink] { return size_t(sink.bytes()); }, cancel);
         out->finish();
         return out;
       });
@@ -222,7 +227,8 @@ py::array_t<int64_t> betti(const BatchView& b, const Thresholds& thresholds, Con
     const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
     const int64_t chunk = items_per_launch(size_t(t.padded) * 5 + input + 64, max_bytes);
     std::vector<int64_t> out;
-    for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+    for_each_chunk(b, [chunk] { return chunk; }, on_host,
+                   [&](int64_t first, int64_t n, const gpu::Input& part) {
       uint64_t nan_at = ~uint64_t(0);
       gpu::run_betti_cuda(part, t, eta + first, n, first == 0 ? stream : 0, out, nan_at);
       if (nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + nan_at, size);

@@ -284,7 +284,7 @@ def _fake_device_results(monkeypatch, host):
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
-def test_device_results_stay_on_the_device_until_read(construction, monkeypatch):
+def test_device_results_stay_on_the_device_until_read(construction, monkeypatch, tmp_path):
     """A GPU input's result keeps its columns where the GPU engine wrote them (DeviceDiagrams):
     sizes, items, offsets and repr come from the host offsets without a copy, to_torch() hands
     the tensors over as they are, and the first numpy read copies the five columns once; then
@@ -305,11 +305,20 @@ def test_device_results_stay_on_the_device_until_read(construction, monkeypatch)
     assert t["birth"] is dg.device_columns["birth"] and not dg.on_host
     np.testing.assert_array_equal(t["item"].numpy(), want.item)
     np.testing.assert_array_equal(t["offsets"].numpy(), want.offsets)
+    assert dg.to_torch("cpu")["death"] is dg.device_columns["death"]
     from cuph.torch import _index_tensors
 
     dim, bi, di, item = _index_tensors(dg, "cpu")
     assert dim.dtype == torch.int64 and not dg.on_host
     np.testing.assert_array_equal(bi.numpy(), dg.device_columns["birth_index"].numpy())
+    assert bi.data_ptr() != dg.device_columns["birth_index"].data_ptr()  # not shared
+    import copy
+
+    deep, shallow = copy.deepcopy(dg), copy.copy(dg)
+    assert not deep.on_host and not dg.on_host and isinstance(deep, cuph.DeviceDiagrams)
+    assert deep.device_columns["birth"] is not dg.device_columns["birth"]
+    assert torch.equal(deep.device_columns["birth"], dg.device_columns["birth"])
+    assert shallow.device_columns["birth"] is dg.device_columns["birth"]
     assert rows(dg) == rows(want) and dg.on_host  # the first numpy read
     same_kernels = kernel(host, batch_dims=2, construction=construction)
     for field in ("dim", "birth", "death", "birth_index", "death_index", "offsets"):
@@ -322,9 +331,19 @@ def test_device_results_stay_on_the_device_until_read(construction, monkeypatch)
     assert type(plain) is cuph.Diagrams and rows(plain) == rows(want)
     with pytest.raises(AttributeError):
         dg.no_such_attribute
+    both = cuph.DeviceDiagrams.concat([dg, deep])  # host diagrams
+    assert type(both) is cuph.Diagrams and len(both) == 24
+    assert rows(both[13]) == rows(want[1])
+    path = tmp_path / "dg.npz"
+    dg.save(path)
+    assert type(cuph.DeviceDiagrams.load(path)) is cuph.Diagrams
     with pytest.raises(ValueError, match="offsets"):
         cuph.DeviceDiagrams(columns=dg.device_columns, offsets=np.array([0, 1]), batch_shape=(),
                             item_shape=(9, 8), maxdim=1, construction="V", superlevel=False)
+    with pytest.raises(ValueError, match="offsets"):  # not from 0
+        cuph.DeviceDiagrams(columns=dg.device_columns, offsets=dg.offsets + 1,
+                            batch_shape=(4, 3), item_shape=(9, 8), maxdim=1,
+                            construction="V", superlevel=False)
 
 
 def test_replay_switch_arguments(replay_switch):

@@ -1065,9 +1065,35 @@ class DeviceDiagrams(Diagrams):
         self.construction = str(construction)
         self.superlevel = bool(superlevel)
         n_groups = self.n_items * (self.maxdim + 1)
-        if self.offsets.shape != (n_groups + 1,) or int(self.offsets[-1]) != n:
-            raise ValueError(f"offsets must have {n_groups + 1} entries ending at {n}, got "
-                             f"{self.offsets.shape}")
+        if (self.offsets.shape != (n_groups + 1,) or int(self.offsets[0]) != 0
+                or int(self.offsets[-1]) != n):
+            raise ValueError(f"offsets must have {n_groups + 1} entries from 0 to {n}, got "
+                             f"shape {self.offsets.shape}")
+
+    # What builds new diagrams from parts or files builds host ones.
+    @classmethod
+    def concat(cls, parts: Sequence["Diagrams"],
+               batch_shape: Optional[Sequence[int]] = None) -> Diagrams:
+        return Diagrams.concat(parts, batch_shape=batch_shape)
+
+    @classmethod
+    def load(cls, path: "Union[str, os.PathLike[str]]") -> Diagrams:
+        return Diagrams.load(path)
+
+    def __copy__(self) -> "DeviceDiagrams":
+        new = DeviceDiagrams.__new__(DeviceDiagrams)
+        new.__dict__.update(self.__dict__)
+        new.device_columns = dict(self.device_columns)
+        return new
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "DeviceDiagrams":
+        # The columns copied on their device (torch: clone, cupy: copy), not through the host.
+        new = self.__copy__()
+        new.__dict__.update({k: np.array(v) for k, v in self.__dict__.items()
+                             if isinstance(v, np.ndarray)})
+        new.device_columns = {k: v.clone() if hasattr(v, "clone") else v.copy()
+                              for k, v in self.device_columns.items()}
+        return new
 
     def __getattr__(self, name: str) -> Any:
         # Only called for attributes not set: the numpy columns, until they are first read.
@@ -1118,9 +1144,14 @@ class DeviceDiagrams(Diagrams):
         torch = _optional_import("torch", "Diagrams.to_torch()", "torch")
         cols = self.device_columns
         first = cols["dim"]
-        if not isinstance(first, torch.Tensor) or (
-                device is not None and torch.device(device) != first.device):
+        if not isinstance(first, torch.Tensor):
             return super().to_torch(device)
+        if device is not None:  # "cuda" means the current device, as torch's .to() reads it
+            want = torch.device(device)
+            if want.type == "cuda" and want.index is None:
+                want = torch.device("cuda", torch.cuda.current_device())
+            if want != first.device:
+                return super().to_torch(device)
         out: Dict[str, Any] = dict(cols)
         out["offsets"] = torch.as_tensor(np.asarray(self.offsets, dtype=np.int64),
                                          device=first.device)

@@ -61,12 +61,15 @@ def _device_columns(dg: Diagrams, device: Any) -> Optional[Dict[str, Any]]:
     return cols
 
 
-def _index_tensors(dg: Diagrams, device: Any) -> Tuple[Any, Any, Any, Any]:
-    """dim, birth_index, death_index and item of ``dg`` as int64 tensors on ``device``: the GPU
-    engine's device columns where it left them there, else from the numpy columns."""
-    cols = _device_columns(dg, device)
+def _index_tensors(dg: Diagrams, device: Any,
+                   cols: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any, Any, Any]:
+    """dim, birth_index, death_index and item of ``dg`` as int64 tensors on ``device``: copies
+    of the GPU engine's device columns (``cols``, from :func:`_device_columns`) where it left
+    them there, else from the numpy columns."""
+    if cols is None:
+        cols = _device_columns(dg, device)
     if cols is not None:
-        return tuple(cols[k].to(_torch.int64)  # type: ignore[return-value]
+        return tuple(cols[k].to(_torch.int64, copy=True)  # type: ignore[return-value]
                      for k in ("dim", "birth_index", "death_index", "item"))
     as_t = lambda a: _torch.as_tensor(np.asarray(a, dtype=np.int64), device=device)  # noqa: E731
     return as_t(dg.dim), as_t(dg.birth_index), as_t(dg.death_index), as_t(dg.item)
@@ -203,9 +206,9 @@ def persistence(
         device=device if on_gpu else "cpu", keep_diagonal=keep_diagonal, max_memory=max_memory,
     )
     # The index columns on x's device: as the GPU engine left them there, or from numpy.
-    indices = _index_tensors(dg, x.device)
-    _, birth_index, d_raw, item = indices
     cols = _device_columns(dg, x.device)
+    indices = _index_tensors(dg, x.device, cols)
+    _, birth_index, d_raw, item = indices
     out_dtype = (cols["birth"].dtype if cols is not None
                  else _NUMPY_OF[np.dtype(dg.birth.dtype)])
     item_size = int(np.prod(dg.item_shape, dtype=np.int64))
