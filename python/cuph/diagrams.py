@@ -1020,7 +1020,9 @@ class DeviceDiagrams(Diagrams):
     and :meth:`to_torch` returns those tensors without a copy. Everything else works as on
     :class:`Diagrams`: the first read of a numpy column (``dg.birth``, ``dg.in_dim(0)``,
     ``dg[3]``, ``dg.to_gudhi()``, pickling, ...) copies the five columns to the host once.
-    ``offsets`` (and so ``item``, ``len``, ``n_pairs``) live on the host from the start.
+    ``offsets`` (and so ``item``, ``len``, ``n_pairs``) live on the host from the start. An
+    empty batch (no items) gives a plain :class:`Diagrams`; :meth:`concat` and :meth:`load`
+    build plain ones too.
 
     Examples
     --------
