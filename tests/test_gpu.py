@@ -566,6 +566,52 @@ def test_betti_kernels_every_dtype_views_and_large_items():
     assert betti(ring, 0.5, batch_dims=1, construction="T", maxdim=0).tolist() == [[1], [1]]
 
 
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_betti_kernels_1d_items_as_rows(construction):
+    """1-D items take the 2-D kernels as items of one row: beta_0 of every item equals the CPU
+    kernel's, on ties, thresholds between and at values, lengths 1..300, views and dtypes;
+    also on a GPU array (the device entry point stood in for by the CPU launcher, reading the
+    shape and byte strides the GPU path passes, a stride-0 row axis)."""
+    rng = np.random.default_rng(59)
+    for n in (1, 2, 7, 300):
+        x = rng.integers(0, 4, (9, n)).astype(np.float32)
+        for eta in (-1.0, 0.5, 1.0, 2.0, rng.integers(0, 4, 9).astype(np.float64)):
+            got = betti(x, eta, batch_dims=1, construction=construction)
+            want = cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
+                                         device="cpu")
+            assert got.shape == (9, 1)
+            np.testing.assert_array_equal(got, want)
+    base = rng.integers(-2, 3, (3, 4, 50)).astype(np.int16)
+    for view in (base[:, :, ::-1], base[::-1, 2, ::3], base[0, 1]):
+        bd = view.ndim - 1
+        np.testing.assert_array_equal(
+            betti(view, 0.0, batch_dims=bd, construction=construction),
+            cuph.betti_numbers_at(view, 0.0, batch_dims=bd, construction=construction,
+                                  device="cpu"))
+
+
+def test_betti_1d_device_arrays_take_a_row_axis(monkeypatch):
+    _cuda = pytest.importorskip("cuph._cuda")
+    import cuph.engine
+
+    monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
+    host = np.random.default_rng(61).integers(0, 4, (5, 40)).astype(np.float32)
+    seen = []
+
+    def betti_device(ptr, shape, strides, code, stream, eta, construction, batch_dims):
+        seen.append((tuple(shape), tuple(strides)))
+        view = np.lib.stride_tricks.as_strided(host, shape, strides)
+        return _core._portable_betti(view, eta, construction, batch_dims, 1)
+
+    monkeypatch.setattr(_cuda, "betti_device", betti_device)
+    for construction in "VT":
+        got = cuph.betti_numbers_at(FakeCupyArray(host), 1.5, batch_dims=1,
+                                    construction=construction)
+        np.testing.assert_array_equal(got, cuph.betti_numbers_at(
+            host, 1.5, batch_dims=1, construction=construction, device="cpu"))
+    assert seen[-1] == ((5, 1, 40), (160, 0, 4))
+
+
 def test_betti_kernels_bad_input():
     y = np.zeros((2, 4, 4), np.float32)
     y[1, 3, 0] = np.nan
@@ -573,8 +619,6 @@ def test_betti_kernels_bad_input():
         betti(y, 0.0, batch_dims=1)
     with pytest.raises(ValueError, match="2-D and 3-D items"):
         betti(np.zeros((2, 3, 3, 3, 3)), 0.0, batch_dims=1)
-    with pytest.raises(ValueError, match="2-D and 3-D items"):
-        betti(np.zeros((2, 3)), 0.0, batch_dims=1)
     with pytest.raises(ValueError, match="threshold"):
         betti(np.zeros((2, 3, 3)), [0.0, 1.0, 2.0], batch_dims=1)
     if not cuph.cuda_available():
@@ -619,8 +663,8 @@ class FakeCupyArray(FakeDeviceArray):
 
 
 def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
-    """device='auto' on a GPU array: 3-D items and keep_diagonal (persistence), 1-D and 4-D
-    items (Betti numbers) run on the CPU engine from a host copy; 'cuda' still refuses them."""
+    """device='auto' on a GPU array: 3-D items and keep_diagonal (persistence), 4-D items
+    (Betti numbers) run on the CPU engine from a host copy; 'cuda' still refuses them."""
     import cuph.engine
 
     monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
@@ -634,7 +678,7 @@ def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
     assert rows(got) == rows(want) and (got.birth == got.death).any()
     with pytest.raises(ValueError, match="2-D items"):
         cuph.persistence(FakeCupyArray(x), batch_dims=1, device="cuda")
-    for item in (x[:, 0, 0], rng.integers(0, 5, (2, 3, 3, 3, 3)).astype(np.float32)):
+    for item in (rng.integers(0, 5, (2, 3, 3, 3, 3)).astype(np.float32),):
         got = cuph.betti_numbers_at(FakeCupyArray(item), 2.0, batch_dims=1)
         np.testing.assert_array_equal(
             got, cuph.betti_numbers_at(item, 2.0, batch_dims=1, device="cpu"))
@@ -896,7 +940,7 @@ def test_cuda_launcher_reports_nan_and_chunks():
 @pytest.mark.gpu
 @requires_gpu
 @pytest.mark.parametrize("shape", SHAPES + [(56, 56), (256, 200), (1, 1, 1), (1, 6, 7), (4, 5, 6),
-                                   (16, 28, 28)])
+                                   (16, 28, 28), (1,), (45,)])
 def test_cuda_betti_matches_cpu(shape):
     """Host arrays, and torch tensors read in place: contiguous, with the last item axis moved
     first (strided), and float64."""

@@ -79,10 +79,12 @@ def betti_numbers_at(
         fall back to counting pairs of the persistence diagrams.
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: the GPU when ``x`` lives on one (a torch or cupy array, read in place, any
-        dtype) and :func:`cuph.cuda_available`, else the CPU (also for 1-D and 4-D items on a
-        GPU, from a host copy). The GPU computes 2-D and 3-D items (components of the
+        dtype) and :func:`cuph.cuda_available`, else the CPU (also for 4-D items on a GPU, from
+        a host copy). The GPU computes 1-D, 2-D and 3-D items (components of the
         sublevel set and of its complement by union-find with atomics, beta_1 of 3-D items
-        from the Euler characteristic); a host array with ``"cuda"`` is copied to the GPU.
+        from the Euler characteristic; a 1-D item as a 2-D item of one row, whose sublevel
+        sets have the same components and no holes); a host array with ``"cuda"`` is copied
+        to the GPU.
 
     Returns
     -------
@@ -99,11 +101,17 @@ def betti_numbers_at(
     """
     x = _widen_exact(x)
     use_gpu = _use_gpu(x, device)
-    if use_gpu and device == "auto" and not _gpu_takes(x, batch_dims, (2, 3)):
-        use_gpu = False  # 1-D and 4-D items: the CPU engine, on a host copy
+    if use_gpu and device == "auto" and not _gpu_takes(x, batch_dims, _GPU_BETTI_DIMS):
+        use_gpu = False  # 4-D items: the CPU engine, on a host copy
         x = _to_host(x)
     return _betti_numbers_at(x, threshold, batch_dims, maxdim, construction, n_threads,
                              "cuda" if use_gpu else "cpu")
+
+
+# The item dimensions of the GPU engine's Betti kernels: 2-D and 3-D, and 1-D items as 2-D
+# items of one row (V: the same complex; T: a strip whose sublevel sets retract onto the
+# line's), whose beta_0 is the line's (and beta_1 is 0, not returned: maxdim is 0).
+_GPU_BETTI_DIMS = (1, 2, 3)
 
 
 def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[int],
@@ -119,15 +127,18 @@ def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[
                                                        n_threads)
         batch_shape = tuple(shape[:batch_dims])
         eta = _thresholds(threshold, batch_shape)
-        if len(shape) - batch_dims not in (2, 3):
-            raise ValueError("device: the GPU engine's Betti numbers take 2-D and 3-D items; "
-                             "use device='cpu' with a host copy")
+        if len(shape) - batch_dims not in _GPU_BETTI_DIMS:
+            raise ValueError("device: the GPU engine's Betti numbers take 1-D, 2-D and 3-D "
+                             "items; use device='cpu' with a host copy")
         if eta.shape[0] == 0:
             return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
         from . import _cuda  # type: ignore[attr-defined]
 
-        out = _cuda.betti_device(dev["ptr"], list(shape), list(dev["strides"]), dev["code"],
-                                 dev["stream"], eta, construction, batch_dims)
+        strides = list(dev["strides"])
+        if len(shape) - batch_dims == 1:  # the row of a 2-D item (an axis of length 1)
+            shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
+        out = _cuda.betti_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
+                                 eta, construction, batch_dims)
         return np.ascontiguousarray(out[:, : maxdim + 1]).reshape(batch_shape + (maxdim + 1,))
     arr = _as_array(x)
     batch_dims, maxdim, n_threads = _check_options(arr.ndim, arr.shape, batch_dims, maxdim,
@@ -139,9 +150,11 @@ def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[
     if eta.shape[0] == 0:  # an empty batch
         return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
     if engine != "cpu":
-        if d not in (2, 3):
-            raise ValueError(f"device: the GPU engine's Betti numbers take 2-D and 3-D items, "
-                             f"got {d}-D items; use device='cpu'")
+        if d not in _GPU_BETTI_DIMS:
+            raise ValueError(f"device: the GPU engine's Betti numbers take 1-D, 2-D and 3-D "
+                             f"items, got {d}-D items; use device='cpu'")
+        if d == 1:  # the row of a 2-D item
+            arr = arr[..., None, :]
         if engine == "portable":
             out = _core._portable_betti(arr, eta, construction, batch_dims, n_threads)
         else:
