@@ -101,10 +101,13 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
         from cuph import _core
         from cuph.engine import _persistence
 
+        # Every draw first: a draw may end the example (an exception), and the switches are
+        # process-wide.
         blocks = draw.draw(st.booleans(), label="block replay")
         threads = draw.draw(st.sampled_from([1, 2, 5, 32, 128]), label="replay threads")
+        launcher_block = draw.draw(st.sampled_from([1, 3, 4096]), label="block")
         before = _core._portable_replay(blocks, threads)
-        block = _core._portable_block(draw.draw(st.sampled_from([1, 3, 4096]), label="block"))
+        block = _core._portable_block(launcher_block)
         try:
             kernels = _persistence(x, maxdim, construction, batch_dims, 2, superlevel, False,
                                    None, "portable")
