@@ -55,10 +55,10 @@ def _device_columns(dg: Diagrams, device: Any) -> Optional[Dict[str, Any]]:
     them there (a DeviceDiagrams of a CUDA tensor's), else None."""
     if not isinstance(dg, DeviceDiagrams):
         return None
-    cols = dg.to_torch()
-    if not isinstance(cols["dim"], _torch.Tensor) or cols["dim"].device != _torch.device(device):
-        return None
-    return cols
+    first = dg.device_columns["dim"]
+    if not isinstance(first, _torch.Tensor) or first.device != _torch.device(device):
+        return None  # (asked before to_torch(), which would copy such columns to the host)
+    return dg.to_torch()
 
 
 def _index_tensors(dg: Diagrams, device: Any,
