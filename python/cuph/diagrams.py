@@ -194,16 +194,6 @@ class Diagrams:
         self.death_index = np.asarray(death_index)
         # None: rebuilt from the offsets when first read (the engine does not write it).
         self.item = None if item is None else np.asarray(item)  # type: ignore[assignment]
-        self.offsets = np.asarray(offsets)
-        self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
-        self.item_shape = _as_int_tuple(item_shape, "item_shape")
-        self.maxdim = int(maxdim)
-        if construction not in ("V", "T", "VR"):
-            raise ValueError(f'construction must be "V", "T" or "VR", got {construction!r}')
-        self.construction = str(construction)
-        self.superlevel = bool(superlevel)
-        if self.maxdim < 0:
-            raise ValueError(f"maxdim must be >= 0, got {maxdim}")
         n = self.dim.shape[0] if self.dim.ndim == 1 else -1
         for name in ("dim", "birth", "death", "birth_index", "death_index", "_item"):
             a = getattr(self, name)
@@ -214,6 +204,24 @@ class Diagrams:
                     f"{name.lstrip('_')} must be a 1-D array with as many rows as dim ({n}), "
                     f"got shape {a.shape}"
                 )
+        self._set_layout(n, offsets, batch_shape, item_shape, maxdim, construction, superlevel,
+                         ("V", "T", "VR"))
+
+    def _set_layout(self, n: int, offsets: "npt.ArrayLike", batch_shape: Sequence[int],
+                    item_shape: Sequence[int], maxdim: int, construction: str,
+                    superlevel: bool, constructions: Tuple[str, ...]) -> None:
+        """Sets and checks everything but the columns (``n`` rows): the constructors' shared
+        part."""
+        self.offsets = np.asarray(offsets)
+        self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
+        self.item_shape = _as_int_tuple(item_shape, "item_shape")
+        self.maxdim = int(maxdim)
+        if construction not in constructions:
+            raise ValueError(f"construction must be one of {constructions}, got {construction!r}")
+        self.construction = str(construction)
+        self.superlevel = bool(superlevel)
+        if self.maxdim < 0:
+            raise ValueError(f"maxdim must be >= 0, got {maxdim}")
         n_groups = self.n_items * (self.maxdim + 1)
         if self.offsets.shape != (n_groups + 1,):
             raise ValueError(
@@ -1057,20 +1065,9 @@ class DeviceDiagrams(Diagrams):
             if shape != (n,):
                 raise ValueError(f"{k} must be a 1-D array of {n} rows, got shape {shape}")
         self.device_columns = {k: columns[k] for k in _DEVICE_COLUMNS}
-        self.offsets = np.asarray(offsets)
         self._item = None
-        self.batch_shape = _as_int_tuple(batch_shape, "batch_shape")
-        self.item_shape = _as_int_tuple(item_shape, "item_shape")
-        self.maxdim = int(maxdim)
-        if construction not in ("V", "T"):
-            raise ValueError(f'construction must be "V" or "T", got {construction!r}')
-        self.construction = str(construction)
-        self.superlevel = bool(superlevel)
-        n_groups = self.n_items * (self.maxdim + 1)
-        if (self.offsets.shape != (n_groups + 1,) or int(self.offsets[0]) != 0
-                or int(self.offsets[-1]) != n):
-            raise ValueError(f"offsets must have {n_groups + 1} entries from 0 to {n}, got "
-                             f"shape {self.offsets.shape}")
+        self._set_layout(n, offsets, batch_shape, item_shape, maxdim, construction, superlevel,
+                         ("V", "T"))
 
     # What builds new diagrams from parts or files builds host ones.
     @classmethod
