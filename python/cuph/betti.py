@@ -11,8 +11,8 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
-from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _gpu_takes,
-                     _to_host, _use_gpu, _widen_exact, persistence)
+from .engine import (_CONSTRUCTIONS, _as_array, _check_options, _device_array, _device_rows,
+                     _gpu_takes, _to_host, _use_gpu, _widen_exact, persistence)
 
 __all__ = ["betti_numbers_at"]
 
@@ -134,9 +134,7 @@ def _betti_numbers_at(x: Any, threshold: Any, batch_dims: int, maxdim: Optional[
             return np.zeros(batch_shape + (maxdim + 1,), dtype=np.int64)
         from . import _cuda  # type: ignore[attr-defined]
 
-        strides = list(dev["strides"])
-        if len(shape) - batch_dims == 1:  # the row of a 2-D item (an axis of length 1)
-            shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
+        shape, strides = _device_rows(dev, batch_dims)  # 1-D items as rows of 2-D items
         out = _cuda.betti_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
                                  eta, construction, batch_dims)
         return np.ascontiguousarray(out[:, : maxdim + 1]).reshape(batch_shape + (maxdim + 1,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -321,13 +321,12 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
         raise ValueError(f"{_GPU_ONLY}; use device='cpu' with a host copy")
     batch_shape, item_shape = shape[:batch_dims], shape[batch_dims:]
     check_cell_count(batch_shape, item_shape, construction)
-    strides = list(dev["strides"])
-    if len(item_shape) == 1:  # the row of a 2-D item (an axis of length 1 is never stepped)
-        shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
     if math.prod(batch_shape) == 0:  # an empty batch: a host stand-in of no elements
-        return _diagrams(None, np.zeros(dev["shape"], dtype=dev["dtype"]), batch_dims, maxdim,
+        return _diagrams(None, np.zeros(shape, dtype=dev["dtype"]), batch_dims, maxdim,
                          construction, 1, bool(superlevel), False)
     from . import _cuda  # type: ignore[attr-defined]
+
+    shape, strides = _device_rows(dev, batch_dims)
 
     wrap = _device_wrapper(dev["owner"])
     raw = _cuda.compute_2d_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
@@ -339,6 +338,15 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     return DeviceDiagrams(columns={k: wrap(raw[k]) for k in _DEVICE_COLUMNS},
                           offsets=raw["offsets"], batch_shape=batch_shape, item_shape=item_shape,
                           maxdim=maxdim, construction=construction, superlevel=bool(superlevel))
+
+
+def _device_rows(dev: Dict[str, Any], batch_dims: int) -> Tuple[Tuple[int, ...], List[int]]:
+    """Shape and byte strides of a device array for the 2-D kernels: 1-D items as rows of 2-D
+    items (_GPU_DIMS), through an axis of length 1 that is never stepped (stride 0)."""
+    shape, strides = tuple(dev["shape"]), list(dev["strides"])
+    if len(shape) - batch_dims == 1:
+        shape, strides = shape[:-1] + (1,) + shape[-1:], strides[:-1] + [0] + strides[-1:]
+    return shape, strides
 
 
 def _device_wrapper(owner: Any) -> Optional[Any]:
