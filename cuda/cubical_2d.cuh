@@ -304,9 +304,6 @@ struct BlockReplay {
     Critical* crit = reinterpret_cast<Critical*>(shared);
     uint64_t* age = shared + 2 * m;
     uint32_t* parent = reinterpret_cast<uint32_t*>(age + nodes);
-    int stages = 0;  // of the bitonic network: log2(m) (log2(m) + 1) / 2
-    for (int64_t k = 2; k <= m; k *= 2)
-      for (int64_t j = k / 2; j > 0; j /= 2) ++stages;
     if (phase == 0) {
       const Critical* from = b.crit[q] + b.start[q][item];
       const Critical last = {pass.dual ? 0 : ~uint64_t(0), 0, ~uint32_t(0)};  // sorts last
@@ -318,24 +315,24 @@ struct BlockReplay {
       }
       return true;
     }
-    if (phase <= stages) {  // stage `phase` of the network: compare-exchange at distance j
-      int s = 0;
-      for (int64_t k = 2; k <= m; k *= 2)
-        for (int64_t j = k / 2; j > 0; j /= 2)
-          if (++s == phase) {
-            for (int64_t i = tid; i < m; i += threads) {
-              const int64_t l = i ^ j;
-              if (l <= i) continue;
-              const bool up = (i & k) == 0;
-              if (up ? before(crit[l], crit[i], pass.dual) : before(crit[i], crit[l], pass.dual)) {
-                const Critical tmp = crit[i];
-                crit[i] = crit[l];
-                crit[l] = tmp;
-              }
+    // Phases 1 .. log2(m) (log2(m) + 1) / 2: the stages of the network, each a compare-exchange
+    // at distance j within runs of k; the phase after them replays.
+    int s = 0;
+    for (int64_t k = 2; k <= m; k *= 2)
+      for (int64_t j = k / 2; j > 0; j /= 2)
+        if (++s == phase) {
+          for (int64_t i = tid; i < m; i += threads) {
+            const int64_t l = i ^ j;
+            if (l <= i) continue;
+            const bool up = (i & k) == 0;
+            if (up ? before(crit[l], crit[i], pass.dual) : before(crit[i], crit[l], pass.dual)) {
+              const Critical tmp = crit[i];
+              crit[i] = crit[l];
+              crit[l] = tmp;
             }
-            return true;
           }
-    }
+          return true;
+        }
     if (tid == 0)  // with the keys' shared copy where the ages are the keys
       b.n_pairs[q][item] = replay_sorted(pass, crit, n, parent, age,
                                          pass.age_is_key ? age : b.keys + base, b.padded,
