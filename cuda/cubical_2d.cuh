@@ -82,6 +82,8 @@ struct Batch2 {
   Pair* pairs[2] = {nullptr, nullptr};       // start[p][n_items] + n_items each
   uint32_t* n_pairs[2] = {nullptr, nullptr}; // n_items per pass
   CUPH_HD int64_t nodes() const { return padded + 1; }
+  CUPH_HD int n_groups() const { return passes; }  // result groups per item (write_pair)
+  CUPH_HD int dim_of(int q) const { return q; }
 
   Batch2() = default;
   // The shape and input of a batch; the launcher sets the arrays.
@@ -251,13 +253,14 @@ CUPH_HD uint32_t replay_sorted(const Pass2& pass, const Critical* crit, int64_t 
 }
 
 // The input's value at the element of a key of item `item`.
-struct ItemValue {
-  const Batch2* b;
+template <class B> struct ItemValueOf {
+  const B* b;
   int64_t item;
   CUPH_HD double operator()(uint64_t key) const {
     return read_value(b->in.dtype, element(b->in, item, int64_t(uint32_t(key))));
   }
 };
+using ItemValue = ItemValueOf<Batch2>;
 
 // Element e of n_items * passes: pass e % passes of item e / passes, on one thread in the
 // batch's arrays (the replay of items whose block replay would not fit in shared memory).
@@ -343,7 +346,7 @@ struct BlockReplay {
 };
 
 // The result columns of a run (the layout of the CPU engine's result, rows sorted by item, then
-// dimension = pass): `row[i * passes + q]` is the first row of item i's pass-q pairs; birth32/
+// dimension): `row[i * groups + k]` is the first row of item i's dimension-k pairs; birth32/
 // death32 are set where float32 holds the dtype's values exactly, else birth/death.
 struct Columns2 {
   int8_t* dim = nullptr;
@@ -356,8 +359,9 @@ struct Columns2 {
 
 // Element e of pass q's pair slots (start[q][n_items] + n_items of them; item i's are the
 // n_pairs[q][i] from start[q][i] + i): the pair in slot e, if any, written to its row. The
-// slot's item is found by a binary search over the items' first slots.
-CUPH_HD inline void write_pair(const Batch2& b, const Columns2& c, int q, int64_t e) {
+// slot's item is found by a binary search over the items' first slots. B: Batch2 or BatchN
+// (cubical_nd.cuh), whose passes give dimensions dim_of(q) of n_groups() per item.
+template <class B> CUPH_HD void write_pair(const B& b, const Columns2& c, int q, int64_t e) {
   const uint64_t* start = b.start[q];
   int64_t lo = 0, hi = b.n_items;  // start[lo] + lo <= e < start[hi] + hi
   while (hi - lo > 1) {
@@ -368,10 +372,10 @@ CUPH_HD inline void write_pair(const Batch2& b, const Columns2& c, int q, int64_
   const int64_t k = e - int64_t(start[lo]) - lo;
   if (k >= int64_t(b.n_pairs[q][lo])) return;  // a slot left empty
   const Pair& p = b.pairs[q][e];
-  const int64_t r = c.row[lo * b.passes + q] + k;
+  const int64_t r = c.row[lo * b.n_groups() + b.dim_of(q)] + k;
   const bool essential = p.death == kNone;
   const double death = essential ? c.never : p.death_value;
-  c.dim[r] = int8_t(q);
+  c.dim[r] = int8_t(b.dim_of(q));
   if (c.birth32) {
     c.birth32[r] = float(p.birth_value);
     c.death32[r] = float(death);

@@ -16,6 +16,7 @@
 
 #include "betti.cuh"
 #include "cubical_2d.cuh"
+#include "cubical_nd.cuh"
 #include "sequence.cuh"
 #include "cuph/batch.hpp"
 #include "cuph/betti.hpp"
@@ -78,9 +79,62 @@ inline Tables2 make_tables(int64_t rows, int64_t cols, Construction c) {
   return t;
 }
 
+// The tables of cubical_nd.cuh for items of `shape` (d axes): dimension 0, and d-1 when
+// maxdim reaches it. Stencils list their forward half (first non-zero step positive) first.
+inline TablesN make_tables_nd(int d, const int64_t* shape, Construction c, int maxdim) {
+  TablesN t;
+  t.d = d;
+  for (int i = 0; i < d; ++i) {
+    t.shape[i] = shape[i];
+    t.size *= shape[i];
+  }
+  t.passes = maxdim >= d - 1 ? 2 : 1;
+  t.groups = maxdim + 1;
+  const bool v = c == Construction::V;
+  for (int q = 0; q < t.passes; ++q) {
+    PassN& p = t.pass[q];
+    p.dual = q == 1;
+    p.corners = p.dual && v;
+    p.dim = q == 0 ? 0 : d - 1;
+    p.grid_size = 1;
+    for (int i = 0; i < d; ++i) {
+      p.grid[i] = p.corners ? shape[i] - 1 : shape[i];
+      p.grid_size *= p.grid[i];
+    }
+    const bool all = !p.dual && !v;  // T, dimension 0: every neighbour that shares a vertex
+    std::vector<std::vector<int8_t>> fwd, back;
+    int n = 1;
+    for (int i = 0; i < d; ++i) n *= 3;
+    for (int code = 0; code < n; ++code) {
+      std::vector<int8_t> o(size_t(kMaxAxes), 0);
+      int nonzero = 0, first = 0;
+      for (int i = d - 1, k = code; i >= 0; --i, k /= 3) o[size_t(i)] = int8_t(k % 3 - 1);
+      for (int i = 0; i < d; ++i)
+        if (o[size_t(i)]) {
+          if (!nonzero) first = o[size_t(i)];
+          ++nonzero;
+        }
+      if (!nonzero || (!all && nonzero > 1)) continue;
+      (first > 0 ? fwd : back).push_back(o);
+    }
+    p.n_half = int(fwd.size());
+    fwd.insert(fwd.end(), back.begin(), back.end());
+    p.n_nb = int(fwd.size());
+    for (int j = 0; j < p.n_nb; ++j)
+      for (int i = 0; i < kMaxAxes; ++i) p.nb[j][i] = fwd[size_t(j)][size_t(i)];
+  }
+  return t;
+}
+
 // Order-preserving 32-bit words of one item's values (superlevel: of their negatives): the
 // values minus the smallest when they span fewer than 2^32 keys (every dtype of at most 32
 // bits), else their ranks (ties by flat index, as the packed key breaks them).
+template <int D> void ranked_words(std::vector<uint64_t>& keys, KeyRange range, const int64_t* shape,
+                                   uint32_t* out) {
+  const PaddedShape<D> pad(shape);
+  const Ranking r = rank_keys<D>(keys, range, pad);
+  pad.for_each([&](int64_t j, int64_t p) { out[j] = r.rank[size_t(p)]; });
+}
 inline void item_words(const ItemView& v, bool superlevel, uint32_t* out) {
   std::vector<uint64_t> keys;
   load_keys(v, superlevel, keys);
@@ -89,9 +143,12 @@ inline void item_words(const ItemView& v, bool superlevel, uint32_t* out) {
     for (size_t j = 0; j < keys.size(); ++j) out[j] = uint32_t(keys[j] - range.lo);
     return;
   }
-  const PaddedShape<2> pad(v.shape);
-  const Ranking r = rank_keys<2>(keys, range, pad);
-  pad.for_each([&](int64_t j, int64_t p) { out[j] = r.rank[size_t(p)]; });
+  switch (v.ndim) {
+    case 1: return ranked_words<1>(keys, range, v.shape, out);
+    case 2: return ranked_words<2>(keys, range, v.shape, out);
+    case 3: return ranked_words<3>(keys, range, v.shape, out);
+    default: return ranked_words<4>(keys, range, v.shape, out);
+  }
 }
 
 static_assert(int(DType::f16) == kF16 && int(DType::f64) == kF64 && int(DType::i64) == kI64 &&
@@ -109,7 +166,7 @@ inline Input input_of(const BatchView& b) {
     in.bstride[i] = b.bstrides[i];
   }
   in.ndim = b.item.ndim;
-  for (int i = 0; i < b.item.ndim && i < 3; ++i) {
+  for (int i = 0; i < b.item.ndim && i < 4; ++i) {
     in.shape[i] = b.item.shape[i];
     in.stride[i] = b.item.strides[i];
   }
@@ -254,6 +311,17 @@ RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel, const uint
   return r;
 }
 
+// The kernels of cubical_nd.cuh on the CPU launcher, as run_cpu.
+template <class Sink>
+RunResult run_cpu_nd(const TablesN& t, const Input& in, bool superlevel, const uint32_t* words,
+                     int64_t n_items, int threads, Sink&& sink) {
+  CpuLauncher l(threads);
+  RunResult r;
+  run_nd(l, t, in, superlevel, words, n_items, sink, r);
+  if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * t.size) + r.nan_at, t.size);
+  return r;
+}
+
 // The sink of the runs of one batch (run_2d's): each run's rows and group counts appended to
 // one result, in the CPU engine's layout (values in float32 where that is exact for dtype).
 // direct: the kernels write the rows there (the CPU launcher, whose memory is the host's),
@@ -347,6 +415,9 @@ inline void check_items(const BatchView& b, int max_d, const std::string& what) 
   if (padded + 1 >= (int64_t(1) << 32)) throw std::invalid_argument("x: an item of 2^32 or more cells");
 }
 inline void check_2d(const BatchView& b) { check_items(b, 2, "handles 2-D items so far"); }
+inline void check_nd(const BatchView& b) {
+  check_items(b, 4, "takes 2-D to 4-D items for dimensions 0 and d-1");
+}
 inline void check_betti(const BatchView& b) {
   check_items(b, 3, "takes 2-D and 3-D items for Betti numbers");
 }

@@ -14,8 +14,8 @@ struct Input {
   int dtype = 0;
   int nbatch = 0;
   int64_t bshape[8] = {}, bstride[8] = {};  // batch axes and their byte strides
-  int ndim = 0;                             // item axes (at most 3)
-  int64_t shape[3] = {1, 1, 1}, stride[3] = {};
+  int ndim = 0;                             // item axes (at most 4)
+  int64_t shape[4] = {1, 1, 1, 1}, stride[4] = {};
   int64_t item0 = 0;  // the first item of this launch (a chunk of a larger batch)
 };
 enum : int { kF16, kF32, kF64, kI8, kI16, kI32, kI64, kU8, kU16, kU32, kU64, kB8 };

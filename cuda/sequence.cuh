@@ -26,6 +26,7 @@
 
 #include "betti.cuh"
 #include "cubical_2d.cuh"
+#include "cubical_nd.cuh"
 
 namespace cuph {
 namespace gpu {
@@ -54,11 +55,39 @@ struct Replay {
   const Tables2* t;
   CUPH_HD void operator()(int64_t e) const { replay(b, *t, e); }
 };
-struct WritePair {
-  Batch2 b;
+template <class B> struct WritePair {
+  B b;
   Columns2 c;
   int q;
   CUPH_HD void operator()(int64_t e) const { write_pair(b, c, q, e); }
+};
+struct LoadWordsN {
+  BatchN b;
+  CUPH_HD void operator()(int64_t e) const { load_words_n(b, e); }
+};
+struct NodeKey {
+  BatchN b;
+  const TablesN* t;
+  CUPH_HD void operator()(int64_t e) const { node_key(b, *t, e); }
+};
+struct Descend {
+  BatchN b;
+  const TablesN* t;
+  CUPH_HD void operator()(int64_t e) const { descend(b, *t, e); }
+};
+struct Flatten {
+  BatchN b;
+  CUPH_HD void operator()(int64_t e) const { flatten(b, e); }
+};
+struct Candidates {
+  BatchN b;
+  const TablesN* t;
+  bool fill;
+  CUPH_HD void operator()(int64_t e) const { candidates(b, *t, e, fill); }
+};
+struct ReplayN {
+  BatchN b;
+  CUPH_HD void operator()(int64_t e) const { replay_n(b, e); }
 };
 struct BettiLabel {
   BettiBatch b;
@@ -100,6 +129,54 @@ struct ReplayOptions {
   bool blocks = true;
   int threads = 128;
 };
+
+// The rows of a run's pairs, item-major, then by dimension (n_groups() per item; dimensions
+// that no pass computes stay empty), written by write_pair where sink(n_rows, out.counts) says:
+// straight there, or on the launcher's side and then downloaded. starts[q]: the pass's slots.
+template <class L, class B, class Sink>
+void write_rows(L& l, const B& b, const std::vector<uint64_t>* starts, Sink&& sink,
+                RunResult& out) {
+  const size_t items = size_t(b.n_items), groups = size_t(b.n_groups());
+  std::vector<uint32_t> count(items);
+  out.counts.assign(items * groups, 0);
+  for (int q = 0; q < b.passes; ++q) {
+    l.download(count.data(), b.n_pairs[q], items);
+    for (size_t i = 0; i < items; ++i) out.counts[i * groups + size_t(b.dim_of(q))] = count[i];
+  }
+  std::vector<int64_t> row(out.counts.size() + 1, 0);
+  for (size_t g = 0; g < out.counts.size(); ++g) row[g + 1] = row[g] + int64_t(out.counts[g]);
+  const size_t total = size_t(row.back());
+  const Rows dst = sink(uint64_t(total), out.counts);
+  if (total == 0) return;
+  const Columns2& host = dst.at;
+  Columns2 c = host;
+  if (!dst.direct) {
+    c.dim = l.template alloc<int8_t>(total, "dims");
+    if (host.birth32) {
+      c.birth32 = l.template alloc<float>(total, "births");
+      c.death32 = l.template alloc<float>(total, "deaths");
+    } else {
+      c.birth = l.template alloc<double>(total, "births");
+      c.death = l.template alloc<double>(total, "deaths");
+    }
+    c.birth_index = l.template alloc<int64_t>(total, "birth indices");
+    c.death_index = l.template alloc<int64_t>(total, "death indices");
+  }
+  c.row = l.upload(row.data(), row.size(), "rows");
+  for (int q = 0; q < b.passes; ++q)
+    l.launch("write_pair", int64_t(starts[q].back() + items), WritePair<B>{b, c, q});
+  if (dst.direct) return;
+  l.download(host.dim, c.dim, total);
+  if (host.birth32) {
+    l.download(host.birth32, c.birth32, total);
+    l.download(host.death32, c.death32, total);
+  } else {
+    l.download(host.birth, c.birth, total);
+    l.download(host.death, c.death, total);
+  }
+  l.download(host.birth_index, c.birth_index, total);
+  l.download(host.death_index, c.death_index, total);
+}
 
 // The kernels of cubical_2d.cuh for n_items items of rows x cols; `in` is memory the bodies can
 // read. `words` (host memory, may be null): words made on the host for dtypes without their own
@@ -155,45 +232,60 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
     l.launch_blocks("replay (blocks)", n_items * passes, ro.threads, shared, BlockReplay{b, t});
   else
     l.launch("replay", n_items * passes, Replay{b, t});
-  // The rows: item-major, then by pass (dimension).
-  out.counts.assign(items * size_t(passes), 0);
-  for (int q = 0; q < passes; ++q) {
-    l.download(count.data(), b.n_pairs[q], items);
-    for (size_t i = 0; i < items; ++i) out.counts[i * size_t(passes) + size_t(q)] = count[i];
-  }
-  std::vector<int64_t> row(out.counts.size() + 1, 0);
-  for (size_t g = 0; g < out.counts.size(); ++g) row[g + 1] = row[g] + int64_t(out.counts[g]);
-  const size_t total = size_t(row.back());
-  const Rows dst = sink(uint64_t(total), out.counts);
-  if (total == 0) return;
-  const Columns2& host = dst.at;
-  Columns2 c = host;
-  if (!dst.direct) {
-    c.dim = l.template alloc<int8_t>(total, "dims");
-    if (host.birth32) {
-      c.birth32 = l.template alloc<float>(total, "births");
-      c.death32 = l.template alloc<float>(total, "deaths");
-    } else {
-      c.birth = l.template alloc<double>(total, "births");
-      c.death = l.template alloc<double>(total, "deaths");
-    }
-    c.birth_index = l.template alloc<int64_t>(total, "birth indices");
-    c.death_index = l.template alloc<int64_t>(total, "death indices");
-  }
-  c.row = l.upload(row.data(), row.size(), "rows");
-  for (int q = 0; q < passes; ++q)
-    l.launch("write_pair", int64_t(starts[q].back() + items), WritePair{b, c, q});
-  if (dst.direct) return;
-  l.download(host.dim, c.dim, total);
-  if (host.birth32) {
-    l.download(host.birth32, c.birth32, total);
-    l.download(host.death32, c.death32, total);
+  write_rows(l, b, starts, sink, out);
+}
+
+// The kernels of cubical_nd.cuh (dimension 0 and, with passes = 2, dimension d-1) for n_items
+// items of the tables' shape, as run_2d (words, NaN, sink, out).
+template <class L, class Sink>
+void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const uint32_t* words,
+            int64_t n_items, Sink&& sink, RunResult& out) {
+  BatchN b;
+  b.n_items = n_items;
+  b.size = tables.size;
+  b.passes = tables.passes;
+  b.groups = tables.groups;
+  for (int q = 0; q < tables.passes; ++q) b.dims[q] = tables.pass[q].dim;
+  b.in = in;
+  b.superlevel = superlevel;
+  const size_t items = size_t(n_items), gens = items * size_t(b.size),
+               nodes = items * size_t(b.nodes());
+  const TablesN* t = l.upload(&tables, 1, "tables");
+  if (words) {
+    b.words = l.upload(words, gens, "value words");
   } else {
-    l.download(host.birth, c.birth, total);
-    l.download(host.death, c.death, total);
+    b.words = l.template alloc<uint32_t>(gens, "value words");
+    b.nan_at = l.template filled<uint64_t>(1, 0xff, "NaN flag");
+    l.launch("load_words", int64_t(gens), LoadWordsN{b});
+    l.download(&out.nan_at, b.nan_at, 1);
+    if (out.nan_at != ~uint64_t(0)) return;
   }
-  l.download(host.birth_index, c.birth_index, total);
-  l.download(host.death_index, c.death_index, total);
+  b.min_key = l.template filled<uint64_t>(items, 0xff, "minima");
+  for (int q = 0; q < b.passes; ++q) {
+    b.nkey[q] = l.template alloc<uint64_t>(nodes, "node keys");
+    b.parent[q] = l.template alloc<uint32_t>(nodes, "forest");
+    b.count[q] = l.template filled<uint32_t>(items, 0, "counts");
+    b.fill[q] = l.template filled<uint32_t>(items, 0, "counts");
+  }
+  l.launch("node_key", int64_t(nodes), NodeKey{b, t});
+  l.launch("descend", int64_t(nodes), Descend{b, t});
+  l.launch("flatten", int64_t(nodes), Flatten{b});
+  l.launch("candidates", int64_t(nodes), Candidates{b, t, false});
+  std::vector<uint32_t> count(items);
+  std::vector<uint64_t> starts[2];
+  for (int q = 0; q < b.passes; ++q) {
+    l.download(count.data(), b.count[q], items);
+    std::vector<uint64_t>& start = starts[q];
+    start.assign(items + 1, 0);
+    for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
+    b.start[q] = l.upload(start.data(), start.size(), "offsets");
+    b.crit[q] = l.template alloc<Critical>(size_t(start.back()), "candidate joins");
+    b.pairs[q] = l.template alloc<Pair>(size_t(start.back()) + items, "pairs");
+    b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
+  }
+  l.launch("candidates (fill)", int64_t(nodes), Candidates{b, t, true});
+  l.launch("replay", n_items * b.passes, ReplayN{b});
+  write_rows(l, b, starts, sink, out);
 }
 
 // The Betti kernels (betti.cuh) for n_items items of the tables' shape; `eta` in host memory.

@@ -72,6 +72,38 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   }));
 }
 
+// The GPU engine's kernels for dimensions 0 and d-1 of 2-D to 4-D items (cuda/cubical_nd.cuh)
+// run by the CPU launcher; the middle dimensions' groups are left empty. `items_per_run` and
+// `direct` as for portable_2d.
+py::dict portable_nd(const py::array& x, int maxdim, const std::string& construction,
+                     int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
+                     bool direct) {
+  const Construction con = construction_arg(construction);
+  const BatchView b = batch_view(x, batch_dims, 4);
+  gpu::check_nd(b);  // std::invalid_argument: a ValueError
+  if (maxdim < 0 || maxdim >= b.item.ndim) throw py::value_error("maxdim: must be below the item dimension");
+  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
+  const int threads = thread_count(n_threads);
+  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
+    const gpu::Input in = gpu::input_of(b);
+    std::vector<uint32_t> words;
+    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
+    const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
+    const int64_t n = b.n_items();
+    BatchResult out;
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
+    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
+    for (int64_t first = 0; first < n; first += per_run) {
+      gpu::Input part = in;
+      part.item0 = first;
+      gpu::run_cpu_nd(t, part, superlevel, words.empty() ? nullptr : words.data() + first * t.size,
+                      std::min(per_run, n - first), threads, sink);
+    }
+    if (out.offsets.empty()) out.offsets.push_back(0);  // no items
+    return out;
+  }));
+}
+
 // The Betti kernels on the CPU launcher: (n_items, d) Betti numbers of {x <= eta}, 2-D or
 // 3-D items.
 py::array_t<int64_t> portable_betti(const py::array& x, const Thresholds& eta,
@@ -136,6 +168,11 @@ PYBIND11_MODULE(_core, m) {
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
         py::arg("items_per_run") = 0, py::arg("direct") = true,
         "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
+  m.def("_portable_nd", &portable_nd, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
+        py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
+        py::arg("items_per_run") = 0, py::arg("direct") = true,
+        "The GPU engine's kernels for dimensions 0 and d-1 of 2-D to 4-D items on CPU threads "
+        "(the CPU launcher; the middle dimensions are left empty); for tests.");
   m.def(
       "_portable_block",
       [](std::optional<int64_t> n) {

@@ -51,6 +51,15 @@ CUPH_HD inline uint32_t atomic_load(const uint32_t* p) {
 #endif
 }
 
+// *p = v, seen by atomic_load.
+CUPH_HD inline void atomic_store(uint32_t* p, uint32_t v) {
+#if defined(__CUDA_ARCH__)
+  __stcg(p, v);
+#else
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+#endif
+}
+
 // *p = min(*p, v).
 CUPH_HD inline void atomic_min(uint64_t* p, uint64_t v) {
 #if defined(__CUDA_ARCH__)
