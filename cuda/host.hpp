@@ -195,6 +195,16 @@ inline size_t batch_bytes(int64_t n_items, int64_t rows, int64_t cols, int passe
          size_t(n_items) * 64;
 }
 
+// Bytes of one item's arrays for cubical_nd.cuh, beyond its input: words, and keys and forests
+// per node and pass; candidate joins (each with a pair slot and a result row) are counted at
+// two per node and pass: the real count is known only after the first `candidates` launch (a
+// noise volume has about one per node in dimension 0 of V, up to 13 of T; smooth data far
+// fewer), so an item can still run out of device memory there, a clear MemoryError.
+inline size_t batch_bytes_nd(const TablesN& t) {
+  const size_t nodes = size_t(t.size + 1);
+  return size_t(t.size) * 4 + size_t(t.passes) * nodes * (8 + 4 + 2 * (16 + 24 + 33)) + 64;
+}
+
 // The CPU launcher: each launch is a loop over its elements, split over threads in blocks;
 // bodies of one launch run concurrently, as on a GPU.
 // Elements per block (a test switch: `_core._portable_block`): blocks of one or a few elements

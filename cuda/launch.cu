@@ -14,6 +14,11 @@ namespace gpu {
 namespace {
 
 void check(cudaError_t err, const char* what) {
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // not sticky: the device stays usable
+    throw OutOfMemory(std::string("x: the GPU ran out of memory (") + what +
+                      "); pass a smaller max_memory, or use device='cpu'");
+  }
   if (err != cudaSuccess)
     throw std::runtime_error(std::string("cuph: CUDA ") + what + " failed: " +
                              cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
@@ -239,6 +244,14 @@ void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t
   run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, ro, sink, out);
   // A direct sink's rows are written by launches no download waited for: they end (and a failed
   // one is reported) here, before the launcher frees the arrays they read.
+  check(cudaDeviceSynchronize(), "kernel execution");
+}
+
+void run_cuda_nd(const TablesN& t, const Input& in, bool superlevel, const uint32_t* words,
+                 int64_t n_items, uintptr_t stream, const RowSink& sink, RunResult& out) {
+  if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
+  CudaLauncher l;
+  run_nd(l, t, in, superlevel, words, n_items, sink, out);
   check(cudaDeviceSynchronize(), "kernel execution");
 }
 

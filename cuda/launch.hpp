@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,11 @@
 
 namespace cuph {
 namespace gpu {
+
+// A device allocation failed for want of memory (a MemoryError in Python).
+struct OutOfMemory : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // CUDA devices usable by this process; 0 without a driver or a device (never throws).
 int device_count();
@@ -28,6 +34,9 @@ using RowSink = std::function<Rows(uint64_t, const std::vector<uint32_t>&)>;
 void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
               int64_t n_items, int64_t rows, int64_t cols, int passes, uintptr_t stream,
               const ReplayOptions& ro, const RowSink& sink, RunResult& out);
+// The kernels of cubical_nd.cuh (sequence.cuh's run_nd) on the current device, as run_cuda.
+void run_cuda_nd(const TablesN& t, const Input& in, bool superlevel, const uint32_t* words,
+                 int64_t n_items, uintptr_t stream, const RowSink& sink, RunResult& out);
 // The current device's number, and making one current on this thread (the current device is
 // per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();

@@ -47,10 +47,11 @@ int64_t items_per_launch(size_t per_item, size_t max_bytes, size_t held = 0) {
   return int64_t(usable / per_item);
 }
 
-// The construction; ValueError for bad arguments, RuntimeError without a device.
+// The construction; ValueError for bad arguments, RuntimeError without a device. (maxdim's
+// upper bound, the item dimension, is run_chunks's to check.)
 Construction check_common(const std::string& construction, int maxdim) {
   const Construction con = construction_arg(construction);
-  if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
+  if (maxdim < 0) throw py::value_error("maxdim: must be >= 0");
   if (gpu::device_count() == 0)
     throw std::runtime_error("device: no CUDA device is usable; use device='cpu'");
   return con;
@@ -128,34 +129,51 @@ void for_each_chunk(const BatchView& b, Chunk chunk, bool on_host, Run run) {
   }
 }
 
-// The 2-D kernels over a batch in chunks that fit the device, each chunk's rows going where
-// `sink` says. Dtypes of more than 32 bits get their value words on the host (a device batch of
-// them never comes here: the Python layer copies it).
+// The kernels over a batch in chunks that fit the device, each chunk's rows going where `sink`
+// says: 2-D items through cubical_2d.cuh (every dimension), 3-D and 4-D items through
+// cubical_nd.cuh (dimensions 0 and d-1; the middle dimensions' groups left empty). Dtypes of
+// more than 32 bits get their value words on the host (a device batch of them never comes
+// here: the Python layer copies it).
 // `held()`: the bytes of results the sink keeps on the device so far (device results), which
 // the later chunks leave room for.
 void run_chunks(const BatchView& b, int maxdim, Construction con, bool superlevel, int threads,
                 uintptr_t stream, size_t max_bytes, bool on_host, const gpu::RowSink& sink,
                 const std::function<size_t()>& held, const std::atomic<bool>* cancel) {
-  gpu::check_2d(b);  // std::invalid_argument: a ValueError
-  const int64_t rows = b.item.shape[0], cols = b.item.shape[1], size = rows * cols;
-  const int passes = maxdim + 1, dtype = int(b.item.dtype);
+  gpu::check_nd(b);  // std::invalid_argument: a ValueError
+  if (maxdim >= b.item.ndim) throw py::value_error("maxdim: must be below the item dimension");
+  const int64_t size = b.item.size();
+  const int dtype = int(b.item.dtype);
   std::vector<uint32_t> words;
   if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
   const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
+  const uint32_t* w = words.empty() ? nullptr : words.data();
+  if (b.item.ndim > 2) {
+    const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
+    const size_t per_item = gpu::batch_bytes_nd(t) + input;
+    const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
+    for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+      gpu::RunResult r;
+      gpu::run_cuda_nd(t, part, superlevel, w ? w + first * size : nullptr, n,
+                       first == 0 ? stream : 0, sink, r);
+      if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
+    });
+    return;
+  }
+  const int64_t rows = b.item.shape[0], cols = b.item.shape[1];
+  const int passes = maxdim + 1;
   const size_t per_item = gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input;
   const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
   const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
   for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
     gpu::RunResult r;
-    gpu::run_cuda(t, part, superlevel, words.empty() ? nullptr : words.data() + first * size, n,
-                  rows, cols, passes, first == 0 ? stream : 0, gpu::replay_switch().options(),
-                  sink, r);
+    gpu::run_cuda(t, part, superlevel, w ? w + first * size : nullptr, n, rows, cols, passes,
+                  first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
     if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
     if (r.block_replay) ++gpu::replay_switch().block_runs;
   });
 }
 
-// Persistence pairs of a batch of 2-D items, as numpy arrays (the layout of _core.compute).
+// Persistence pairs of a batch, as numpy arrays (the layout of _core.compute).
 py::dict persistence(const BatchView& b, int maxdim, Construction con, bool superlevel,
                      int n_threads, uintptr_t stream, size_t max_bytes, bool on_host) {
   const int threads = thread_count(n_threads);
@@ -237,14 +255,14 @@ py::array_t<int64_t> betti(const BatchView& b, const Thresholds& thresholds, Con
   }), b.n_items(), b.item.ndim);
 }
 
-py::dict compute_2d(const py::array& x, int maxdim, const std::string& construction,
+py::dict compute(const py::array& x, int maxdim, const std::string& construction,
                     int batch_dims, int n_threads, bool superlevel, size_t max_bytes) {
   const Construction con = check_common(construction, maxdim);
   return persistence(host_view(x, batch_dims), maxdim, con, superlevel, n_threads, 0, max_bytes,
                      true);
 }
 
-py::dict compute_2d_device(uintptr_t ptr, const std::vector<int64_t>& shape,
+py::dict compute_device(uintptr_t ptr, const std::vector<int64_t>& shape,
                            const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
                            int maxdim, const std::string& construction, int batch_dims,
                            bool superlevel, size_t max_bytes, bool on_device) {
@@ -274,11 +292,15 @@ py::array_t<int64_t> betti_device(uintptr_t ptr, const std::vector<int64_t>& sha
 }  // namespace
 
 PYBIND11_MODULE(_cuda, m) {
-  m.doc() = "cuph GPU engine (CUDA): batched 2-D cubical persistence, 2-D/3-D Betti numbers";
+  m.doc() =
+      "cuph GPU engine (CUDA): batched cubical persistence (2-D: every dimension; 3-D, 4-D: "
+      "dimensions 0 and d-1), 2-D/3-D Betti numbers";
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const DeviceMemoryError& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const gpu::OutOfMemory& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
@@ -294,12 +316,13 @@ PYBIND11_MODULE(_cuda, m) {
       },
       "(free, total) bytes of the current CUDA device.");
   def_replay_switch(m, "_replay", "CUDA launcher");
-  m.def("compute_2d", &compute_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
+  m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("max_bytes") = 0,
-        "Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU; the "
-        "result layout of _core.compute; max_bytes (0: none) bounds the device memory of a "
-        "launch (the batch goes in chunks of items).");
-  m.def("compute_2d_device", &compute_2d_device, py::arg("ptr"), py::arg("shape"),
+        "Persistence pairs of every item of a C-contiguous host array x on the GPU: every "
+        "dimension of 2-D items; dimensions 0 and d-1 of 3-D and 4-D items (the groups of the "
+        "others left empty). The result layout of _core.compute; max_bytes (0: none) bounds "
+        "the device memory of a launch (the batch goes in chunks of items).");
+  m.def("compute_device", &compute_device, py::arg("ptr"), py::arg("shape"),
         py::arg("strides"), py::arg("dtype"), py::arg("stream"), py::arg("maxdim"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("superlevel"),
         py::arg("max_bytes") = 0, py::arg("on_device") = false,

@@ -271,13 +271,13 @@ def _fake_device_results(monkeypatch, host):
     monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
     calls = []
 
-    def compute_2d_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
+    def compute_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
                           superlevel, max_bytes, on_device):
         calls.append(on_device)
         view = np.lib.stride_tricks.as_strided(host, shape, strides)
         return _core._portable_2d(view, maxdim, construction, batch_dims, 1, superlevel)
 
-    monkeypatch.setattr(_cuda, "compute_2d_device", compute_2d_device)
+    monkeypatch.setattr(_cuda, "compute_device", compute_device)
     monkeypatch.setattr(cuph.engine, "_device_wrapper",
                         lambda owner: lambda a: torch.from_numpy(np.asarray(a)))
     return calls
@@ -402,14 +402,14 @@ def test_1d_device_arrays_take_a_row_axis(monkeypatch):
     host = np.random.default_rng(37).integers(0, 4, (6, 33)).astype(np.float32)
     seen = []
 
-    def compute_2d_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
+    def compute_device(ptr, shape, strides, code, stream, maxdim, construction, batch_dims,
                           superlevel, max_bytes, on_device):
         assert not on_device  # a producer other than torch or cupy: numpy results
         seen.append((tuple(shape), tuple(strides)))
         view = np.lib.stride_tricks.as_strided(host, shape, strides)
         return _core._portable_2d(view, maxdim, construction, batch_dims, 1, superlevel)
 
-    monkeypatch.setattr(_cuda, "compute_2d_device", compute_2d_device)
+    monkeypatch.setattr(_cuda, "compute_device", compute_device)
     for construction in "VT":
         got = cuph.persistence(FakeCupyArray(host), batch_dims=1, construction=construction)
         want = cuph.persistence(host, batch_dims=1, construction=construction, device="cpu")
@@ -419,9 +419,8 @@ def test_1d_device_arrays_take_a_row_axis(monkeypatch):
 
 
 def test_bad_input():
-    x = np.zeros((3, 3, 3), np.float32)
-    with pytest.raises(ValueError, match="2-D items"):
-        kernel(x)
+    with pytest.raises(ValueError, match="1 to 4"):
+        kernel(np.zeros((2, 2, 2, 2, 2), np.float32))
     with pytest.raises(ValueError, match="keep_diagonal"):
         _persistence(np.zeros((3, 3)), None, "V", 0, 1, False, True, None, "portable")
     y = np.zeros((2, 4, 4), np.float32)
@@ -445,7 +444,7 @@ def test_cuda_module_without_a_device():
     assert cuph.cuda_available() == (n > 0)
     if n == 0:
         with pytest.raises(RuntimeError, match="no CUDA device"):
-            _cuda.compute_2d(np.zeros((2, 3, 3), np.float32), 1, "V", 1, 1, False)
+            _cuda.compute(np.zeros((2, 3, 3), np.float32), 1, "V", 1, 1, False)
         with pytest.raises(RuntimeError, match="device='cpu'"):
             cuph.persistence(np.zeros((3, 3)), device="cuda")
 
@@ -663,8 +662,9 @@ class FakeCupyArray(FakeDeviceArray):
 
 
 def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
-    """device='auto' on a GPU array: 3-D items and keep_diagonal (persistence), 4-D items
-    (Betti numbers) run on the CPU engine from a host copy; 'cuda' still refuses them."""
+    """device='auto' on a GPU array: the middle dimensions of 3-D items and keep_diagonal
+    (persistence), 4-D items (Betti numbers) run on the CPU engine from a host copy; 'cuda'
+    still refuses keep_diagonal and 4-D Betti numbers."""
     import cuph.engine
 
     monkeypatch.setattr(cuph.engine, "cuda_available", lambda: True)
@@ -676,8 +676,8 @@ def test_auto_device_runs_on_the_cpu_what_the_gpu_engine_does_not(monkeypatch):
     got = cuph.persistence(FakeCupyArray(y), keep_diagonal=True)
     want = cuph.persistence(y, keep_diagonal=True, device="cpu")
     assert rows(got) == rows(want) and (got.birth == got.death).any()
-    with pytest.raises(ValueError, match="2-D items"):
-        cuph.persistence(FakeCupyArray(x), batch_dims=1, device="cuda")
+    with pytest.raises(ValueError, match="keep_diagonal"):
+        cuph.persistence(FakeCupyArray(y), keep_diagonal=True, device="cuda")
     for item in (rng.integers(0, 5, (2, 3, 3, 3, 3)).astype(np.float32),):
         got = cuph.betti_numbers_at(FakeCupyArray(item), 2.0, batch_dims=1)
         np.testing.assert_array_equal(

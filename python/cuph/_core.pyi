@@ -45,6 +45,20 @@ def _portable_2d(
     into arrays of the launcher that are then downloaded (as for host results). For tests on
     machines without a GPU."""
 
+def _portable_nd(
+    x: npt.NDArray[np.generic],
+    maxdim: int,
+    construction: str,
+    batch_dims: int,
+    n_threads: int,
+    superlevel: bool,
+    items_per_run: int = 0,
+    direct: bool = True,
+) -> Dict[str, npt.NDArray[np.generic]]:
+    """The GPU engine's kernels for dimensions 0 and d-1 (cuda/cubical_nd.cuh) of 2-D to 4-D
+    items, run by the CPU launcher: compute()'s layout, the groups of dimensions 1 .. d-2 left
+    empty. ``items_per_run`` and ``direct`` as for :func:`_portable_2d`. For tests."""
+
 def _portable_replay(
     blocks: Optional[bool] = None,
     threads: Optional[int] = None,

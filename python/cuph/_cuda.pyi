@@ -24,7 +24,7 @@ def _replay(
     else one thread), threads per block (1-1024); ``max_shared`` is kept but unused (the device
     says). Returns the settings before the call and ``block_runs``, the runs that took blocks."""
 
-def compute_2d(
+def compute(
     x: npt.NDArray[np.generic],
     maxdim: int,
     construction: str,
@@ -33,11 +33,12 @@ def compute_2d(
     superlevel: bool,
     max_bytes: int = 0,
 ) -> Dict[str, npt.NDArray[np.generic]]:
-    """Persistence pairs of every 2-D item of a C-contiguous host array x on the GPU, in the
-    layout of _core.compute; max_bytes (0: none) bounds a launch's device memory (chunks of
+    """Persistence pairs of every item of a C-contiguous host array x on the GPU, in the
+    layout of _core.compute: every dimension of 2-D items, dimensions 0 and d-1 of 3-D and 4-D
+    items (the other dimensions' groups empty); max_bytes (0: none) bounds a launch's device memory (chunks of
     items). Raises RuntimeError without a usable device, MemoryError if one item does not fit."""
 
-def compute_2d_device(
+def compute_device(
     ptr: int,
     shape: List[int],
     strides: List[int],

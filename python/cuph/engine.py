@@ -21,7 +21,12 @@ _DEVICES = ("auto", "cpu", "cuda")
 # is the 2-D item of shape (1, n): for V the same complex, for T a strip of squares that
 # deformation-retracts onto the line in every sublevel set, with the same flat indices.
 _GPU_DIMS = (1, 2)
-_GPU_ONLY = "device: the GPU engine computes 1-D and 2-D items (without keep_diagonal) so far"
+# Items of 3 and 4 axes: dimensions 0 and d-1 on the GPU (cuda/cubical_nd.cuh); the middle
+# dimensions 1 .. d-2, when asked for, from the CPU engine on a host copy. This hybrid is the
+# first step; a GPU reduction of the middle dimensions would replace the CPU's part.
+_GPU_HYBRID_DIMS = (3, 4)
+_GPU_ONLY = "device: the GPU engine computes items of 1 to 4 axes without keep_diagonal"
+_COLUMNS = ("dim", "birth", "death", "birth_index", "death_index")
 
 
 def cuda_available() -> bool:
@@ -241,16 +246,19 @@ def persistence(
     """
     x = _widen_exact(x)
     use_gpu = _use_gpu(x, device)
-    if use_gpu and device == "auto" and (keep_diagonal or not _gpu_takes(x, batch_dims, _GPU_DIMS)):
+    if use_gpu and device == "auto" and (keep_diagonal or not (
+            _gpu_takes(x, batch_dims, _GPU_DIMS)
+            or (maxdim == 0 and _gpu_takes(x, batch_dims, _GPU_HYBRID_DIMS)))):
         # "auto" means the best engine for the request: the CPU's, on a host copy, for what
-        # the GPU engine does not compute (3-D and 4-D items, keep_diagonal).
+        # the GPU engine does not compute in full (keep_diagonal; the middle dimensions of
+        # 3-D and 4-D items, for which the hybrid would run the CPU engine's sweep anyway).
         use_gpu = False
         x = _to_host(x)
     if use_gpu:
         dev = _device_array(x)
         if dev is not None and dev["dtype"].itemsize <= 4:
             return _persistence_device(dev, maxdim, construction, batch_dims, superlevel,
-                                       keep_diagonal, max_memory)
+                                       keep_diagonal, max_memory, n_threads)
         x = _to_host(x)  # host arrays, and 64-bit device arrays (their words need a sort)
     return _persistence(x, maxdim, construction, batch_dims, n_threads, superlevel, keep_diagonal,
                         max_memory, "cuda" if use_gpu else "cpu")
@@ -309,15 +317,18 @@ def _device_array(x: Any) -> Optional[Dict[str, Any]]:
 
 def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction: str,
                         batch_dims: int, superlevel: bool, keep_diagonal: bool,
-                        max_memory: Union[int, str, None]) -> Diagrams:
+                        max_memory: Union[int, str, None], n_threads: Optional[int] = None
+                        ) -> Diagrams:
     """The GPU engine on an array in GPU memory, read in place."""
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     shape = dev["shape"]
-    batch_dims, maxdim, _ = _check_options(len(shape), shape, batch_dims, maxdim, 1)
+    batch_dims, maxdim, n_threads = _check_options(len(shape), shape, batch_dims, maxdim,
+                                                   n_threads)
     if not isinstance(superlevel, (bool, np.bool_)):
         raise TypeError("superlevel: expected a bool")
-    if len(shape) - batch_dims not in _GPU_DIMS or keep_diagonal:
+    d = len(shape) - batch_dims
+    if keep_diagonal:
         raise ValueError(f"{_GPU_ONLY}; use device='cpu' with a host copy")
     batch_shape, item_shape = shape[:batch_dims], shape[batch_dims:]
     check_cell_count(batch_shape, item_shape, construction)
@@ -327,17 +338,45 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     from . import _cuda  # type: ignore[attr-defined]
 
     shape, strides = _device_rows(dev, batch_dims)
-
-    wrap = _device_wrapper(dev["owner"])
-    raw = _cuda.compute_2d_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
-                                  maxdim, construction, batch_dims, bool(superlevel),
-                                  parse_max_memory(max_memory) or 0, wrap is not None)
+    # 3-D and 4-D items: host results (the middle dimensions come from the CPU engine)
+    wrap = _device_wrapper(dev["owner"]) if d in _GPU_DIMS else None
+    raw = _cuda.compute_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
+                               maxdim, construction, batch_dims, bool(superlevel),
+                               parse_max_memory(max_memory) or 0, wrap is not None)
+    if d in _GPU_HYBRID_DIMS and min(maxdim, d - 2) >= 1:
+        raw = _with_middle_dims(raw, _to_host(dev["owner"]), batch_dims, maxdim, construction,
+                                n_threads, bool(superlevel))
     if wrap is None:
         return diagrams_from_core(raw, dev["dtype"], batch_shape, item_shape, maxdim,
                                   construction, bool(superlevel))
     return DeviceDiagrams(columns={k: wrap(raw[k]) for k in _DEVICE_COLUMNS},
                           offsets=raw["offsets"], batch_shape=batch_shape, item_shape=item_shape,
                           maxdim=maxdim, construction=construction, superlevel=bool(superlevel))
+
+
+def _with_middle_dims(raw: Dict[str, Any], host: Any, batch_dims: int, maxdim: int,
+                      construction: str, n_threads: int, superlevel: bool) -> Dict[str, Any]:
+    """The hybrid step of 3-D and 4-D items: ``raw`` (the GPU kernels' result, dimensions 0
+    and d-1, the middle groups empty) with dimensions 1 .. min(maxdim, d-2) from the CPU
+    engine on ``host``, group by group in the core's layout (item-major, then dimension)."""
+    host = np.asarray(host)
+    mid = min(maxdim, host.ndim - batch_dims - 2)
+    if mid < 1:
+        return raw
+    cpu = _core.compute(host, mid, construction, batch_dims, n_threads, superlevel, False)
+    groups, n = maxdim + 1, (len(raw["offsets"]) - 1) // (maxdim + 1)
+    lengths = np.diff(raw["offsets"]).reshape(n, groups)
+    starts = np.asarray(raw["offsets"][:-1]).reshape(n, groups).copy()
+    cpu_offsets = np.asarray(cpu["offsets"])
+    lengths[:, 1:mid + 1] = np.diff(cpu_offsets).reshape(n, mid + 1)[:, 1:]
+    starts[:, 1:mid + 1] = cpu_offsets[:-1].reshape(n, mid + 1)[:, 1:] + len(raw["dim"])
+    offsets = np.zeros(n * groups + 1, dtype=np.int64)
+    np.cumsum(lengths.ravel(), out=offsets[1:])
+    gather = np.repeat(starts.ravel() - offsets[:-1], lengths.ravel()) + np.arange(offsets[-1])
+    out = {k: np.concatenate([raw[k], cpu[k]])[gather] for k in _COLUMNS}
+    out["item"] = None
+    out["offsets"] = offsets
+    return out
 
 
 def _device_rows(dev: Dict[str, Any], batch_dims: int) -> Tuple[Tuple[int, ...], List[int]]:
@@ -379,11 +418,8 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
         raise TypeError("superlevel: expected a bool")
     if not isinstance(keep_diagonal, (bool, np.bool_)):
         raise TypeError("keep_diagonal: expected a bool")
-    if engine != "cpu" and (arr.ndim - batch_dims not in _GPU_DIMS or keep_diagonal):
-        raise ValueError(
-            f"{_GPU_ONLY}; got {arr.ndim - batch_dims}-D items"
-            f"{' with keep_diagonal' if keep_diagonal else ''}: use device='cpu'"
-        )
+    if engine != "cpu" and keep_diagonal:
+        raise ValueError(f"{_GPU_ONLY}; got keep_diagonal: use device='cpu'")
 
     batch_shape = tuple(int(s) for s in arr.shape[:batch_dims])
     item_shape = tuple(int(s) for s in arr.shape[batch_dims:])
@@ -402,10 +438,14 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
         if view.ndim - bd == 1:  # the row of a 2-D item (_GPU_DIMS)
             view = view[..., None, :]
         if engine == "portable":
-            return _core._portable_2d(view, maxdim, construction, bd, n_threads, bool(superlevel))
-        from . import _cuda  # type: ignore[attr-defined]
-        return _cuda.compute_2d(np.ascontiguousarray(view), maxdim, construction, bd, n_threads,
+            kernels = _core._portable_2d if view.ndim - bd == 2 else _core._portable_nd
+            raw = kernels(view, maxdim, construction, bd, n_threads, bool(superlevel))
+        else:
+            from . import _cuda  # type: ignore[attr-defined]
+            raw = _cuda.compute(np.ascontiguousarray(view), maxdim, construction, bd, n_threads,
                                 bool(superlevel), limit or 0)
+        return _with_middle_dims(raw, view, bd, maxdim, construction, n_threads,
+                                 bool(superlevel))
 
     parts = [_diagrams(compute(view, bd), view, bd, *opts)
              for view, bd in _chunks(arr, batch_dims, per_chunk)]
