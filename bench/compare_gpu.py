@@ -29,13 +29,14 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (RESULTS_DIR, compare, fmt_s, import_cuph, machine_info, make_input,  # noqa: E402
-                     md_table, pairs_cuph, pairs_gudhi_intervals, run_stamp, stable_seed)
+                     md_table, pairs_cripser, pairs_cuph, pairs_gudhi_intervals, run_stamp,
+                     stable_seed)
 
 cuph = import_cuph()
 from cuph.engine import _persistence  # noqa: E402
@@ -72,6 +73,53 @@ def gudhi_v(x: np.ndarray, n: int) -> list:
     return per_item
 
 
+def volumes(args: argparse.Namespace, gpu: bool, threads: int) -> List[List[str]]:
+    """Single 3-D V volumes: cripser (maxdim 2, 1 thread; one run beyond 2^21 voxels), the CPU
+    engine, the GPU kernels on the CPU launcher (maxdim 0; small volumes), and device='cuda'
+    with maxdim 0 (the kernels alone) and 2 (the hybrid), each checked against the CPU engine."""
+    table: List[List[str]] = []
+    for spec in filter(None, args.volumes.split(",")):
+        shape = tuple(int(v) for v in spec.lower().split("x"))
+        voxels = int(np.prod(shape))
+        for kind in ("noise", "smooth"):
+            name = f"3d-V-{kind}-{spec}"
+            x = make_input(shape, kind, np.float32, stable_seed(name), sigma=3.0, batch_dims=0)
+            reps = 1 if voxels > 2**21 else args.reps
+            rows: List[Tuple[str, float]] = []
+            for maxdim in (2, 0):
+                want = pairs_cuph(cuph.persistence(x, maxdim=maxdim, device="cpu"))
+
+                def row(label: str, fn: Callable[[], object], n: int = reps) -> None:
+                    got = fn()
+                    got = pairs_cripser(got) if isinstance(got, np.ndarray) else pairs_cuph(got)
+                    ok, detail = compare(got, want)
+                    if not ok:
+                        raise SystemExit(f"{name} {label}: pairs differ from the CPU engine: {detail}")
+                    rows.append((label, median_time(fn, n)))
+
+                if maxdim == 2:
+                    import cripser
+
+                    row("cripser.computePH, maxdim 2 (1 thread)",
+                        lambda: cripser.computePH(x.astype(np.float64), maxdim=2), 1)
+                for t in sorted({1, threads}):
+                    row(f"cuph CPU engine, maxdim {maxdim}, {t} thread(s)",
+                        lambda t=t: cuph.persistence(x, maxdim=maxdim, n_threads=t, device="cpu"))
+                if maxdim == 0 and voxels <= 2**21:
+                    row(f"GPU kernels on the CPU launcher, maxdim 0, {threads} threads",
+                        lambda: _persistence(x, 0, "V", 0, threads, False, False, None,
+                                             "portable"))
+                if gpu:
+                    row(f"cuph device='cuda' from numpy, maxdim {maxdim}"
+                        + (" (hybrid)" if maxdim else ""),
+                        lambda: cuph.persistence(x, maxdim=maxdim, device="cuda"))
+            peer = rows[0][1]
+            for label, t in rows:
+                table.append([name, label, fmt_s(t), f"{voxels / t / 1e6:.1f}", f"{peer / t:.2f}"])
+            print(md_table(["case", "row", "s", "Mvoxel/s", "x cripser"], table[-len(rows):]))
+    return table
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=2048)
@@ -79,6 +127,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--gudhi-items", type=int, default=256,
                     help="V: gudhi.CubicalComplex runs on this many items, scaled to the batch")
+    ap.add_argument("--volumes", default="64x56x56",
+                    help="comma-separated 3-D volume shapes for the volume table ('' for none)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--write", action="store_true", help="write the table even without a GPU")
     args = ap.parse_args(argv)
@@ -207,6 +257,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 f"{peer / t:.2f}"])
         print(md_table(["case", "row", "s", "Gpixel/s", "x cripser"], betti_table[-len(rows_b):]))
 
+    volume_table = volumes(args, gpu, threads)
+
     body = (f"{run_stamp()}\n\nBatches of {n} x {s} x {s} float32 maps, dims 0-1, median of "
             f"{args.reps} runs after a warm-up; x gudhi = gudhi's time / the row's.\n\n"
             + md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table))
@@ -224,8 +276,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         betti_body = ("Betti numbers (V) of each map at its mean value, no diagram; x cripser = "
                       "CubicalRipser's time (image by image) / the row's.\n\n"
                       + md_table(["case", "row", "s", "Gpixel/s", "x cripser"], betti_table))
+        volume_body = ("Single 3-D V volumes, float32; maxdim 0: dimension 0 alone (the GPU "
+                       "kernels alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 "
+                       "and 2, the CPU engine's dimension 1: the hybrid). x cripser = "
+                       "cripser.computePH's time (maxdim 2, 1 thread) / the row's.\n\n"
+                       + md_table(["case", "row", "s", "Mvoxel/s", "x cripser"], volume_table))
         path.write_text("\n".join(lines) + "\n\n## Batched 2-D maps\n\n" + body
-                        + "\n## Betti numbers at a threshold\n\n" + betti_body)
+                        + "\n## Betti numbers at a threshold\n\n" + betti_body
+                        + "\n## 3-D volumes\n\n" + volume_body)
         print(f"wrote {path}")
     return 0
 

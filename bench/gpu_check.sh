@@ -35,7 +35,7 @@ grep -E "cuph: building|ptxas|warning" "$OUT/build.log" | head -20
   | tee -a "$OUT/device.txt"
 
 step "tests: GPU (CUDA launcher), differential and torch (CUDA tensors)"
-$py -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_differential.py tests/test_torch.py 2>&1 \
+$py -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_gpu_nd.py tests/test_differential.py tests/test_torch.py 2>&1 \
   | tee "$OUT/tests.txt" | tail -15
 
 step "compute-sanitizer memcheck, racecheck (bench/gpu_smoke.py: every kernel, small inputs)"
@@ -45,6 +45,7 @@ for tool in memcheck racecheck; do
 done
 
 step "bench/compare_gpu.py"
-$py bench/compare_gpu.py --items 2048 2>&1 | tee "$OUT/compare_gpu.txt" | tail -32
+$py bench/compare_gpu.py --items 2048 --volumes 64x56x56,128x128x128,256x256x256 2>&1 \
+  | tee "$OUT/compare_gpu.txt" | tail -48
 cp bench/results/gpu-*.md "$OUT/" 2>/dev/null
 step "done"

@@ -50,6 +50,17 @@ def main() -> int:
                                       device="cuda"),
                 cuph.betti_numbers_at(x, eta, batch_dims=1, construction=construction,
                                       device="cpu"))
+    # 3-D and 4-D items: dimensions 0 and d-1 on the GPU (cubical_nd.cuh), the middle ones from
+    # the CPU engine; maxdim 0 runs the kernels alone, and one pass.
+    for shape in [(1, 1, 1), (5, 1, 1), (6, 9, 7), (3, 4, 2, 5)]:
+        x = rng.integers(0, 4, (6,) + shape).astype(np.float32)
+        for construction in "VT":
+            for maxdim in (None, 0):
+                for superlevel in (False, True):
+                    kw = dict(batch_dims=1, construction=construction, maxdim=maxdim,
+                              superlevel=superlevel)
+                    failures += rows(cuph.persistence(x, device="cuda", **kw)) != rows(
+                        cuph.persistence(x, device="cpu", **kw))
     v = rng.integers(0, 4, (8, 6, 9, 7)).astype(np.float32)
     for construction in "VT":
         failures += not np.array_equal(
