@@ -23,9 +23,9 @@
 //                form a forest whose roots are its oldest nodes;
 //   flatten      per node: the root of its tree (path halving; concurrent bodies only ever write
 //                an ancestor, so the trees stay trees);
-//   candidates   per node, twice (count, then write after a prefix sum over items): every join
-//                of its forward half-stencil (and, dual, its earliest join to the outside)
-//                between two different trees;
+//   candidates   per node, twice (count, then write after a prefix sum over items): its
+//                earliest join to each other tree among the joins of its forward half-stencil
+//                (and, dual, its joins to the outside);
 //   replay       per item and pass: the candidates sorted into the order of the pass and joined
 //                with the elder rule on the trees (the younger root dies).
 //
@@ -235,16 +235,21 @@ CUPH_HD inline void candidates(const BatchN& b, const TablesN& t, int64_t e, boo
     int64_t x[kMaxAxes];
     coords_of(p.grid, t.d, v, x);
     const uint32_t rv = parent[v];
+    // The node's joins to other trees, one per tree: the earliest (a later join to the same
+    // tree closes a cycle). T's dimension 0 has up to 13 (3-D) or 40 (4-D) forward joins, most
+    // of them to one or two trees.
+    uint64_t key[kMaxStencil / 2 + 1];
+    uint32_t root[kMaxStencil / 2 + 1];
     uint32_t n = 0;
-    auto emit = [&](uint64_t key, uint32_t other) {
-      if (fill) {
-        const uint32_t at = atomic_add(&b.fill[q][item], 1u);
-        b.crit[q][b.start[q][item] + at] = {key, rv, other};
-      }
-      ++n;
+    auto add = [&](uint64_t k, uint32_t r) {
+      for (uint32_t i = 0; i < n; ++i)
+        if (root[i] == r) {
+          if (p.dual ? k > key[i] : k < key[i]) key[i] = k;
+          return;
+        }
+      key[n] = k;
+      root[n++] = r;
     };
-    bool out = false;  // the dual pass's earliest join to the outside
-    uint64_t out_key = 0;
     for (int j = 0; j < p.n_nb; ++j) {
       int64_t y[kMaxAxes];
       bool inside = true;
@@ -255,24 +260,75 @@ CUPH_HD inline void candidates(const BatchN& b, const TablesN& t, int64_t e, boo
       if (inside) {
         if (j >= p.n_half) continue;  // the neighbour's own forward join
         const int64_t u = index_of(p.grid, t.d, y);
-        if (parent[u] != rv)
-          emit(join_key(b, t, p, item, x, p.nb[j], nkey[v], nkey[u]), parent[u]);
-      } else if (p.dual) {
-        const uint64_t k = join_key(b, t, p, item, x, p.nb[j], nkey[v], ~uint64_t(0));
-        if (!out || k > out_key) out_key = k;
-        out = true;
+        if (parent[u] != rv) add(join_key(b, t, p, item, x, p.nb[j], nkey[v], nkey[u]), parent[u]);
+      } else if (p.dual && rv != uint32_t(t.size)) {  // a join to the outside
+        add(join_key(b, t, p, item, x, p.nb[j], nkey[v], ~uint64_t(0)), uint32_t(t.size));
       }
     }
-    if (out && rv != uint32_t(t.size)) emit(out_key, uint32_t(t.size));
+    if (fill && n) {
+      const uint64_t at = b.start[q][item] + atomic_add(&b.fill[q][item], n);
+      for (uint32_t i = 0; i < n; ++i) b.crit[q][at + i] = {key[i], rv, root[i]};
+    }
     if (!fill && n) atomic_add(&b.count[q][item], n);
   }
 }
 
+// Sorting a pass's candidates over the whole batch at once, when an item has too many for one
+// thread's heap sort (a noise volume has about one per voxel): a bitonic network of launches
+// over entries that carry their item, in the order (item, key in the direction of the pass,
+// other root): cubical_2d.cuh's `before` within each item. Padded to a power of two with
+// entries that sort last.
+struct Ranked {
+  uint64_t item, key;  // key: the dual pass's complemented, so that every pass sorts upwards
+  uint32_t owner, join;
+};
+CUPH_HD inline bool ranked_before(const Ranked& x, const Ranked& y) {
+  if (x.item != y.item) return x.item < y.item;
+  if (x.key != y.key) return x.key < y.key;
+  return x.join < y.join;
+}
+// The item of slot e of a pass whose items start at start[0 .. n_items] (binary search).
+CUPH_HD inline int64_t item_of_slot(const uint64_t* start, int64_t n_items, int64_t e) {
+  int64_t lo = 0, hi = n_items;  // start[lo] <= e < start[hi]
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (int64_t(start[mid]) <= e) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+// Element e of m (the padded count): candidate e of pass q into the network's array.
+CUPH_HD inline void rank_candidate(const BatchN& b, int q, Ranked* a, int64_t e) {
+  const int64_t total = int64_t(b.start[q][b.n_items]);
+  if (e >= total) {
+    a[e] = {~uint64_t(0), ~uint64_t(0), 0, ~uint32_t(0)};
+    return;
+  }
+  const Critical& c = b.crit[q][e];
+  a[e] = {uint64_t(item_of_slot(b.start[q], b.n_items, e)), q == 1 ? ~c.key : c.key, c.owner,
+          c.join};
+}
+// Element e of m: one compare-exchange of the stage (k, j) of the network.
+CUPH_HD inline void bitonic_step(Ranked* a, int64_t k, int64_t j, int64_t e) {
+  const int64_t l = e ^ j;
+  if (l <= e) return;
+  const bool up = (e & k) == 0;
+  if (up ? ranked_before(a[l], a[e]) : ranked_before(a[e], a[l])) {
+    const Ranked tmp = a[e];
+    a[e] = a[l];
+    a[l] = tmp;
+  }
+}
+// Element e of the pass's candidates: back in place, sorted (item by item, as start[] says).
+CUPH_HD inline void unrank_candidate(const BatchN& b, int q, const Ranked* a, int64_t e) {
+  b.crit[q][e] = {q == 1 ? ~a[e].key : a[e].key, a[e].owner, a[e].join};
+}
+
 // Element e of n_items * passes: pass e % passes of item e / passes, on one thread: its
-// candidates sorted (cubical_2d.cuh's order: by key in the direction of the pass) and joined
-// with the elder rule; pairs of positive length to its pair slots, then the primal pass's
-// essential class.
-CUPH_HD inline void replay_n(const BatchN& b, int64_t e) {
+// candidates sorted (cubical_2d.cuh's order: by key in the direction of the pass; already, if
+// bit q of `sorted` is set) and joined with the elder rule; pairs of positive length to its
+// pair slots, then the primal pass's essential class.
+CUPH_HD inline void replay_n(const BatchN& b, int64_t e, unsigned sorted) {
   const int q = int(e % b.passes);
   const int64_t item = e / b.passes, base = item * b.nodes();
   const bool dual = q == 1;
@@ -280,7 +336,7 @@ CUPH_HD inline void replay_n(const BatchN& b, int64_t e) {
   uint32_t* parent = b.parent[q] + base;
   Critical* crit = b.crit[q] + b.start[q][item];
   const int64_t n = int64_t(b.start[q][item + 1] - b.start[q][item]);
-  sort_criticals(crit, n, dual);
+  if (!((sorted >> q) & 1)) sort_criticals(crit, n, dual);
   Pair* out = b.pairs[q] + b.start[q][item] + item;
   const ItemValueOf<BatchN> value{&b, item};
   uint32_t kept = 0;

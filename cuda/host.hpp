@@ -235,7 +235,9 @@ struct ReplaySwitch {
   std::atomic<int> threads{128};
   std::atomic<uint64_t> max_shared{227 * 1024};  // an H100's or H200's opt-in limit per block
   std::atomic<uint64_t> block_runs{0};
-  ReplayOptions options() const { return {blocks.load(), threads.load()}; }
+  std::atomic<uint64_t> sort_above{1024};  // run_nd's (ReplayOptions)
+  std::atomic<uint64_t> network_sorts{0};  // passes that run_nd sorted by the network
+  ReplayOptions options() const { return {blocks.load(), threads.load(), sort_above.load()}; }
 };
 inline ReplaySwitch& replay_switch() {
   static ReplaySwitch s;
@@ -327,8 +329,9 @@ RunResult run_cpu_nd(const TablesN& t, const Input& in, bool superlevel, const u
                      int64_t n_items, int threads, Sink&& sink) {
   CpuLauncher l(threads);
   RunResult r;
-  run_nd(l, t, in, superlevel, words, n_items, sink, r);
+  run_nd(l, t, in, superlevel, words, n_items, replay_switch().options(), sink, r);
   if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * t.size) + r.nan_at, t.size);
+  replay_switch().network_sorts += uint64_t(r.network_sorts);
   return r;
 }
 

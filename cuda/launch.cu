@@ -248,10 +248,11 @@ void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t
 }
 
 void run_cuda_nd(const TablesN& t, const Input& in, bool superlevel, const uint32_t* words,
-                 int64_t n_items, uintptr_t stream, const RowSink& sink, RunResult& out) {
+                 int64_t n_items, uintptr_t stream, const ReplayOptions& ro, const RowSink& sink,
+                 RunResult& out) {
   if (stream) check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)), "waiting for the input's stream");
   CudaLauncher l;
-  run_nd(l, t, in, superlevel, words, n_items, sink, out);
+  run_nd(l, t, in, superlevel, words, n_items, ro, sink, out);
   check(cudaDeviceSynchronize(), "kernel execution");
 }
 

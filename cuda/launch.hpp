@@ -36,7 +36,8 @@ void run_cuda(const Tables2& t, const Input& in, bool superlevel, const uint32_t
               const ReplayOptions& ro, const RowSink& sink, RunResult& out);
 // The kernels of cubical_nd.cuh (sequence.cuh's run_nd) on the current device, as run_cuda.
 void run_cuda_nd(const TablesN& t, const Input& in, bool superlevel, const uint32_t* words,
-                 int64_t n_items, uintptr_t stream, const RowSink& sink, RunResult& out);
+                 int64_t n_items, uintptr_t stream, const ReplayOptions& ro, const RowSink& sink,
+                 RunResult& out);
 // The current device's number, and making one current on this thread (the current device is
 // per thread: a worker thread runs on device 0 until told otherwise).
 int current_device();

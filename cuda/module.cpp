@@ -154,8 +154,9 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
     for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda_nd(t, part, superlevel, w ? w + first * size : nullptr, n,
-                       first == 0 ? stream : 0, sink, r);
+                       first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
       if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
+      gpu::replay_switch().network_sorts += uint64_t(r.network_sorts);
     });
     return;
   }

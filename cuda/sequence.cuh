@@ -85,9 +85,27 @@ struct Candidates {
   bool fill;
   CUPH_HD void operator()(int64_t e) const { candidates(b, *t, e, fill); }
 };
+struct RankCandidate {
+  BatchN b;
+  int q;
+  Ranked* a;
+  CUPH_HD void operator()(int64_t e) const { rank_candidate(b, q, a, e); }
+};
+struct BitonicStep {
+  Ranked* a;
+  int64_t k, j;
+  CUPH_HD void operator()(int64_t e) const { bitonic_step(a, k, j, e); }
+};
+struct UnrankCandidate {
+  BatchN b;
+  int q;
+  const Ranked* a;
+  CUPH_HD void operator()(int64_t e) const { unrank_candidate(b, q, a, e); }
+};
 struct ReplayN {
   BatchN b;
-  CUPH_HD void operator()(int64_t e) const { replay_n(b, e); }
+  unsigned sorted;
+  CUPH_HD void operator()(int64_t e) const { replay_n(b, e, sorted); }
 };
 struct BettiLabel {
   BettiBatch b;
@@ -120,6 +138,7 @@ struct RunResult {
   std::vector<uint32_t> counts;
   uint64_t nan_at = ~uint64_t(0);
   bool block_replay = false;  // the replay ran a block per item and pass (BlockReplay)
+  int network_sorts = 0;      // run_nd: passes whose candidates the sorting network sorted
 };
 
 // How the replay runs (a test and benchmark switch): blocks = true takes a block per item and
@@ -128,6 +147,9 @@ struct RunResult {
 struct ReplayOptions {
   bool blocks = true;
   int threads = 128;
+  // run_nd: a pass whose largest item has more candidates than this is sorted by the bitonic
+  // network over the batch (launches), else by each item's replay thread (a heap sort).
+  uint64_t sort_above = 1024;
 };
 
 // The rows of a run's pairs, item-major, then by dimension (n_groups() per item; dimensions
@@ -239,7 +261,7 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
 // items of the tables' shape, as run_2d (words, NaN, sink, out).
 template <class L, class Sink>
 void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const uint32_t* words,
-            int64_t n_items, Sink&& sink, RunResult& out) {
+            int64_t n_items, const ReplayOptions& ro, Sink&& sink, RunResult& out) {
   BatchN b;
   b.n_items = n_items;
   b.size = tables.size;
@@ -273,8 +295,11 @@ void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const
   l.launch("candidates", int64_t(nodes), Candidates{b, t, false});
   std::vector<uint32_t> count(items);
   std::vector<uint64_t> starts[2];
+  unsigned network = 0;  // bit q: pass q sorted by the network
   for (int q = 0; q < b.passes; ++q) {
     l.download(count.data(), b.count[q], items);
+    for (uint32_t c : count)
+      if (c > ro.sort_above) network |= 1u << q;
     std::vector<uint64_t>& start = starts[q];
     start.assign(items + 1, 0);
     for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
@@ -284,7 +309,19 @@ void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const
     b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
   }
   l.launch("candidates (fill)", int64_t(nodes), Candidates{b, t, true});
-  l.launch("replay", n_items * b.passes, ReplayN{b});
+  for (int q = 0; q < b.passes; ++q) {
+    if (!((network >> q) & 1)) continue;
+    const int64_t total = int64_t(starts[q].back());
+    int64_t m = 1;
+    while (m < total) m *= 2;
+    Ranked* a = l.template alloc<Ranked>(size_t(m), "sorting network");
+    l.launch("rank_candidate", m, RankCandidate{b, q, a});
+    for (int64_t k = 2; k <= m; k *= 2)
+      for (int64_t j = k / 2; j > 0; j /= 2) l.launch("bitonic_step", m, BitonicStep{a, k, j});
+    l.launch("unrank_candidate", total, UnrankCandidate{b, q, a});
+    ++out.network_sorts;
+  }
+  l.launch("replay", n_items * b.passes, ReplayN{b, network});
   write_rows(l, b, starts, sink, out);
 }
 

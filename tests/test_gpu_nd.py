@@ -107,6 +107,39 @@ def test_threads_in_one_item_and_runs(fine_blocks):
                                       direct=direct)
 
 
+@pytest.fixture
+def sort_switch():
+    before = _core._portable_replay()
+    yield
+    _core._portable_replay(sort_above=before["sort_above"])
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_sorting_network_equals_the_replay_threads_sort(construction, sort_switch):
+    """The candidates of a pass sorted over the whole batch by the bitonic network (entries
+    carrying their item, padded to a power of two) give every pair of the replay thread's
+    heap sort; the switch's threshold picks it per pass, and the runs that took it count."""
+    rng = np.random.default_rng(13)
+    batches = [rng.integers(0, 3, (5, 7, 6, 5)).astype(np.float32),
+               rng.random((3, 9, 8, 7)),
+               ndi.gaussian_filter(rng.random((2, 12, 11, 10)), (0, 1.5, 1.5, 1.5)),
+               rng.integers(0, 4, (3, 4, 3, 5, 3)).astype(np.float32),
+               rng.integers(0, 2, (1, 1, 1, 1)).astype(np.float32)]
+    for x in batches:
+        for superlevel in (False, True):
+            for above in (0, 5, 2**40):
+                _core._portable_replay(sort_above=above)
+                before = _core._portable_replay()["network_sorts"]
+                got = check_against_cpu(x, construction, superlevel=superlevel, n_threads=2,
+                                        items_per_run=2 if above == 5 else 0)
+                sorts = _core._portable_replay()["network_sorts"] - before
+                if above == 0 and x[0].size > 1:  # items of one cell have no candidates
+                    assert sorts > 0
+                if above == 2**40:
+                    assert sorts == 0
+                assert len(got["dim"]) >= x.shape[0]  # an essential class per item
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_dtype(dtype):
     rng = np.random.default_rng(3)

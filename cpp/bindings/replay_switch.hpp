@@ -16,7 +16,7 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
   m.def(
       name,
       [](std::optional<bool> blocks, std::optional<int> threads,
-         std::optional<uint64_t> max_shared) {
+         std::optional<uint64_t> max_shared, std::optional<uint64_t> sort_above) {
         gpu::ReplaySwitch& s = gpu::replay_switch();
         if (threads && (*threads < 1 || *threads > 1024))
           throw py::value_error("threads: must be 1 to 1024");
@@ -25,18 +25,24 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
         before["threads"] = s.threads.load();
         before["max_shared"] = s.max_shared.load();
         before["block_runs"] = s.block_runs.load();
+        before["sort_above"] = s.sort_above.load();
+        before["network_sorts"] = s.network_sorts.load();
+        if (sort_above) s.sort_above = *sort_above;
         if (blocks) s.blocks = *blocks;
         if (threads) s.threads = *threads;
         if (max_shared) s.max_shared = *max_shared;
         return before;
       },
       py::arg("blocks") = py::none(), py::arg("threads") = py::none(),
-      py::arg("max_shared") = py::none(),
+      py::arg("max_shared") = py::none(), py::arg("sort_above") = py::none(),
       (std::string("Test and benchmark switch of the ") + launcher +
-       "'s 2-D replay: `blocks` (a thread block per item and pass when its shared memory fits, "
-       "else a thread), `threads` per block, `max_shared` (the CPU launcher's bytes per block; "
-       "the CUDA launcher asks the device). Returns the settings before the call and the number "
-       "of runs that took the block replay.")
+       "'s replays: `blocks` (2-D: a thread block per item and pass when its shared memory "
+       "fits, else a thread), `threads` per block, `max_shared` (the CPU launcher's bytes per "
+       "block; the CUDA launcher asks the device), `sort_above` (3-D/4-D: a pass whose largest "
+       "item has more candidate joins is sorted by a bitonic network of launches over the "
+       "batch, else by each item's replay thread). Returns the settings before the call, the "
+       "number of 2-D runs that took the block replay (block_runs) and of 3-D/4-D passes "
+       "sorted by the network (network_sorts).")
           .c_str());
 }
 

@@ -63,11 +63,15 @@ def _portable_replay(
     blocks: Optional[bool] = None,
     threads: Optional[int] = None,
     max_shared: Optional[int] = None,
+    sort_above: Optional[int] = None,
 ) -> Dict[str, int]:
-    """Test and benchmark switch (process-wide) of the CPU launcher's 2-D replay: ``blocks``
+    """Test and benchmark switch (process-wide) of the CPU launcher's replays: 2-D: ``blocks``
     (a thread block per item and pass when its shared memory fits, else one thread), threads
     per block (1-1024), the bytes of shared memory per block (default 227 KiB, an H100's).
-    Returns the settings before the call and ``block_runs``, the runs that took blocks."""
+    ``sort_above`` (3-D/4-D items, default 1024): a pass whose largest item has more candidate
+    joins is sorted by a bitonic network of launches over the batch, else by each item's
+    replay thread. Returns the settings before the call, ``block_runs`` (2-D runs that took
+    blocks) and ``network_sorts`` (3-D/4-D passes sorted by the network)."""
 
 def _portable_block(n: Optional[int] = None) -> int:
     """Test switch (process-wide): elements per block of the CPU launcher (default 4096). Small

@@ -209,17 +209,19 @@ def persistence(
         and essential classes die at ``-inf``.
     device : {"auto", "cpu", "cuda"}
         ``"auto"`` uses the CPU unless a GPU engine is available and the input lives on a GPU.
-        ``"cuda"`` runs the GPU engine (:func:`cuda_available`), which so far computes 1-D and
-        2-D items (all their dimensions, both constructions, without ``keep_diagonal``; a 1-D
-        item is computed as a 2-D item of one row, which has the same pairs and indices); with
-        ``"auto"``, other
-        requests on a GPU array run on the CPU engine from a host copy, and with ``"cuda"``
-        they raise ValueError. Torch and cupy arrays on the GPU of at most 32-bit dtypes are
-        read in place (any strides); 64-bit ones are copied to the host for their ranks, and
-        host arrays are copied to the GPU. The pairs are those of the CPU engine. A torch
-        or cupy array that the GPU engine reads in place gets a :class:`DeviceDiagrams`: its
-        columns stay on the array's device, as arrays of its library, until a numpy column is
-        read; other results are numpy arrays.
+        ``"cuda"`` runs the GPU engine (:func:`cuda_available`), without ``keep_diagonal``. It
+        computes 1-D and 2-D items in full (a 1-D item as a 2-D item of one row, which has the
+        same pairs and indices). For 3-D and 4-D items its kernels compute dimensions 0 and
+        d-1, and the middle dimensions (1 .. d-2), when ``maxdim`` asks for them, come from the
+        CPU engine on a host copy: a first, hybrid step. With ``"auto"``, a GPU array runs on
+        the CPU engine from a host copy when the GPU engine would not compute all of it
+        (``keep_diagonal``; 3-D and 4-D items with ``maxdim > 0``); with ``"cuda"``,
+        ``keep_diagonal`` raises ValueError. Torch and cupy arrays on the GPU of at most
+        32-bit dtypes are read in place (any strides); 64-bit ones are copied to the host for
+        their ranks, and host arrays are copied to the GPU. The pairs are those of the CPU
+        engine. A torch or cupy array of 1-D or 2-D items that the GPU engine reads in place
+        gets a :class:`DeviceDiagrams`: its columns stay on the array's device, as arrays of
+        its library, until a numpy column is read; other results are numpy arrays.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
