@@ -8,7 +8,7 @@ the key conversion and the packed-or-ranked choice depend on it), values with ma
 +-inf and dtype extremes, axes of length 1, and strided layouts (transposed, reversed, every
 other element, zero-stride broadcasts), alone or as a batch (whose items are at byte
 offsets). Compared as multisets of (dim, birth, death) off the diagonal, essential classes
-included. 1-D and 2-D items also go through the GPU engine's kernels on the CPU launcher. The example count comes from the hypothesis profile (tests/conftest.py); the
+included. Every item also goes through the GPU engine's kernels on the CPU launcher. The example count comes from the hypothesis profile (tests/conftest.py); the
 sanitizer job (.ci/sanitize) runs it too.
 """
 
@@ -94,33 +94,33 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
                           batch_dims=batch_dims, n_threads=2)
     items = x.reshape((-1,) + x.shape[batch_dims:])
     assert dg.n_items == items.shape[0]
-    kernels = None
-    if d <= 2:
-        # The GPU engine's kernels (1-D and 2-D items) on the CPU launcher, with a drawn replay
-        # (a block per item and pass of a drawn size, or one thread) and launcher block size.
-        from cuph import _core
-        from cuph.engine import _persistence
+    # The GPU engine's kernels on the CPU launcher (1-D and 2-D items: every dimension; 3-D
+    # and 4-D: dimensions 0 and d-1, the middle ones from the CPU engine), with a drawn replay
+    # (2-D: a block per item and pass of a drawn size, or one thread; 3-D/4-D: the sorting
+    # network above a drawn number of candidates) and launcher block size.
+    from cuph import _core
+    from cuph.engine import _persistence
 
-        # Every draw first: a draw may end the example (an exception), and the switches are
-        # process-wide.
-        blocks = draw.draw(st.booleans(), label="block replay")
-        threads = draw.draw(st.sampled_from([1, 2, 5, 32, 128]), label="replay threads")
-        launcher_block = draw.draw(st.sampled_from([1, 3, 4096]), label="block")
-        before = _core._portable_replay(blocks, threads)
-        block = _core._portable_block(launcher_block)
-        try:
-            kernels = _persistence(x, maxdim, construction, batch_dims, 2, superlevel, False,
-                                   None, "portable")
-        finally:
-            _core._portable_replay(before["blocks"], before["threads"])
-            _core._portable_block(block)
+    # Every draw first: a draw may end the example (an exception), and the switches are
+    # process-wide.
+    blocks = draw.draw(st.booleans(), label="block replay")
+    threads = draw.draw(st.sampled_from([1, 2, 5, 32, 128]), label="replay threads")
+    sort_above = draw.draw(st.sampled_from([0, 3, 1024]), label="network above")
+    launcher_block = draw.draw(st.sampled_from([1, 3, 4096]), label="block")
+    before = _core._portable_replay(blocks, threads, None, sort_above)
+    block = _core._portable_block(launcher_block)
+    try:
+        kernels = _persistence(x, maxdim, construction, batch_dims, 2, superlevel, False,
+                               None, "portable")
+    finally:
+        _core._portable_replay(before["blocks"], before["threads"], None, before["sort_above"])
+        _core._portable_block(block)
     for i, item in enumerate(items):
         # bool superlevel is -x of 0/1; the brute force reads every dtype as float64
         expected = persistence_pairs(item.astype(np.float64), construction, maxdim=maxdim,
                                      superlevel=superlevel)
         got = cuph_pairs(dg, item=i)
         assert got == expected, (i, as_sorted(got - expected), as_sorted(expected - got))
-        if kernels is not None:
-            got = cuph_pairs(kernels, item=i)
-            assert got == expected, ("kernels", i, as_sorted(got - expected),
-                                     as_sorted(expected - got))
+        got = cuph_pairs(kernels, item=i)
+        assert got == expected, ("kernels", i, as_sorted(got - expected),
+                                 as_sorted(expected - got))
