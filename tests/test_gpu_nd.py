@@ -246,10 +246,10 @@ class FakeCupyArray:
 
 
 def test_device_arrays_of_3d_items(monkeypatch):
-    """A 3-D GPU array goes to the GPU entry point read in place (shape and byte strides), with
-    numpy results; the middle dimension comes from a host copy. 'auto' takes the GPU engine
-    only when no middle dimension is asked for (maxdim=0). The entry point is stood in for by
-    the CPU launcher on the array's host data."""
+    """A 3-D GPU array goes to the GPU entry point read in place (shape and byte strides); the
+    middle dimension comes from a host copy, and then the results are numpy. 'auto' takes the
+    GPU engine only when no middle dimension is asked for (maxdim=0). The entry point is stood
+    in for by the CPU launcher on the array's host data."""
     _cuda = pytest.importorskip("cuph._cuda")
     import cuph.engine
 
@@ -273,11 +273,23 @@ def test_device_arrays_of_3d_items(monkeypatch):
                                     maxdim=maxdim, device="cpu")
             assert type(got) is cuph.Diagrams and diagram_rows(got) == diagram_rows(want)
             assert seen[-1][:3] == (host.shape, host.strides, 2 if maxdim is None else maxdim)
-            assert not seen[-1][3]
+            assert not seen[-1][3]  # a producer other than torch or cupy: numpy results
     calls = len(seen)
     got = cuph.persistence(FakeCupyArray(host), batch_dims=1)  # auto, maxdim 2: the CPU's
     assert len(seen) == calls and diagram_rows(got) == diagram_rows(
         cuph.persistence(host, batch_dims=1, device="cpu"))
+    # A producer whose arrays wrap the device columns (torch, cupy): without the hybrid
+    # (maxdim 0) the result stays on the device; with it, numpy.
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(cuph.engine, "_device_wrapper",
+                        lambda owner: lambda a: torch.from_numpy(np.asarray(a)))
+    for maxdim, kind in ((0, cuph.DeviceDiagrams), (1, cuph.Diagrams), (None, cuph.Diagrams)):
+        got = cuph.persistence(FakeCupyArray(host), batch_dims=1, maxdim=maxdim, device="cuda")
+        want = cuph.persistence(host, batch_dims=1, maxdim=maxdim, device="cpu")
+        assert type(got) is kind and seen[-1][3] == (kind is cuph.DeviceDiagrams)
+        if kind is cuph.DeviceDiagrams:
+            assert not got.on_host and isinstance(got.device_columns["birth"], torch.Tensor)
+        assert diagram_rows(got) == diagram_rows(want)
 
 
 requires_gpu = pytest.mark.skipif(not cuph.cuda_available(), reason="no usable CUDA device")
@@ -314,7 +326,7 @@ def test_cuda_hybrid_from_torch_cuda_tensor():
     rng = np.random.default_rng(2)
     x = rng.integers(0, 6, (4, 20, 18, 16)).astype(np.float32)
     t = torch.as_tensor(x, device="cuda")
-    for maxdim in (None, 0):
+    for maxdim, kind in ((None, cuph.Diagrams), (0, cuph.DeviceDiagrams)):
         got = cuph.persistence(t, batch_dims=1, maxdim=maxdim, device="cuda")
         want = cuph.persistence(x, batch_dims=1, maxdim=maxdim, device="cpu")
-        assert diagram_rows(got) == diagram_rows(want)
+        assert type(got) is kind and diagram_rows(got) == diagram_rows(want)

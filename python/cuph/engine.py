@@ -219,9 +219,10 @@ def persistence(
         ``keep_diagonal`` raises ValueError. Torch and cupy arrays on the GPU of at most
         32-bit dtypes are read in place (any strides); 64-bit ones are copied to the host for
         their ranks, and host arrays are copied to the GPU. The pairs are those of the CPU
-        engine. A torch or cupy array of 1-D or 2-D items that the GPU engine reads in place
-        gets a :class:`DeviceDiagrams`: its columns stay on the array's device, as arrays of
-        its library, until a numpy column is read; other results are numpy arrays.
+        engine. A torch or cupy array that the GPU engine reads in place and computes alone
+        (all but the hybrid) gets a :class:`DeviceDiagrams`: its columns stay on the array's
+        device, as arrays of its library, until a numpy column is read; other results are
+        numpy arrays.
     keep_diagonal : bool
         Keep zero-length pairs (``birth == death``), which are dropped by default like gudhi does.
     max_memory : int or str, optional
@@ -340,12 +341,14 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
     from . import _cuda  # type: ignore[attr-defined]
 
     shape, strides = _device_rows(dev, batch_dims)
-    # 3-D and 4-D items: host results (the middle dimensions come from the CPU engine)
-    wrap = _device_wrapper(dev["owner"]) if d in _GPU_DIMS else None
+    # Host results when the CPU engine computes the middle dimensions (3-D and 4-D items with
+    # maxdim >= 1: the hybrid); else the columns stay on the device.
+    hybrid = d in _GPU_HYBRID_DIMS and maxdim >= 1
+    wrap = None if hybrid else _device_wrapper(dev["owner"])
     raw = _cuda.compute_device(dev["ptr"], list(shape), strides, dev["code"], dev["stream"],
                                maxdim, construction, batch_dims, bool(superlevel),
                                parse_max_memory(max_memory) or 0, wrap is not None)
-    if d in _GPU_HYBRID_DIMS and min(maxdim, d - 2) >= 1:
+    if hybrid:
         raw = _with_middle_dims(raw, _to_host(dev["owner"]), batch_dims, maxdim, construction,
                                 n_threads, bool(superlevel))
     if wrap is None:
