@@ -129,12 +129,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="V: gudhi.CubicalComplex runs on this many items, scaled to the batch")
     ap.add_argument("--volumes", default="64x56x56",
                     help="comma-separated 3-D volume shapes for the volume table ('' for none)")
+    ap.add_argument("--only-volumes", action="store_true",
+                    help="only the volume table (written to its own results file)")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--write", action="store_true", help="write the table even without a GPU")
     args = ap.parse_args(argv)
 
     gpu = cuph.cuda_available()
     threads = os.cpu_count() or 1
+    if args.only_volumes:
+        table_v = volumes(args, gpu, threads)
+        if (gpu or args.write) and not args.no_write:
+            write_results(gpu, "-volumes", "## 3-D volumes\n\n" + volume_body(table_v))
+        return 0
     n, s = args.items, args.size
     pixels = n * s * s
     table = []
@@ -263,29 +270,37 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{args.reps} runs after a warm-up; x gudhi = gudhi's time / the row's.\n\n"
             + md_table(["case", "row", "s", "Gpixel/s", "x gudhi"], table))
     if (gpu or args.write) and not args.no_write:
-        info = machine_info(cuph)
-        device = "cpu-launcher"
-        if gpu:
-            from cuph import _cuda
-
-            info["GPU"] = _cuda.device_name()
-            device = re.sub(r"[^A-Za-z0-9]+", "-", _cuda.device_name()).strip("-").lower()
-        path = RESULTS_DIR / f"gpu-{device}-{_dt.date.today().isoformat()}.md"
-        lines = ["# cuph GPU benchmarks", "", "Written by `bench/compare_gpu.py`.", "", "## Machine", ""]
-        lines += [f"- {k}: {v}" for k, v in info.items()]
         betti_body = ("Betti numbers (V) of each map at its mean value, no diagram; x cripser = "
                       "CubicalRipser's time (image by image) / the row's.\n\n"
                       + md_table(["case", "row", "s", "Gpixel/s", "x cripser"], betti_table))
-        volume_body = ("Single 3-D V volumes, float32; maxdim 0: dimension 0 alone (the GPU "
-                       "kernels alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 "
-                       "and 2, the CPU engine's dimension 1: the hybrid). x cripser = "
-                       "cripser.computePH's time (maxdim 2, 1 thread) / the row's.\n\n"
-                       + md_table(["case", "row", "s", "Mvoxel/s", "x cripser"], volume_table))
-        path.write_text("\n".join(lines) + "\n\n## Batched 2-D maps\n\n" + body
-                        + "\n## Betti numbers at a threshold\n\n" + betti_body
-                        + "\n## 3-D volumes\n\n" + volume_body)
-        print(f"wrote {path}")
+        write_results(gpu, "", "## Batched 2-D maps\n\n" + body
+                      + "\n## Betti numbers at a threshold\n\n" + betti_body
+                      + "\n## 3-D volumes\n\n" + volume_body(volume_table))
     return 0
+
+
+def volume_body(table: List[List[str]]) -> str:
+    return ("Single 3-D V volumes, float32; maxdim 0: dimension 0 alone (the GPU kernels "
+            "alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 and 2, the CPU "
+            "engine's dimension 1: the hybrid). x cripser = cripser.computePH's time (maxdim 2, "
+            f"1 thread) / the row's.\n\n{run_stamp()}\n\n"
+            + md_table(["case", "row", "s", "Mvoxel/s", "x cripser"], table))
+
+
+def write_results(gpu: bool, suffix: str, sections: str) -> None:
+    """bench/results/gpu-<device>-<date><suffix>.md: the machine, then the sections."""
+    info = machine_info(cuph)
+    device = "cpu-launcher"
+    if gpu:
+        from cuph import _cuda
+
+        info["GPU"] = _cuda.device_name()
+        device = re.sub(r"[^A-Za-z0-9]+", "-", _cuda.device_name()).strip("-").lower()
+    path = RESULTS_DIR / f"gpu-{device}-{_dt.date.today().isoformat()}{suffix}.md"
+    lines = ["# cuph GPU benchmarks", "", "Written by `bench/compare_gpu.py`.", "", "## Machine", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items()]
+    path.write_text("\n".join(lines) + "\n\n" + sections)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
