@@ -21,8 +21,11 @@
 //                join of its own generator (a zero-length pair: the node is born and joined at
 //                once), else to itself (a critical birth); pointers go to older nodes, so they
 //                form a forest whose roots are its oldest nodes;
-//   flatten      per node: the root of its tree (path halving; concurrent bodies only ever write
-//                an ancestor, so the trees stay trees);
+//   flatten      per node, twice: first path halving (concurrent bodies write only ancestors, so
+//                the trees stay trees, but one may overwrite a node's root with a stale
+//                ancestor), then each node's own entry set to its root (a read-only walk, now
+//                short): exact roots, which the candidates and the spanning forest's rounds
+//                compare as tree labels;
 //   candidates   per node, twice (count, then write after a prefix sum over items): its
 //                earliest join to each other tree among the joins of its forward half-stencil
 //                (and, dual, its joins to the outside);
@@ -205,21 +208,37 @@ CUPH_HD inline void descend(const BatchN& b, const TablesN& t, int64_t e) {
   }
 }
 
-// Element e of n_items * nodes(): the node's root, in every pass.
-CUPH_HD inline void flatten(const BatchN& b, int64_t e) {
+// Shortens the path from node v of a forest (an item's `parent`, whose pointers only ever go
+// up) by path halving. Bodies of one launch may do this at once on overlapping paths: every
+// write is an ancestor of the node written, so the trees stay trees, but a body can overwrite
+// a node that another one has just pointed to its root with an older, non-root ancestor.
+CUPH_HD inline void halve_path(uint32_t* parent, uint32_t v) {
+  uint32_t x = v;
+  for (;;) {
+    const uint32_t up = atomic_load(&parent[x]);
+    if (up == x) break;
+    const uint32_t skip = atomic_load(&parent[up]);
+    if (skip != up) atomic_store(&parent[x], skip);
+    x = skip;
+  }
+}
+// Points node v to its root, writing only v's entry (so after a launch of these, every entry
+// is its node's root: roots never move). Reads may see other entries before or after their
+// write, both ancestors.
+CUPH_HD inline void point_to_root(uint32_t* parent, uint32_t v) {
+  uint32_t x = atomic_load(&parent[v]);
+  for (uint32_t up; (up = atomic_load(&parent[x])) != x;) x = up;
+  atomic_store(&parent[v], x);
+}
+
+// Element e of n_items * nodes(), twice (exact = false, then true): the node's root, in every
+// pass (halve_path, then point_to_root).
+CUPH_HD inline void flatten(const BatchN& b, int64_t e, bool exact) {
   const int64_t base = (e / b.nodes()) * b.nodes();
-  const uint32_t v = uint32_t(e % b.nodes());
   for (int q = 0; q < b.passes; ++q) {
     uint32_t* parent = b.parent[q] + base;
-    uint32_t x = v;
-    for (;;) {
-      const uint32_t up = atomic_load(&parent[x]);
-      if (up == x) break;
-      const uint32_t skip = atomic_load(&parent[up]);
-      if (skip != up) atomic_store(&parent[x], skip);  // an ancestor of x either way
-      x = skip;
-    }
-    if (x != v) atomic_store(&parent[v], x);
+    const uint32_t v = uint32_t(e % b.nodes());
+    exact ? point_to_root(parent, v) : halve_path(parent, v);
   }
 }
 

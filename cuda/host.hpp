@@ -195,14 +195,24 @@ inline size_t batch_bytes(int64_t n_items, int64_t rows, int64_t cols, int passe
          size_t(n_items) * 64;
 }
 
-// Bytes of one item's arrays for cubical_nd.cuh, beyond its input: words, and keys and forests
-// per node and pass; candidate joins (each with a pair slot and a result row) are counted at
-// two per node and pass: the real count is known only after the first `candidates` launch (a
-// noise volume has about one per node in dimension 0 of V, up to 13 of T; smooth data far
-// fewer), so an item can still run out of device memory there, a clear MemoryError.
+// Bytes of one item's arrays for cubical_nd.cuh, beyond its input: its words; per node and
+// pass its key, forest and the spanning forest's four arrays (36 bytes); per candidate join
+// its entry, its forest mark and its half of the copies kept, sorted and written (a join per
+// root at most: budgeted at half the candidates). The candidates are counted only after the
+// first `candidates` launch, so they are budgeted from white noise, the worst case measured
+// (per node: V dimension 0 1.6 in 3-D, 2.3 in 4-D; T dimension 0 2.8 and 5.2; dimension d-1
+// 1.2-1.7), with a third to spare; an item beyond it runs out of device memory there, a
+// MemoryError that says so.
 inline size_t batch_bytes_nd(const TablesN& t) {
   const size_t nodes = size_t(t.size + 1);
-  return size_t(t.size) * 4 + size_t(t.passes) * nodes * (8 + 4 + 2 * (16 + 24 + 33)) + 64;
+  double bytes = double(t.size) * 4 + 64;
+  for (int q = 0; q < t.passes; ++q) {
+    const PassN& p = t.pass[q];
+    const bool all = p.n_nb > 2 * t.d;  // T, dimension 0
+    const double per_node = p.dual ? 2.2 : all ? (t.d <= 3 ? 3.7 : 6.9) : (t.d <= 3 ? 2.2 : 3.1);
+    bytes += double(nodes) * (12 + 36 + per_node * (16 + 1 + 0.5 * (16 + 24 + 24 + 33)));
+  }
+  return size_t(bytes);
 }
 
 // The CPU launcher: each launch is a loop over its elements, split over threads in blocks;
@@ -237,7 +247,16 @@ struct ReplaySwitch {
   std::atomic<uint64_t> block_runs{0};
   std::atomic<uint64_t> sort_above{1024};  // run_nd's (ReplayOptions)
   std::atomic<uint64_t> network_sorts{0};  // passes that run_nd sorted by the network
-  ReplayOptions options() const { return {blocks.load(), threads.load(), sort_above.load()}; }
+  std::atomic<bool> forest{true};           // run_nd's (ReplayOptions)
+  std::atomic<uint64_t> candidates{0}, forest_edges{0};  // run_nd's, summed over runs
+  ReplayOptions options() const {
+    return {blocks.load(), threads.load(), sort_above.load(), forest.load()};
+  }
+  void count(const RunResult& r) {
+    network_sorts += uint64_t(r.network_sorts);
+    candidates += r.candidates;
+    forest_edges += r.forest_edges;
+  }
 };
 inline ReplaySwitch& replay_switch() {
   static ReplaySwitch s;
@@ -331,7 +350,7 @@ RunResult run_cpu_nd(const TablesN& t, const Input& in, bool superlevel, const u
   RunResult r;
   run_nd(l, t, in, superlevel, words, n_items, replay_switch().options(), sink, r);
   if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * t.size) + r.nan_at, t.size);
-  replay_switch().network_sorts += uint64_t(r.network_sorts);
+  replay_switch().count(r);
   return r;
 }
 

@@ -156,7 +156,7 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
       gpu::run_cuda_nd(t, part, superlevel, w ? w + first * size : nullptr, n,
                        first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
       if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
-      gpu::replay_switch().network_sorts += uint64_t(r.network_sorts);
+      gpu::replay_switch().count(r);
     });
     return;
   }

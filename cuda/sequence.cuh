@@ -27,6 +27,7 @@
 #include "betti.cuh"
 #include "cubical_2d.cuh"
 #include "cubical_nd.cuh"
+#include "spanning_forest.cuh"
 
 namespace cuph {
 namespace gpu {
@@ -77,7 +78,8 @@ struct Descend {
 };
 struct Flatten {
   BatchN b;
-  CUPH_HD void operator()(int64_t e) const { flatten(b, e); }
+  bool exact;
+  CUPH_HD void operator()(int64_t e) const { flatten(b, e, exact); }
 };
 struct Candidates {
   BatchN b;
@@ -101,6 +103,44 @@ struct UnrankCandidate {
   int q;
   const Ranked* a;
   CUPH_HD void operator()(int64_t e) const { unrank_candidate(b, q, a, e); }
+};
+struct MsfInit {
+  Msf m;
+  CUPH_HD void operator()(int64_t x) const { msf_init(m, x); }
+};
+struct MsfClear {
+  Msf m;
+  CUPH_HD void operator()(int64_t) const { *m.hooked = 0; }
+};
+struct MsfReset {
+  Msf m;
+  CUPH_HD void operator()(int64_t x) const { msf_reset(m, x); }
+};
+struct MsfKey {
+  Msf m;
+  CUPH_HD void operator()(int64_t e) const { msf_key(m, e); }
+};
+struct MsfEdge {
+  Msf m;
+  CUPH_HD void operator()(int64_t e) const { msf_edge(m, e); }
+};
+struct MsfOther {
+  Msf m;
+  CUPH_HD void operator()(int64_t x) const { msf_other(m, x); }
+};
+struct MsfHook {
+  Msf m;
+  CUPH_HD void operator()(int64_t x) const { msf_hook(m, x); }
+};
+struct MsfJump {
+  Msf m;
+  bool exact;
+  CUPH_HD void operator()(int64_t x) const { msf_jump(m, x, exact); }
+};
+struct MsfKeep {
+  Msf m;
+  bool fill;
+  CUPH_HD void operator()(int64_t e) const { msf_keep(m, e, fill); }
 };
 struct ReplayN {
   BatchN b;
@@ -139,6 +179,8 @@ struct RunResult {
   uint64_t nan_at = ~uint64_t(0);
   bool block_replay = false;  // the replay ran a block per item and pass (BlockReplay)
   int network_sorts = 0;      // run_nd: passes whose candidates the sorting network sorted
+  int forest_rounds = 0;      // run_nd: Boruvka rounds of all passes
+  uint64_t candidates = 0, forest_edges = 0;  // run_nd: before and after the forest
 };
 
 // How the replay runs (a test and benchmark switch): blocks = true takes a block per item and
@@ -150,6 +192,9 @@ struct ReplayOptions {
   // run_nd: a pass whose largest item has more candidates than this is sorted by the bitonic
   // network over the batch (launches), else by each item's replay thread (a heap sort).
   uint64_t sort_above = 1024;
+  // run_nd: the candidates reduced to their minimum spanning forest (spanning_forest.cuh)
+  // before they are sorted and replayed.
+  bool forest = true;
 };
 
 // The rows of a run's pairs, item-major, then by dimension (n_groups() per item; dimensions
@@ -257,6 +302,49 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
   write_rows(l, b, starts, sink, out);
 }
 
+// Boruvka's rounds over pass q's candidates (spanning_forest.cuh); then the pass's candidates
+// are the forest's edges, item by item (b.crit[q], b.start[q] and `start` replaced).
+template <class L>
+void spanning_forest(L& l, BatchN& b, int q, std::vector<uint64_t>& start, RunResult& out) {
+  const size_t items = size_t(b.n_items), nodes = items * size_t(b.nodes());
+  const int64_t edges = int64_t(start.back());
+  Msf m;
+  m.b = b;
+  m.q = q;
+  m.comp = l.template alloc<uint32_t>(nodes, "forest components");
+  m.best = l.template alloc<uint64_t>(nodes, "lightest keys");
+  m.edge = l.template alloc<uint64_t>(nodes, "lightest edges");
+  m.other = l.template alloc<uint32_t>(nodes, "other components");
+  m.chosen = l.template filled<uint8_t>(size_t(edges), 0, "forest edges");
+  m.hooked = l.template alloc<uint32_t>(1, "hook flag");
+  l.launch("msf_init", int64_t(nodes), MsfInit{m});
+  for (uint32_t hooked = 1; hooked;) {
+    l.launch("msf_clear", 1, MsfClear{m});
+    l.launch("msf_reset", int64_t(nodes), MsfReset{m});
+    l.launch("msf_key", edges, MsfKey{m});
+    l.launch("msf_edge", edges, MsfEdge{m});
+    l.launch("msf_other", int64_t(nodes), MsfOther{m});
+    l.launch("msf_hook", int64_t(nodes), MsfHook{m});
+    l.launch("msf_jump", int64_t(nodes), MsfJump{m, false});
+    l.launch("msf_jump (exact)", int64_t(nodes), MsfJump{m, true});
+    l.download(&hooked, m.hooked, 1);
+    ++out.forest_rounds;
+  }
+  m.count = l.template filled<uint32_t>(items, 0, "counts");
+  m.fill = l.template filled<uint32_t>(items, 0, "counts");
+  l.launch("msf_keep", edges, MsfKeep{m, false});
+  std::vector<uint32_t> count(items);
+  l.download(count.data(), m.count, items);
+  start.assign(items + 1, 0);
+  for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
+  m.start = l.upload(start.data(), start.size(), "offsets");
+  m.kept = l.template alloc<Critical>(size_t(start.back()), "forest joins");
+  l.launch("msf_keep (fill)", edges, MsfKeep{m, true});
+  b.crit[q] = m.kept;
+  b.start[q] = m.start;
+  out.forest_edges += start.back();
+}
+
 // The kernels of cubical_nd.cuh (dimension 0 and, with passes = 2, dimension d-1) for n_items
 // items of the tables' shape, as run_2d (words, NaN, sink, out).
 template <class L, class Sink>
@@ -291,27 +379,31 @@ void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const
   }
   l.launch("node_key", int64_t(nodes), NodeKey{b, t});
   l.launch("descend", int64_t(nodes), Descend{b, t});
-  l.launch("flatten", int64_t(nodes), Flatten{b});
+  l.launch("flatten", int64_t(nodes), Flatten{b, false});
+  l.launch("flatten (exact)", int64_t(nodes), Flatten{b, true});
   l.launch("candidates", int64_t(nodes), Candidates{b, t, false});
   std::vector<uint32_t> count(items);
   std::vector<uint64_t> starts[2];
-  unsigned network = 0;  // bit q: pass q sorted by the network
   for (int q = 0; q < b.passes; ++q) {
     l.download(count.data(), b.count[q], items);
-    for (uint32_t c : count)
-      if (c > ro.sort_above) network |= 1u << q;
     std::vector<uint64_t>& start = starts[q];
     start.assign(items + 1, 0);
     for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
     b.start[q] = l.upload(start.data(), start.size(), "offsets");
     b.crit[q] = l.template alloc<Critical>(size_t(start.back()), "candidate joins");
-    b.pairs[q] = l.template alloc<Pair>(size_t(start.back()) + items, "pairs");
-    b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
+    out.candidates += start.back();
   }
   l.launch("candidates (fill)", int64_t(nodes), Candidates{b, t, true});
+  unsigned network = 0;  // bit q: pass q sorted by the network
   for (int q = 0; q < b.passes; ++q) {
+    if (ro.forest) spanning_forest(l, b, q, starts[q], out);
+    const std::vector<uint64_t>& start = starts[q];
+    for (size_t i = 0; i < items; ++i)
+      if (start[i + 1] - start[i] > ro.sort_above) network |= 1u << q;
+    b.pairs[q] = l.template alloc<Pair>(size_t(start.back()) + items, "pairs");
+    b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
     if (!((network >> q) & 1)) continue;
-    const int64_t total = int64_t(starts[q].back());
+    const int64_t total = int64_t(start.back());
     int64_t m = 1;
     while (m < total) m *= 2;
     Ranked* a = l.template alloc<Ranked>(size_t(m), "sorting network");

@@ -97,7 +97,8 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
     # The GPU engine's kernels on the CPU launcher (1-D and 2-D items: every dimension; 3-D
     # and 4-D: dimensions 0 and d-1, the middle ones from the CPU engine), with a drawn replay
     # (2-D: a block per item and pass of a drawn size, or one thread; 3-D/4-D: the sorting
-    # network above a drawn number of candidates) and launcher block size.
+    # network above a drawn number of candidates, with or without the spanning forest) and
+    # launcher block size.
     from cuph import _core
     from cuph.engine import _persistence
 
@@ -106,14 +107,16 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
     blocks = draw.draw(st.booleans(), label="block replay")
     threads = draw.draw(st.sampled_from([1, 2, 5, 32, 128]), label="replay threads")
     sort_above = draw.draw(st.sampled_from([0, 3, 1024]), label="network above")
+    forest = draw.draw(st.booleans(), label="spanning forest")
     launcher_block = draw.draw(st.sampled_from([1, 3, 4096]), label="block")
-    before = _core._portable_replay(blocks, threads, None, sort_above)
+    before = _core._portable_replay(blocks, threads, None, sort_above, forest)
     block = _core._portable_block(launcher_block)
     try:
         kernels = _persistence(x, maxdim, construction, batch_dims, 2, superlevel, False,
                                None, "portable")
     finally:
-        _core._portable_replay(before["blocks"], before["threads"], None, before["sort_above"])
+        _core._portable_replay(before["blocks"], before["threads"], None, before["sort_above"],
+                               before["forest"])
         _core._portable_block(block)
     for i, item in enumerate(items):
         # bool superlevel is -x of 0/1; the brute force reads every dtype as float64

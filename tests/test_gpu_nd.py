@@ -111,7 +111,36 @@ def test_threads_in_one_item_and_runs(fine_blocks):
 def sort_switch():
     before = _core._portable_replay()
     yield
-    _core._portable_replay(sort_above=before["sort_above"])
+    _core._portable_replay(sort_above=before["sort_above"], forest=before["forest"])
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_spanning_forest_keeps_every_pair(construction, sort_switch):
+    """Boruvka's rounds reduce the candidate joins to their minimum spanning forest (one join
+    per class left to replay, about) and the pairs are those of all the candidates; with
+    threads racing in the rounds (fine launcher blocks) and batches of several items."""
+    rng = np.random.default_rng(19)
+    old_block = _core._portable_block(3)
+    try:
+        for x in (rng.integers(0, 3, (4, 9, 8, 7)).astype(np.float32),
+                  ndi.gaussian_filter(rng.random((2, 16, 15, 14)), (0, 2, 2, 2)),
+                  rng.random((3, 5, 4, 6, 3))):
+            for superlevel in (False, True):
+                got = {}
+                for forest in (False, True):
+                    _core._portable_replay(forest=forest)
+                    before = _core._portable_replay()
+                    got[forest] = check_against_cpu(x, construction, superlevel=superlevel,
+                                                    n_threads=2)
+                    after = _core._portable_replay()
+                    candidates = after["candidates"] - before["candidates"]
+                    edges = after["forest_edges"] - before["forest_edges"]
+                    assert candidates > 0 and (edges == 0 if not forest else 0 < edges < candidates)
+                    if forest:  # at most a join per root, at least one per finite pair
+                        finite = int((np.asarray(got[forest]["death_index"]) >= 0).sum())
+                        assert finite <= edges < 2 * x.size
+    finally:
+        _core._portable_block(old_block)
 
 
 @pytest.mark.parametrize("construction", ["V", "T"])
@@ -182,6 +211,27 @@ def test_nan_and_bad_input():
         _core._portable_nd(np.zeros((3, 3, 3)), 2, "X", 0, 1, False)
     with pytest.raises(ValueError, match="items_per_run"):
         _core._portable_nd(np.zeros((3, 3, 3)), 2, "V", 0, 1, False, items_per_run=-1)
+
+
+def test_tree_labels_are_roots_under_contention(tmp_path):
+    """tests/cpp/forest_labels.cpp: after every exact flattening launch (the forest's and each
+    Boruvka round's) every label is its tree's root, with the bodies of neighbouring nodes
+    racing (the candidates and the rounds compare labels as tree names)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    if cxx is None:
+        pytest.skip("needs a C++ compiler")
+    root = Path(__file__).resolve().parents[1]
+    exe = tmp_path / "forest_labels"
+    subprocess.run([cxx, "-O2", "-std=c++17", f"-I{root}", f"-I{root / 'cpp' / 'include'}",
+                    str(root / "tests" / "cpp" / "forest_labels.cpp"), "-o", str(exe),
+                    "-lpthread"], check=True, capture_output=True, text=True, timeout=600)
+    out = subprocess.run([str(exe), "36", "2", "8"], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().endswith("stale 0"), out.stdout
 
 
 def kernel(x, **kw):
@@ -274,6 +324,15 @@ def test_device_arrays_of_3d_items(monkeypatch):
             assert type(got) is cuph.Diagrams and diagram_rows(got) == diagram_rows(want)
             assert seen[-1][:3] == (host.shape, host.strides, 2 if maxdim is None else maxdim)
             assert not seen[-1][3]  # a producer other than torch or cupy: numpy results
+    # The CPU engine's part of a device batch runs in chunks within max_memory.
+    limit = cuph.estimate_memory((1,) + host.shape[1:], host.dtype, batch_dims=1)
+    chunks = []
+    compute = _core.compute
+    monkeypatch.setattr(_core, "compute", lambda v, *a: chunks.append(len(v)) or compute(v, *a))
+    got = cuph.persistence(FakeCupyArray(host), batch_dims=1, device="cuda", max_memory=limit)
+    monkeypatch.setattr(_core, "compute", compute)
+    assert len(chunks) > 1 and sum(chunks) == len(host)
+    assert diagram_rows(got) == diagram_rows(cuph.persistence(host, batch_dims=1, device="cpu"))
     calls = len(seen)
     got = cuph.persistence(FakeCupyArray(host), batch_dims=1)  # auto, maxdim 2: the CPU's
     assert len(seen) == calls and diagram_rows(got) == diagram_rows(

@@ -16,7 +16,8 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
   m.def(
       name,
       [](std::optional<bool> blocks, std::optional<int> threads,
-         std::optional<uint64_t> max_shared, std::optional<uint64_t> sort_above) {
+         std::optional<uint64_t> max_shared, std::optional<uint64_t> sort_above,
+         std::optional<bool> forest) {
         gpu::ReplaySwitch& s = gpu::replay_switch();
         if (threads && (*threads < 1 || *threads > 1024))
           throw py::value_error("threads: must be 1 to 1024");
@@ -27,7 +28,11 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
         before["block_runs"] = s.block_runs.load();
         before["sort_above"] = s.sort_above.load();
         before["network_sorts"] = s.network_sorts.load();
+        before["forest"] = s.forest.load();
+        before["candidates"] = s.candidates.load();
+        before["forest_edges"] = s.forest_edges.load();
         if (sort_above) s.sort_above = *sort_above;
+        if (forest) s.forest = *forest;
         if (blocks) s.blocks = *blocks;
         if (threads) s.threads = *threads;
         if (max_shared) s.max_shared = *max_shared;
@@ -35,14 +40,17 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
       },
       py::arg("blocks") = py::none(), py::arg("threads") = py::none(),
       py::arg("max_shared") = py::none(), py::arg("sort_above") = py::none(),
+      py::arg("forest") = py::none(),
       (std::string("Test and benchmark switch of the ") + launcher +
        "'s replays: `blocks` (2-D: a thread block per item and pass when its shared memory "
        "fits, else a thread), `threads` per block, `max_shared` (the CPU launcher's bytes per "
        "block; the CUDA launcher asks the device), `sort_above` (3-D/4-D: a pass whose largest "
        "item has more candidate joins is sorted by a bitonic network of launches over the "
-       "batch, else by each item's replay thread). Returns the settings before the call, the "
-       "number of 2-D runs that took the block replay (block_runs) and of 3-D/4-D passes "
-       "sorted by the network (network_sorts).")
+       "batch, else by each item's replay thread), `forest` (3-D/4-D: the candidate joins "
+       "reduced to their minimum spanning forest first). Returns the settings before the "
+       "call, the number of 2-D runs that took the block replay (block_runs), of 3-D/4-D "
+       "passes sorted by the network (network_sorts), and the candidate joins and forest "
+       "edges of all 3-D/4-D runs (candidates, forest_edges).")
           .c_str());
 }
 

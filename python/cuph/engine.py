@@ -350,7 +350,7 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
                                parse_max_memory(max_memory) or 0, wrap is not None)
     if hybrid:
         raw = _with_middle_dims(raw, _to_host(dev["owner"]), batch_dims, maxdim, construction,
-                                n_threads, bool(superlevel))
+                                n_threads, bool(superlevel), True, max_memory)
     if wrap is None:
         return diagrams_from_core(raw, dev["dtype"], batch_shape, item_shape, maxdim,
                                   construction, bool(superlevel))
@@ -360,15 +360,25 @@ def _persistence_device(dev: Dict[str, Any], maxdim: Optional[int], construction
 
 
 def _with_middle_dims(raw: Dict[str, Any], host: Any, batch_dims: int, maxdim: int,
-                      construction: str, n_threads: int, superlevel: bool) -> Dict[str, Any]:
+                      construction: str, n_threads: int, superlevel: bool,
+                      whole: bool = False, max_memory: Union[int, str, None] = None
+                      ) -> Dict[str, Any]:
     """The hybrid step of 3-D and 4-D items: ``raw`` (the GPU kernels' result, dimensions 0
     and d-1, the middle groups empty) with dimensions 1 .. min(maxdim, d-2) from the CPU
-    engine on ``host``, group by group in the core's layout (item-major, then dimension)."""
+    engine on ``host``, group by group in the core's layout (item-major, then dimension).
+    ``whole``: ``host`` is a whole batch rather than a chunk of one, and the CPU engine's part
+    runs in chunks within ``max_memory``, as :func:`persistence` does."""
     host = np.asarray(host)
     mid = min(maxdim, host.ndim - batch_dims - 2)
     if mid < 1:
         return raw
-    cpu = _core.compute(host, mid, construction, batch_dims, n_threads, superlevel, False)
+    if not whole:
+        cpu = _core.compute(host, mid, construction, batch_dims, n_threads, superlevel, False)
+    else:
+        part = _persistence(host, mid, construction, batch_dims, n_threads, superlevel, False,
+                            max_memory, "cpu")
+        cpu = {k: getattr(part, k) for k in _COLUMNS}
+        cpu["offsets"] = part.offsets
     groups, n = maxdim + 1, (len(raw["offsets"]) - 1) // (maxdim + 1)
     lengths = np.diff(raw["offsets"]).reshape(n, groups)
     starts = np.asarray(raw["offsets"][:-1]).reshape(n, groups).copy()
