@@ -145,6 +145,16 @@ CUPH_HD inline uint64_t join_key(const BatchN& b, const TablesN& t, const PassN&
   return max_over_box(b, t, item, lo, span);
 }
 
+// y = x + offset j of the pass's stencil; whether y is inside the node grid.
+CUPH_HD inline bool neighbour(const PassN& p, int d, const int64_t* x, int j, int64_t* y) {
+  bool inside = true;
+  for (int i = 0; i < d; ++i) {
+    y[i] = x[i] + p.nb[j][i];
+    inside &= y[i] >= 0 && y[i] < p.grid[i];
+  }
+  return inside;
+}
+
 // Whether node a (key ka) is older than node b (key kb) in the order of the pass: by key, ties
 // (cubes of one generator) by index.
 CUPH_HD inline bool older(bool dual, uint64_t ka, int64_t a, uint64_t kb, int64_t b) {
@@ -189,11 +199,7 @@ CUPH_HD inline void descend(const BatchN& b, const TablesN& t, int64_t e) {
       uint64_t kb = kv;
       for (int j = 0; j < p.n_nb; ++j) {
         int64_t y[kMaxAxes];
-        bool inside = true;
-        for (int i = 0; i < t.d; ++i) {
-          y[i] = x[i] + p.nb[j][i];
-          inside &= y[i] >= 0 && y[i] < p.grid[i];
-        }
+        const bool inside = neighbour(p, t.d, x, j, y);
         if (!inside && !p.dual) continue;
         const int64_t u = inside ? index_of(p.grid, t.d, y) : t.size;
         const uint64_t ku = inside ? nkey[u] : ~uint64_t(0);
@@ -271,12 +277,7 @@ CUPH_HD inline void candidates(const BatchN& b, const TablesN& t, int64_t e, boo
     };
     for (int j = 0; j < p.n_nb; ++j) {
       int64_t y[kMaxAxes];
-      bool inside = true;
-      for (int i = 0; i < t.d; ++i) {
-        y[i] = x[i] + p.nb[j][i];
-        inside &= y[i] >= 0 && y[i] < p.grid[i];
-      }
-      if (inside) {
+      if (neighbour(p, t.d, x, j, y)) {
         if (j >= p.n_half) continue;  // the neighbour's own forward join
         const int64_t u = index_of(p.grid, t.d, y);
         if (parent[u] != rv) add(join_key(b, t, p, item, x, p.nb[j], nkey[v], nkey[u]), parent[u]);

@@ -38,11 +38,37 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
   }));
 }
 
-// The GPU engine's 2-D kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
+// The GPU engine's kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
 // `items_per_run` > 0 cuts the batch into runs of that many items, as the CUDA module does when
 // a batch does not fit the device (each run's rows appended to one result); `direct`: the
 // kernels write the rows into the result (as the CUDA launcher does for device results), else
-// into the launcher's arrays, downloaded from there (as for host results).
+// into the launcher's arrays, downloaded from there (as for host results). run(part, words,
+// first, n, sink) runs items [first, first + n).
+template <class Run>
+py::dict portable_runs(const BatchView& b, bool superlevel, int n_threads, int64_t items_per_run,
+                       bool direct, Run run) {
+  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
+  const int threads = thread_count(n_threads);
+  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
+    const gpu::Input in = gpu::input_of(b);
+    std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
+    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
+    BatchResult out;
+    const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
+    const int64_t n = b.n_items(), size = b.item.size();
+    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
+    for (int64_t first = 0; first < n; first += per_run) {
+      gpu::Input part = in;
+      part.item0 = first;
+      run(part, words.empty() ? nullptr : words.data() + first * size,
+          std::min(per_run, n - first), threads, sink);
+    }
+    if (out.offsets.empty()) out.offsets.push_back(0);  // no items
+    return out;
+  }));
+}
+
+// The 2-D kernels (cuda/cubical_2d.cuh).
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
                      bool direct) {
@@ -50,58 +76,32 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
-  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
-  const int threads = thread_count(n_threads);
-  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const gpu::Input in = gpu::input_of(b);
-    std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
-    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-    const int64_t rows = b.item.shape[0], cols = b.item.shape[1], n = b.n_items();
-    const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
-    BatchResult out;
-    const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
-    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
-    for (int64_t first = 0; first < n; first += per_run) {
-      gpu::Input part = in;
-      part.item0 = first;
-      gpu::run_cpu(t, part, superlevel, words.empty() ? nullptr : words.data() + first * rows * cols,
-                   std::min(per_run, n - first), rows, cols, maxdim + 1, threads, sink);
-    }
-    if (out.offsets.empty()) out.offsets.push_back(0);  // no items
-    return out;
-  }));
+  const int64_t rows = b.item.shape[0], cols = b.item.shape[1];
+  const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
+  return portable_runs(b, superlevel, n_threads, items_per_run, direct,
+                       [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
+                           const gpu::ResultSink& sink) {
+                         gpu::run_cpu(t, part, superlevel, words, n, rows, cols, maxdim + 1,
+                                      threads, sink);
+                       });
 }
 
-// The GPU engine's kernels for dimensions 0 and d-1 of 2-D to 4-D items (cuda/cubical_nd.cuh)
-// run by the CPU launcher; the middle dimensions' groups are left empty. `items_per_run` and
-// `direct` as for portable_2d.
+// The kernels for dimensions 0 and d-1 of 2-D to 4-D items (cuda/cubical_nd.cuh); the middle
+// dimensions' groups are left empty.
 py::dict portable_nd(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
                      bool direct) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_nd(b);  // std::invalid_argument: a ValueError
-  if (maxdim < 0 || maxdim >= b.item.ndim) throw py::value_error("maxdim: must be below the item dimension");
-  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
-  const int threads = thread_count(n_threads);
-  return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const gpu::Input in = gpu::input_of(b);
-    std::vector<uint32_t> words;
-    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-    const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
-    const int64_t n = b.n_items();
-    BatchResult out;
-    const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
-    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
-    for (int64_t first = 0; first < n; first += per_run) {
-      gpu::Input part = in;
-      part.item0 = first;
-      gpu::run_cpu_nd(t, part, superlevel, words.empty() ? nullptr : words.data() + first * t.size,
-                      std::min(per_run, n - first), threads, sink);
-    }
-    if (out.offsets.empty()) out.offsets.push_back(0);  // no items
-    return out;
-  }));
+  if (maxdim < 0 || maxdim >= b.item.ndim)
+    throw py::value_error("maxdim: must be below the item dimension");
+  const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
+  return portable_runs(b, superlevel, n_threads, items_per_run, direct,
+                       [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
+                           const gpu::ResultSink& sink) {
+                         gpu::run_cpu_nd(t, part, superlevel, words, n, threads, sink);
+                       });
 }
 
 // The Betti kernels on the CPU launcher: (n_items, d) Betti numbers of {x <= eta}, 2-D or
