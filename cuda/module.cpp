@@ -257,16 +257,16 @@ py::array_t<int64_t> betti(const BatchView& b, const Thresholds& thresholds, Con
 }
 
 py::dict compute(const py::array& x, int maxdim, const std::string& construction,
-                    int batch_dims, int n_threads, bool superlevel, size_t max_bytes) {
+                 int batch_dims, int n_threads, bool superlevel, size_t max_bytes) {
   const Construction con = check_common(construction, maxdim);
   return persistence(host_view(x, batch_dims), maxdim, con, superlevel, n_threads, 0, max_bytes,
                      true);
 }
 
 py::dict compute_device(uintptr_t ptr, const std::vector<int64_t>& shape,
-                           const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
-                           int maxdim, const std::string& construction, int batch_dims,
-                           bool superlevel, size_t max_bytes, bool on_device) {
+                        const std::vector<int64_t>& strides, int dtype, uintptr_t stream,
+                        int maxdim, const std::string& construction, int batch_dims,
+                        bool superlevel, size_t max_bytes, bool on_device) {
   const Construction con = check_common(construction, maxdim);
   if (!gpu::has_word(dtype))
     throw py::type_error("x: 64-bit dtypes on the GPU are read on the host (copy x to the host)");
