@@ -74,45 +74,58 @@ def gudhi_v(x: np.ndarray, n: int) -> list:
 
 
 def volumes(args: argparse.Namespace, gpu: bool, threads: int) -> List[List[str]]:
-    """Single 3-D V volumes: cripser (maxdim 2, 1 thread; one run beyond 2^21 voxels), the CPU
-    engine, the GPU kernels on the CPU launcher (maxdim 0; small volumes), and device='cuda'
-    with maxdim 0 (the kernels alone) and 2 (the hybrid), each checked against the CPU engine."""
+    """3-D V volumes, alone or in batches ("B:DxHxW", e.g. 16:64x56x56, the activations of a
+    layer as 3-D items): cripser (maxdim 2, 1 thread, volume by volume; one run beyond 2^21
+    voxels), the CPU engine, the GPU kernels on the CPU launcher (maxdim 0; small inputs), and
+    device='cuda' with maxdim 0 (the kernels alone) and 2 (the hybrid), each checked against
+    the CPU engine."""
     table: List[List[str]] = []
     for spec in filter(None, args.volumes.split(",")):
-        shape = tuple(int(v) for v in spec.lower().split("x"))
-        voxels = int(np.prod(shape))
+        batch, _, dims = spec.rpartition(":")
+        shape = tuple(int(v) for v in dims.lower().split("x"))
+        n = int(batch) if batch else 1
+        voxels = n * int(np.prod(shape))
         for kind in ("noise", "smooth"):
             name = f"3d-V-{kind}-{spec}"
-            x = make_input(shape, kind, np.float32, stable_seed(name), sigma=3.0, batch_dims=0)
+            x = make_input((n,) + shape, kind, np.float32, stable_seed(name), sigma=3.0,
+                           batch_dims=1)
             reps = 1 if voxels > 2**21 else args.reps
             rows: List[Tuple[str, float]] = []
             for maxdim in (2, 0):
-                want = pairs_cuph(cuph.persistence(x, maxdim=maxdim, device="cpu"))
+                want = pairs_cuph(cuph.persistence(x, maxdim=maxdim, batch_dims=1, device="cpu"))
 
-                def row(label: str, fn: Callable[[], object], n: int = reps) -> None:
+                def row(label: str, fn: Callable[[], object], n_runs: int = reps) -> None:
                     got = fn()
-                    got = pairs_cripser(got) if isinstance(got, np.ndarray) else pairs_cuph(got)
+                    got = got if isinstance(got, np.ndarray) else pairs_cuph(got)
                     ok, detail = compare(got, want)
                     if not ok:
                         raise SystemExit(f"{name} {label}: pairs differ from the CPU engine: {detail}")
-                    rows.append((label, median_time(fn, n)))
+                    rows.append((label, median_time(fn, n_runs)))
 
                 if maxdim == 2:
                     import cripser
 
-                    row("cripser.computePH, maxdim 2 (1 thread)",
-                        lambda: cripser.computePH(x.astype(np.float64), maxdim=2), 1)
+                    def cripser_all() -> np.ndarray:
+                        parts = [pairs_cripser(cripser.computePH(v.astype(np.float64), maxdim=2))
+                                 for v in x]
+                        for i, part in enumerate(parts):
+                            part[:, 0] = i
+                        rows_all = np.concatenate(parts)
+                        return rows_all[np.lexsort(rows_all.T[::-1])]
+
+                    row("cripser.computePH, maxdim 2 (1 thread)", cripser_all, 1)
                 for t in sorted({1, threads}):
                     row(f"cuph CPU engine, maxdim {maxdim}, {t} thread(s)",
-                        lambda t=t: cuph.persistence(x, maxdim=maxdim, n_threads=t, device="cpu"))
+                        lambda t=t: cuph.persistence(x, maxdim=maxdim, batch_dims=1, n_threads=t,
+                                                     device="cpu"))
                 if maxdim == 0 and voxels <= 2**21:
                     row(f"GPU kernels on the CPU launcher, maxdim 0, {threads} threads",
-                        lambda: _persistence(x, 0, "V", 0, threads, False, False, None,
+                        lambda: _persistence(x, 0, "V", 1, threads, False, False, None,
                                              "portable"))
                 if gpu:
                     row(f"cuph device='cuda' from numpy, maxdim {maxdim}"
                         + (" (hybrid)" if maxdim else ""),
-                        lambda: cuph.persistence(x, maxdim=maxdim, device="cuda"))
+                        lambda: cuph.persistence(x, maxdim=maxdim, batch_dims=1, device="cuda"))
             peer = rows[0][1]
             for label, t in rows:
                 table.append([name, label, fmt_s(t), f"{voxels / t / 1e6:.1f}", f"{peer / t:.2f}"])
@@ -128,7 +141,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--gudhi-items", type=int, default=256,
                     help="V: gudhi.CubicalComplex runs on this many items, scaled to the batch")
     ap.add_argument("--volumes", default="64x56x56",
-                    help="comma-separated 3-D volume shapes for the volume table ('' for none)")
+                    help="comma-separated 3-D volume shapes for the volume table, each "
+                         "optionally a batch ('16:64x56x56'); '' for none")
     ap.add_argument("--only-volumes", action="store_true",
                     help="only the volume table (written to its own results file)")
     ap.add_argument("--no-write", action="store_true")
@@ -280,7 +294,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def volume_body(table: List[List[str]]) -> str:
-    return ("Single 3-D V volumes, float32; maxdim 0: dimension 0 alone (the GPU kernels "
+    return ("3-D V volumes, float32, alone or in batches (B:shape); maxdim 0: dimension 0 alone (the GPU kernels "
             "alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 and 2, the CPU "
             "engine's dimension 1: the hybrid). x cripser = cripser.computePH's time (maxdim 2, "
             f"1 thread) / the row's.\n\n{run_stamp()}\n\n"

@@ -48,7 +48,7 @@ for tool in memcheck racecheck; do
 done
 
 step "bench/compare_gpu.py"
-$py bench/compare_gpu.py --items 2048 --volumes "${VOLUMES:-64x56x56,128x128x128}" 2>&1 \
+$py bench/compare_gpu.py --items 2048 --volumes "${VOLUMES:-64x56x56,128x128x128,16:64x56x56}" 2>&1 \
   | tee "$OUT/compare_gpu.txt" | tail -48
 cp bench/results/gpu-*.md "$OUT/" 2>/dev/null
 step "done"
