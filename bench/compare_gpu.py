@@ -294,8 +294,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def volume_body(table: List[List[str]]) -> str:
-    return ("3-D V volumes, float32, alone or in batches (B:shape); maxdim 0: dimension 0 alone (the GPU kernels "
-            "alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 and 2, the CPU "
+    return ("3-D V volumes, float32, alone or in batches (B:shape); maxdim 0: dimension 0 "
+            "alone (the GPU kernels alone); maxdim 2: every dimension (the GPU kernels' dimensions 0 and 2, the CPU "
             "engine's dimension 1: the hybrid). x cripser = cripser.computePH's time (maxdim 2, "
             f"1 thread) / the row's.\n\n{run_stamp()}\n\n"
             + md_table(["case", "row", "s", "Mvoxel/s", "x cripser"], table))

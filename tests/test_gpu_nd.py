@@ -389,3 +389,28 @@ def test_cuda_hybrid_from_torch_cuda_tensor():
         got = cuph.persistence(t, batch_dims=1, maxdim=maxdim, device="cuda")
         want = cuph.persistence(x, batch_dims=1, maxdim=maxdim, device="cpu")
         assert type(got) is kind and diagram_rows(got) == diagram_rows(want)
+
+
+def test_compare_gpu_script_checks_every_row(tmp_path):
+    """bench/compare_gpu.py, small: every row of its three tables (2-D batches, Betti numbers,
+    3-D volumes alone and in a batch) is checked against the CPU engine inside the script, so
+    a run without a GPU exercises the rows a GPU session will time."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("gudhi")
+    pytest.importorskip("cripser")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ)
+    paths = (env.get("PYTHONPATH"), str(root / "python"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "compare_gpu.py"), "--items", "6", "--size", "9",
+         "--reps", "1", "--gudhi-items", "3", "--volumes", "9x8x7,2:6x5x7", "--no-write"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    for case in ("2d-T-noise", "betti-V-smooth", "3d-V-noise-9x8x7", "3d-V-smooth-2:6x5x7"):
+        assert case in out.stdout
+    assert "GPU kernels on the CPU launcher, maxdim 0" in out.stdout
