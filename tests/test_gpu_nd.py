@@ -403,8 +403,8 @@ def test_compare_gpu_script_checks_every_row(tmp_path):
     pytest.importorskip("gudhi")
     pytest.importorskip("cripser")
     root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ)
-    paths = (env.get("PYTHONPATH"), str(root / "python"))
+    env = dict(os.environ)  # the script imports the cuph this test imported (installed or not)
+    paths = (str(Path(cuph.__file__).resolve().parents[1]), env.get("PYTHONPATH"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     out = subprocess.run(
         [sys.executable, str(root / "bench" / "compare_gpu.py"), "--items", "6", "--size", "9",
