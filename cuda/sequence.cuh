@@ -197,6 +197,18 @@ struct ReplayOptions {
   bool forest = true;
 };
 
+// Per-item counts on the launcher's side as item offsets: downloaded into `count`, summed into
+// `start` (items + 1 entries) and uploaded; returns the uploaded offsets.
+template <class L>
+uint64_t* item_offsets(L& l, const uint32_t* counts, size_t items, std::vector<uint32_t>& count,
+                       std::vector<uint64_t>& start) {
+  count.resize(items);
+  l.download(count.data(), counts, items);
+  start.assign(items + 1, 0);
+  for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
+  return l.upload(start.data(), start.size(), "offsets");
+}
+
 // The rows of a run's pairs, item-major, then by dimension (n_groups() per item; dimensions
 // that no pass computes stay empty), written by write_pair where sink(n_rows, out.counts) says:
 // straight there, or on the launcher's side and then downloaded. starts[q]: the pass's slots.
@@ -282,12 +294,9 @@ void run_2d(L& l, const Tables2& tables, const Input& in, bool superlevel, const
   std::vector<uint64_t> starts[2];
   int64_t most = 0;  // criticals of the largest item and pass
   for (int q = 0; q < passes; ++q) {
-    l.download(count.data(), b.count[q], items);
+    b.start[q] = item_offsets(l, b.count[q], items, count, starts[q]);
     for (uint32_t c : count) most = most > int64_t(c) ? most : int64_t(c);
-    std::vector<uint64_t>& start = starts[q];
-    start.assign(items + 1, 0);
-    for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
-    b.start[q] = l.upload(start.data(), start.size(), "offsets");
+    const std::vector<uint64_t>& start = starts[q];
     b.crit[q] = l.template alloc<Critical>(size_t(start.back()), "critical joins");
     b.pairs[q] = l.template alloc<Pair>(size_t(start.back()) + items, "pairs");
     b.n_pairs[q] = l.template alloc<uint32_t>(items, "pair counts");
@@ -333,11 +342,8 @@ void spanning_forest(L& l, BatchN& b, int q, std::vector<uint64_t>& start, RunRe
   m.count = l.template filled<uint32_t>(items, 0, "counts");
   m.fill = l.template filled<uint32_t>(items, 0, "counts");
   l.launch("msf_keep", edges, MsfKeep{m, false});
-  std::vector<uint32_t> count(items);
-  l.download(count.data(), m.count, items);
-  start.assign(items + 1, 0);
-  for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
-  m.start = l.upload(start.data(), start.size(), "offsets");
+  std::vector<uint32_t> count;
+  m.start = item_offsets(l, m.count, items, count, start);
   m.kept = l.template alloc<Critical>(size_t(start.back()), "forest joins");
   l.launch("msf_keep (fill)", edges, MsfKeep{m, true});
   b.crit[q] = m.kept;
@@ -385,13 +391,9 @@ void run_nd(L& l, const TablesN& tables, const Input& in, bool superlevel, const
   std::vector<uint32_t> count(items);
   std::vector<uint64_t> starts[2];
   for (int q = 0; q < b.passes; ++q) {
-    l.download(count.data(), b.count[q], items);
-    std::vector<uint64_t>& start = starts[q];
-    start.assign(items + 1, 0);
-    for (size_t i = 0; i < items; ++i) start[i + 1] = start[i] + count[i];
-    b.start[q] = l.upload(start.data(), start.size(), "offsets");
-    b.crit[q] = l.template alloc<Critical>(size_t(start.back()), "candidate joins");
-    out.candidates += start.back();
+    b.start[q] = item_offsets(l, b.count[q], items, count, starts[q]);
+    b.crit[q] = l.template alloc<Critical>(size_t(starts[q].back()), "candidate joins");
+    out.candidates += starts[q].back();
   }
   l.launch("candidates (fill)", int64_t(nodes), Candidates{b, t, true});
   unsigned network = 0;  // bit q: pass q sorted by the network
