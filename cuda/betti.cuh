@@ -70,7 +70,7 @@ CUPH_HD inline void betti_label(const BettiBatch& b, const BettiTables& t, int64
   int64_t flat = 0;
   for (int i = 0; i < t.d; ++i) flat = flat * t.shape[i] + (x[i] - 1);
   const double value = read_value(b.in.dtype, element(b.in, item, flat));
-  if (value != value) atomic_min(b.nan_at, uint64_t(item * t.shape[0] * t.shape[1] * t.shape[2] + flat));
+  if (is_nan(value)) atomic_min(b.nan_at, uint64_t(item * t.shape[0] * t.shape[1] * t.shape[2] + flat));
   b.lab[e] = value <= b.eta[item] ? 1 : 2;
   b.parent[e] = uint32_t(p);
 }

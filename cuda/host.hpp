@@ -173,6 +173,47 @@ inline Input input_of(const BatchView& b) {
   return in;
 }
 
+// Bytes of one item of a C-contiguous host batch: its values' bytes, never a stride (numpy
+// gives an axis of length 1 any stride: 0 for the row axis that engine.py gives 1-D items).
+inline int64_t host_item_bytes(const BatchView& b) {
+  return b.item.size() * dispatch_dtype(b.item.dtype, [](auto t) { return int64_t(sizeof(t)); });
+}
+
+// The CPU launcher's stand-in for the CUDA launcher's upload of a host chunk (DeviceCopy): a
+// buffer of exactly the chunk's bytes, so that the tests (and the sanitizers) see what the
+// kernels read of an uploaded chunk.
+class HostCopy {
+ public:
+  HostCopy(const void* host, size_t n) : bytes_(new char[n ? n : 1]) {
+    if (n) std::memcpy(bytes_.get(), host, n);
+  }
+  const char* data() const { return bytes_.get(); }
+
+ private:
+  std::unique_ptr<char[]> bytes_;
+};
+
+// The batch in chunks of chunk() items (asked before each): run(first, n, part), `part` reading
+// items [first, first + n) in place (item0 = first), or, `on_host`, from a Copy of their bytes
+// in a C-contiguous host batch (gpu::DeviceCopy on the CUDA launcher, HostCopy on the CPU's).
+template <class Copy, class Chunk, class Run>
+void for_each_chunk(const BatchView& b, Chunk chunk, bool on_host, Run run) {
+  const Input in = input_of(b);
+  const int64_t item_bytes = on_host ? host_item_bytes(b) : 0;
+  for (int64_t first = 0, n; first < b.n_items(); first += n) {
+    n = std::min(chunk(), b.n_items() - first);
+    Input part = in;
+    std::unique_ptr<Copy> copy;
+    if (on_host) {
+      copy.reset(new Copy(in.base + first * item_bytes, size_t(n * item_bytes)));
+      part.base = copy->data();
+    } else {
+      part.item0 = first;
+    }
+    run(first, n, part);
+  }
+}
+
 inline std::vector<uint32_t> batch_words(const BatchView& b, bool superlevel, int threads,
                                          const std::atomic<bool>* cancel) {
   const int64_t n = b.n_items(), size = b.item.size();

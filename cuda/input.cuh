@@ -72,7 +72,7 @@ CUPH_HD inline bool value_word(int dtype, const char* at, uint32_t& w) {
     }
     case kF32: {
       const uint32_t b = load_as<uint32_t>(at);
-      if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu)) return false;
+      if (float_bits_nan(b)) return false;
       w = float_word(b);
       return true;
     }

@@ -62,8 +62,6 @@ BatchView host_view(const py::array& x, int batch_dims) {
   if (!(x.flags() & py::array::c_style)) throw py::value_error("x: must be C-contiguous here");
   return batch_view(x, batch_dims, 4);
 }
-// Bytes of one item of a C-contiguous host batch.
-int64_t host_item_bytes(const BatchView& b) { return b.item.strides[0] * b.item.shape[0]; }
 
 // A batch in device memory (a torch or cupy array's __cuda_array_interface__), to be read in
 // place through its strides: checked to be on the current device.
@@ -108,27 +106,6 @@ template <class F> auto run_on_device(const BatchView& b, F&& fn) -> decltype(fn
   });
 }
 
-// The batch in chunks of chunk() items (asked before each): run(first, n, part), `part` reading
-// items [first, first + n) from the device (`on_host`: a C-contiguous host batch, of which each
-// chunk is copied to the device first).
-template <class Chunk, class Run>
-void for_each_chunk(const BatchView& b, Chunk chunk, bool on_host, Run run) {
-  const gpu::Input in = gpu::input_of(b);
-  const int64_t item_bytes = on_host ? host_item_bytes(b) : 0;
-  for (int64_t first = 0, n; first < b.n_items(); first += n) {
-    n = std::min(chunk(), b.n_items() - first);
-    gpu::Input part = in;
-    std::unique_ptr<gpu::DeviceCopy> copy;
-    if (on_host) {
-      copy.reset(new gpu::DeviceCopy(in.base + first * item_bytes, size_t(n * item_bytes)));
-      part.base = copy->data();
-    } else {
-      part.item0 = first;
-    }
-    run(first, n, part);
-  }
-}
-
 // The kernels over a batch in chunks that fit the device, each chunk's rows going where `sink`
 // says: 2-D items through cubical_2d.cuh (every dimension), 3-D and 4-D items through
 // cubical_nd.cuh (dimensions 0 and d-1; the middle dimensions' groups left empty). Dtypes of
@@ -145,13 +122,13 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
   const int dtype = int(b.item.dtype);
   std::vector<uint32_t> words;
   if (!gpu::has_word(dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
-  const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
+  const size_t input = on_host ? size_t(gpu::host_item_bytes(b)) : 0;
   const uint32_t* w = words.empty() ? nullptr : words.data();
   if (b.item.ndim > 2) {
     const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
     const size_t per_item = gpu::batch_bytes_nd(t) + input;
     const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
-    for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+    gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda_nd(t, part, superlevel, w ? w + first * size : nullptr, n,
                        first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
@@ -165,7 +142,7 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
   const size_t per_item = gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input;
   const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
   const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
-  for_each_chunk(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+  gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
     gpu::RunResult r;
     gpu::run_cuda(t, part, superlevel, w ? w + first * size : nullptr, n, rows, cols, passes,
                   first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
@@ -243,10 +220,10 @@ py::array_t<int64_t> betti(const BatchView& b, const Thresholds& thresholds, Con
   const int64_t size = b.item.size();
   return betti_array(run_on_device(b, [&](const std::atomic<bool>*) {
     const gpu::BettiTables t = gpu::make_betti_tables(b.item.ndim, b.item.shape, con);
-    const size_t input = on_host ? size_t(host_item_bytes(b)) : 0;
+    const size_t input = on_host ? size_t(gpu::host_item_bytes(b)) : 0;
     const int64_t chunk = items_per_launch(size_t(t.padded) * 5 + input + 64, max_bytes);
     std::vector<int64_t> out;
-    for_each_chunk(b, [chunk] { return chunk; }, on_host,
+    gpu::for_each_chunk<gpu::DeviceCopy>(b, [chunk] { return chunk; }, on_host,
                    [&](int64_t first, int64_t n, const gpu::Input& part) {
       uint64_t nan_at = ~uint64_t(0);
       gpu::run_betti_cuda(part, t, eta + first, n, first == 0 ? stream : 0, out, nan_at);
@@ -296,7 +273,8 @@ PYBIND11_MODULE(_cuda, m) {
   m.doc() =
       "cuph GPU engine (CUDA): batched cubical persistence (2-D: every dimension; 3-D, 4-D: "
       "dimensions 0 and d-1), 2-D/3-D Betti numbers";
-  py::register_exception_translator([](std::exception_ptr p) {
+  // Module-local: a global translator would see every pybind11 module's exceptions.
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const DeviceMemoryError& e) {

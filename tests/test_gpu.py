@@ -225,6 +225,68 @@ def test_block_replay_equals_thread_replay(construction, replay_switch):
     assert _core._portable_replay()["block_runs"] == runs + 1
 
 
+def raw_rows(raw):
+    """Every row of a raw result (the modules' dict of columns) with its item, sorted."""
+    item = np.repeat(np.arange(len(raw["offsets"]) - 1), np.diff(raw["offsets"]))
+    return sorted(zip(item.tolist(), *(raw[f].tolist() for f in
+                                       ("dim", "birth", "death", "birth_index", "death_index"))))
+
+
+def _copied_cases(rng):
+    """C-contiguous host batches as the CUDA module receives them (engine.py hands it
+    np.ascontiguousarray of the view): 1-D items given a row axis of stride 0, axes of length
+    1 (numpy lets them have any stride), several batch axes, a single item, wide dtypes."""
+    for shape in [(40,), (1,), (1, 1), (1, 9), (7, 1), (5, 6)]:
+        x = rng.integers(0, 4, (7,) + shape).astype(np.float32)
+        if len(shape) == 1:
+            x = np.ascontiguousarray(x[..., None, :])
+            assert x.strides[1] == 0 or x.shape[-1] == 1 or x.flags.c_contiguous
+        yield x, 1
+    yield rng.integers(0, 4, (2, 3, 4, 5)).astype(np.int64), 2
+    yield rng.integers(0, 4, (1, 1, 6, 5)).astype(np.uint8), 2
+    yield rng.integers(0, 4, (6, 5)).astype(np.float16), 0
+    yield rng.integers(0, 3, (5, 4, 3, 6)).astype(np.float32), 1  # 3-D items
+    yield rng.integers(0, 3, (3, 1, 3, 2, 4)).astype(np.float64), 1  # 4-D items
+
+
+@pytest.mark.parametrize("construction", ["V", "T"])
+def test_kernels_read_copied_chunks_of_a_host_batch(construction):
+    """The CUDA module uploads a host batch chunk by chunk, each item's bytes counted from its
+    values (not from a stride, which numpy leaves arbitrary on axes of length 1: a device run
+    once read a 1-D batch's items from a 0-byte upload). The CPU launcher reads the same
+    chunks from exact-size copies (gpu::for_each_chunk, gpu::HostCopy): every field equals the
+    CPU engine's, for every run length; a NaN in a later chunk names its item."""
+    rng = np.random.default_rng(53)
+    for x, bd in _copied_cases(rng):
+        d = x.ndim - bd
+        kernels = _core._portable_2d if d == 2 else _core._portable_nd
+        maxdim = 1 if d == 2 else 0
+        want = _core.compute(x, maxdim, construction, bd, 1, False, False)
+        for per_run in (0, 1, 2, 5):
+            got = kernels(x, maxdim, construction, bd, 2, False, items_per_run=per_run,
+                          copied=True)
+            np.testing.assert_array_equal(got["offsets"], want["offsets"])
+            assert raw_rows(got) == raw_rows(want), (x.shape, per_run)
+        if d in (2, 3):
+            eta = rng.integers(-1, 4, x.shape[:bd]).astype(np.float64)
+            cpu = cuph.betti_numbers_at(x, eta, batch_dims=bd, construction=construction,
+                                        device="cpu")
+            for per_run in (0, 1, 3):
+                got = _core._portable_betti(x, eta.ravel(), construction, bd, 2,
+                                            items_per_run=per_run, copied=True)
+                np.testing.assert_array_equal(got.reshape(cpu.shape), cpu)
+    y = rng.random((6, 4, 5)).astype(np.float32)
+    y[4, 1, 2] = np.nan
+    for per_run in (1, 3, 4):
+        with pytest.raises(ValueError, match=r"NaN at index \(4, 1, 2\)"):
+            _core._portable_2d(y, 1, construction, 1, 1, False, items_per_run=per_run, copied=True)
+        with pytest.raises(ValueError, match=r"NaN at index \(4, 1, 2\)"):
+            _core._portable_betti(y, np.zeros(6), construction, 1, 1, items_per_run=per_run,
+                                  copied=True)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _core._portable_2d(y[:, ::2], 1, construction, 1, 1, False, copied=True)
+
+
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_result_columns_written_by_the_kernels_over_several_runs(construction):
     """The kernels write the result columns themselves (write_pair), in place or into the

@@ -130,7 +130,7 @@ inline const double* thresholds_arg(const Thresholds& thresholds, int64_t n_item
                           ",), one per item");
   const double* eta = thresholds.data();
   for (int64_t i = 0; i < n_items; ++i)
-    if (std::isnan(eta[i])) throw py::value_error("thresholds: NaN at item " + std::to_string(i));
+    if (cuph::is_nan(eta[i])) throw py::value_error("thresholds: NaN at item " + std::to_string(i));
   return eta;
 }
 

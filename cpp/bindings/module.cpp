@@ -42,27 +42,33 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 // `items_per_run` > 0 cuts the batch into runs of that many items, as the CUDA module does when
 // a batch does not fit the device (each run's rows appended to one result); `direct`: the
 // kernels write the rows into the result (as the CUDA launcher does for device results), else
-// into the launcher's arrays, downloaded from there (as for host results). run(part, words,
-// first, n, sink) runs items [first, first + n).
+// into the launcher's arrays, downloaded from there (as for host results); `copied`: each run
+// reads a copy of its items' bytes (x C-contiguous), as the CUDA module reads a host batch it
+// uploaded. run(part, words, n, threads, sink) runs the n items of `part`.
 template <class Run>
-py::dict portable_runs(const BatchView& b, bool superlevel, int n_threads, int64_t items_per_run,
-                       bool direct, Run run) {
+py::dict portable_runs(const py::array& x, const BatchView& b, bool superlevel, int n_threads,
+                       int64_t items_per_run, bool direct, bool copied, Run run) {
   if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
+  if (copied && !(x.flags() & py::array::c_style))
+    throw py::value_error("x: must be C-contiguous with copied=True");
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
-    const gpu::Input in = gpu::input_of(b);
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
-    if (!gpu::has_word(in.dtype)) words = gpu::batch_words(b, superlevel, threads, cancel);
+    if (!gpu::has_word(int(b.item.dtype))) words = gpu::batch_words(b, superlevel, threads, cancel);
     BatchResult out;
     const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
-    const int64_t n = b.n_items(), size = b.item.size();
-    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(n, 1);
-    for (int64_t first = 0; first < n; first += per_run) {
-      gpu::Input part = in;
-      part.item0 = first;
-      run(part, words.empty() ? nullptr : words.data() + first * size,
-          std::min(per_run, n - first), threads, sink);
-    }
+    const int64_t size = b.item.size();
+    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(b.n_items(), 1);
+    gpu::for_each_chunk<gpu::HostCopy>(
+        b, [per_run] { return per_run; }, copied,
+        [&](int64_t first, int64_t n, const gpu::Input& part) {
+          try {
+            run(part, words.empty() ? nullptr : words.data() + first * size, n, threads, sink);
+          } catch (ItemError& e) {
+            if (copied) e.item += first;  // a copy's items count from 0, as on the device
+            throw;
+          }
+        });
     if (out.offsets.empty()) out.offsets.push_back(0);  // no items
     return out;
   }));
@@ -71,14 +77,14 @@ py::dict portable_runs(const BatchView& b, bool superlevel, int n_threads, int64
 // The 2-D kernels (cuda/cubical_2d.cuh).
 py::dict portable_2d(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
-                     bool direct) {
+                     bool direct, bool copied) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_2d(b);  // std::invalid_argument: a ValueError
   if (maxdim < 0 || maxdim > 1) throw py::value_error("maxdim: must be 0 or 1 for 2-D items");
   const int64_t rows = b.item.shape[0], cols = b.item.shape[1];
   const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
-  return portable_runs(b, superlevel, n_threads, items_per_run, direct,
+  return portable_runs(x, b, superlevel, n_threads, items_per_run, direct, copied,
                        [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
                            const gpu::ResultSink& sink) {
                          gpu::run_cpu(t, part, superlevel, words, n, rows, cols, maxdim + 1,
@@ -90,14 +96,14 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
 // dimensions' groups are left empty.
 py::dict portable_nd(const py::array& x, int maxdim, const std::string& construction,
                      int batch_dims, int n_threads, bool superlevel, int64_t items_per_run,
-                     bool direct) {
+                     bool direct, bool copied) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_nd(b);  // std::invalid_argument: a ValueError
   if (maxdim < 0 || maxdim >= b.item.ndim)
     throw py::value_error("maxdim: must be below the item dimension");
   const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
-  return portable_runs(b, superlevel, n_threads, items_per_run, direct,
+  return portable_runs(x, b, superlevel, n_threads, items_per_run, direct, copied,
                        [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
                            const gpu::ResultSink& sink) {
                          gpu::run_cpu_nd(t, part, superlevel, words, n, threads, sink);
@@ -108,15 +114,31 @@ py::dict portable_nd(const py::array& x, int maxdim, const std::string& construc
 // 3-D items.
 py::array_t<int64_t> portable_betti(const py::array& x, const Thresholds& eta,
                                     const std::string& construction, int batch_dims,
-                                    int n_threads) {
+                                    int n_threads, int64_t items_per_run, bool copied) {
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_betti(b);  // std::invalid_argument: a ValueError
+  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
+  if (copied && !(x.flags() & py::array::c_style))
+    throw py::value_error("x: must be C-contiguous with copied=True");
   const double* t = thresholds_arg(eta, b.n_items());
   const int threads = thread_count(n_threads);
+  const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(b.n_items(), 1);
   return betti_array(run_batch(b, [&](const std::atomic<bool>*) {
-    return gpu::run_betti_cpu(gpu::input_of(b), gpu::make_betti_tables(b.item.ndim, b.item.shape, con),
-                              t, b.n_items(), threads);
+    const gpu::BettiTables tables = gpu::make_betti_tables(b.item.ndim, b.item.shape, con);
+    std::vector<int64_t> out;
+    gpu::for_each_chunk<gpu::HostCopy>(
+        b, [per_run] { return per_run; }, copied,
+        [&](int64_t first, int64_t n, const gpu::Input& part) {
+          try {
+            const std::vector<int64_t> run = gpu::run_betti_cpu(part, tables, t + first, n, threads);
+            out.insert(out.end(), run.begin(), run.end());
+          } catch (ItemError& e) {
+            e.item += first;  // the kernels count a run's items from 0
+            throw;
+          }
+        });
+    return out;
   }), b.n_items(), b.item.ndim);
 }
 
@@ -166,11 +188,11 @@ PYBIND11_MODULE(_core, m) {
         "Persistence pairs of every item of x; see docs/INTERNALS.md for the result layout.");
   m.def("_portable_2d", &portable_2d, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
-        py::arg("items_per_run") = 0, py::arg("direct") = true,
+        py::arg("items_per_run") = 0, py::arg("direct") = true, py::arg("copied") = false,
         "The GPU engine's 2-D kernels on CPU threads (the CPU launcher); for tests.");
   m.def("_portable_nd", &portable_nd, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"),
-        py::arg("items_per_run") = 0, py::arg("direct") = true,
+        py::arg("items_per_run") = 0, py::arg("direct") = true, py::arg("copied") = false,
         "The GPU engine's kernels for dimensions 0 and d-1 of 2-D to 4-D items on CPU threads "
         "(the CPU launcher; the middle dimensions are left empty); for tests.");
   m.def(
@@ -184,6 +206,7 @@ PYBIND11_MODULE(_core, m) {
   def_replay_switch(m, "_portable_replay", "CPU launcher");
   m.def("_portable_betti", &portable_betti, py::arg("x"), py::arg("thresholds"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("n_threads"),
+        py::arg("items_per_run") = 0, py::arg("copied") = false,
         "The GPU engine's Betti kernels (2-D and 3-D items) on CPU threads (the CPU launcher); "
         "for tests.");
   m.def("result_pool", &result_pool, py::arg("limit") = py::none(),

@@ -30,7 +30,10 @@ template <> struct Sortable<float> {
     uint32_t b; std::memcpy(&b, &v, 4);
     return float_word(b);
   }
-  static bool is_nan(float v) { return std::isnan(v); }
+  static bool is_nan(float v) {
+    uint32_t b; std::memcpy(&b, &v, 4);
+    return float_bits_nan(b);
+  }
 };
 template <> struct Sortable<double> {
   static uint64_t key(double v) {
@@ -38,7 +41,7 @@ template <> struct Sortable<double> {
     if (b == 0x8000000000000000ull) b = 0;  // -0.0: the key of +0.0 (see float_word)
     return (b & 0x8000000000000000ull) ? ~b : (b | 0x8000000000000000ull);
   }
-  static bool is_nan(double v) { return std::isnan(v); }
+  static bool is_nan(double v) { return cuph::is_nan(v); }
 };
 template <class T> struct Sortable {  // integers and bool
   static uint64_t key(T v) {

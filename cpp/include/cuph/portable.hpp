@@ -96,8 +96,23 @@ CUPH_HD inline uint32_t half_word(uint16_t bits) {
   if (bits == 0x8000u) bits = 0;
   return (bits & 0x8000u) ? uint32_t(uint16_t(~bits)) : uint32_t(bits | 0x8000u);
 }
+// NaN tests on bit patterns: a flag such as -ffast-math in a user's CXXFLAGS folds std::isnan
+// and v != v to false, and a NaN let through breaks every order the engines rely on.
 CUPH_HD inline bool half_is_nan(uint16_t bits) {
   return (bits & 0x7c00u) == 0x7c00u && (bits & 0x3ffu);
+}
+CUPH_HD inline bool float_bits_nan(uint32_t bits) { return (bits & 0x7fffffffu) > 0x7f800000u; }
+CUPH_HD inline bool double_bits_nan(uint64_t bits) {
+  return (bits & 0x7fffffffffffffffull) > 0x7ff0000000000000ull;
+}
+CUPH_HD inline bool is_nan(double v) {
+#if defined(__CUDA_ARCH__)
+  return double_bits_nan(uint64_t(__double_as_longlong(v)));
+#else
+  uint64_t b;
+  std::memcpy(&b, &v, 8);
+  return double_bits_nan(b);
+#endif
 }
 
 // IEEE binary16 -> binary32 by bit manipulation (no compiler half type needed).
