@@ -133,6 +133,64 @@ def volumes(args: argparse.Namespace, gpu: bool, threads: int) -> List[List[str]
     return table
 
 
+def profile(args: argparse.Namespace, gpu: bool, threads: int) -> str:
+    """Where one call's time goes, step by step: the launcher's launch profile
+    (cuda/launch_profile.hpp; each launch, allocation and transfer between two synchronizations)
+    for a 2-D batch (T, noise, dims 0-1; from a torch CUDA tensor where there is one) and a 3-D
+    volume (V, noise, maxdim 0: the kernels alone), on the CUDA launcher with a GPU, else on the
+    CPU launcher. Also the call's wall time with the profile off and on: the difference is what
+    the synchronizations cost."""
+    if gpu:
+        from cuph import _cuda
+
+        switch, engine = _cuda._profile, "cuda"
+    else:
+        from cuph import _core
+
+        switch, engine = _core._portable_profile, "portable"
+    vol = tuple(int(v) for v in args.profile_volume.lower().split("x"))
+    sections = []
+    for name, shape, construction, maxdim in [
+            ("2d-T-noise", (args.items, args.size, args.size), "T", 1),
+            (f"3d-V-noise-{args.profile_volume}", (1,) + vol, "V", 0)]:
+        x = make_input(shape, "noise", np.float32, stable_seed(name), sigma=2.0, batch_dims=1)
+        xin = x
+        if gpu:
+            try:
+                import torch
+
+                xin = torch.from_numpy(x).cuda() if torch.cuda.is_available() else x
+            except ImportError:
+                pass
+        want = pairs_cuph(cuph.persistence(x, maxdim=maxdim, construction=construction,
+                                           batch_dims=1, device="cpu"))
+
+        def call() -> object:
+            return _persistence(xin, maxdim, construction, 1, threads, False, False, None, engine)
+
+        ok, detail = compare(pairs_cuph(call()), want)
+        if not ok:
+            raise SystemExit(f"profile {name}: pairs differ from the CPU engine: {detail}")
+        off = median_time(call, args.reps)
+        switch(True)
+        switch()  # forget the steps of anything before
+        t = time.perf_counter()
+        call()
+        on = time.perf_counter() - t
+        steps = switch(False)["steps"]
+        total = sum(s for _, s in steps.values()) or 1.0
+        rows = [[step, str(calls), f"{s * 1e3:.3f}", f"{100 * s / total:.1f}"]
+                for step, (calls, s) in sorted(steps.items(), key=lambda kv: -kv[1][1])]
+        head = (f"### {name} {'x'.join(map(str, shape))}, maxdim {maxdim}, "
+                f"{'CUDA' if gpu else 'CPU'} launcher, from "
+                f"{type(xin).__module__.split('.')[0]}\n\nwall: {off * 1e3:.3f} ms (profile off, "
+                f"median of {args.reps}), {on * 1e3:.3f} ms (profile on); steps sum to "
+                f"{total * 1e3:.3f} ms\n\n")
+        sections.append(head + md_table(["step", "calls", "ms", "% of steps"], rows))
+        print(sections[-1])
+    return "\n\n".join(sections) + "\n"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--items", type=int, default=2048)
@@ -145,12 +203,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                          "optionally a batch ('16:64x56x56'); '' for none")
     ap.add_argument("--only-volumes", action="store_true",
                     help="only the volume table (written to its own results file)")
+    ap.add_argument("--profile", action="store_true",
+                    help="only the launch profiles of a 2-D batch (--items x --size^2) and a 3-D "
+                         "volume (--profile-volume), written to their own results file")
+    ap.add_argument("--profile-volume", default="128x128x128")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--write", action="store_true", help="write the table even without a GPU")
     args = ap.parse_args(argv)
 
     gpu = cuph.cuda_available()
     threads = os.cpu_count() or 1
+    if args.profile:
+        body = profile(args, gpu, threads)
+        if (gpu or args.write) and not args.no_write:
+            write_results(gpu, "-profile", f"## Launch profiles\n\n{run_stamp()}\n\n{body}")
+        return 0
     if args.only_volumes:
         table_v = volumes(args, gpu, threads)
         if (gpu or args.write) and not args.no_write:

@@ -17,6 +17,7 @@
 #include "betti.cuh"
 #include "cubical_2d.cuh"
 #include "cubical_nd.cuh"
+#include "launch_profile.hpp"
 #include "sequence.cuh"
 #include "cuph/batch.hpp"
 #include "cuph/betti.hpp"
@@ -274,7 +275,7 @@ template <class Body> void cpu_launch(int64_t n, int threads, Body body) {
       for (int64_t e = blk * kBlock; e < end; ++e) body(e);
     };
   });
-  if (f.error) std::rethrow_exception(f.error);
+  if (f.error) f.error.raise();
 }
 
 // The replay's switches (sequence.cuh's ReplayOptions) of this module's launches, and the CPU
@@ -306,8 +307,7 @@ inline ReplaySwitch& replay_switch() {
 
 // A NaN found by load_words (element e of the batch) as the CPU engine reports it.
 [[noreturn]] inline void throw_nan(uint64_t e, int64_t item_size) {
-  throw ItemError{int64_t(e) / item_size,
-                  std::make_exception_ptr(NanError(int64_t(e) % item_size))};
+  throw ItemError{int64_t(e) / item_size, Failure::nan(int64_t(e) % item_size)};
 }
 
 // The CPU launcher's primitives for the sequences of sequence.cuh: arrays in host memory,
@@ -317,7 +317,9 @@ class CpuLauncher {
   explicit CpuLauncher(int threads) : threads_(threads) {}
   template <class T> T* alloc(size_t n, const char*) {
     static_assert(alignof(T) <= alignof(uint64_t), "8-byte aligned arrays");
+    Step step("alloc");
     arrays_.emplace_back(new uint64_t[(n * sizeof(T) + 7) / 8 + 1]);
+    step.done();
     return reinterpret_cast<T*>(arrays_.back().get());
   }
   template <class T> T* filled(size_t n, uint8_t byte, const char* what) {
@@ -333,15 +335,18 @@ class CpuLauncher {
   template <class T> void download(T* host, const T* a, size_t n) {
     std::memcpy(static_cast<void*>(host), a, n * sizeof(T));
   }
-  template <class Body> void launch(const char*, int64_t n, const Body& body) {
+  template <class Body> void launch(const char* what, int64_t n, const Body& body) {
+    Step step(what);
     cpu_launch(n, threads_, [&](int64_t e) { body(e); });
+    step.done();
   }
   // A block's threads run one after another within each phase, in increasing order on even
   // blocks and decreasing order on odd ones, over memory filled with a pattern: a phase whose
   // threads read what another thread writes in it, or memory no phase wrote, shows as results
   // that differ from the CPU engine's.
   template <class Body>
-  void launch_blocks(const char*, int64_t n, int threads, uint64_t shared, const Body& body) {
+  void launch_blocks(const char* what, int64_t n, int threads, uint64_t shared, const Body& body) {
+    Step step(what);
     const FirstFailure f = for_each_item(n, threads_, nullptr, [&]() {
       return [&, threads](int64_t blk, CancelToken&) {
         thread_local std::vector<uint64_t> memory;
@@ -359,11 +364,18 @@ class CpuLauncher {
         }
       };
     });
-    if (f.error) std::rethrow_exception(f.error);
+    if (f.error) f.error.raise();
+    step.done();
   }
   uint64_t max_shared() const { return replay_switch().max_shared.load(); }
 
  private:
+  struct NoSync {  // the CPU launcher's steps have finished when they return
+    void operator()() const {}
+  };
+  struct Step : ProfiledStep<NoSync> {
+    explicit Step(const char* what) : ProfiledStep<NoSync>(what, NoSync()) {}
+  };
   int threads_;
   std::vector<std::unique_ptr<uint64_t[]>> arrays_;
 };

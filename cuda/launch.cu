@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "launch.hpp"
+#include "launch_profile.hpp"
 
 namespace cuph {
 namespace gpu {
@@ -26,6 +27,15 @@ void check(cudaError_t err, const char* what) {
 void check_launch(const char* kernel) {
   check(cudaGetLastError(), kernel);
 }
+
+// The launcher's wait for the device, for the launch profile (launch_profile.hpp).
+struct DeviceSync {
+  void operator()() const { check(cudaDeviceSynchronize(), "kernel execution"); }
+};
+using Step = ProfiledStep<DeviceSync>;
+struct QuietSync {  // in a destructor: errors are the next check's to report
+  void operator()() const { cudaDeviceSynchronize(); }
+};
 
 constexpr int kThreads = 256;
 int blocks_for(int64_t n) {
@@ -63,33 +73,45 @@ class CudaLauncher {
   CudaLauncher(const CudaLauncher&) = delete;
   CudaLauncher& operator=(const CudaLauncher&) = delete;
   ~CudaLauncher() {
+    ProfiledStep<QuietSync> step("cudaFree", QuietSync());
     for (void* p : arrays_) cudaFree(p);
+    step.done();
   }
   template <class T> T* alloc(size_t n, const char* what) {
+    Step step("cudaMalloc", DeviceSync());
     arrays_.reserve(arrays_.size() + 1);  // so that the push below cannot throw
     void* p = nullptr;
     check(cudaMalloc(&p, n ? n * sizeof(T) : 1), (std::string("cudaMalloc (") + what + ")").c_str());
     arrays_.push_back(p);
+    step.done();
     return static_cast<T*>(p);
   }
   template <class T> T* filled(size_t n, uint8_t byte, const char* what) {
     T* a = alloc<T>(n, what);
+    Step step("cudaMemset", DeviceSync());
     check(cudaMemset(a, byte, n * sizeof(T)), (std::string("cudaMemset (") + what + ")").c_str());
+    step.done();
     return a;
   }
   template <class T> T* upload(const T* host, size_t n, const char* what) {
     T* a = alloc<T>(n, what);
+    Step step("upload", DeviceSync());
     check(cudaMemcpy(a, host, n * sizeof(T), cudaMemcpyHostToDevice),
           (std::string("cudaMemcpy (") + what + ")").c_str());
+    step.done();
     return a;
   }
   template <class T> void download(T* host, const T* a, size_t n) {
     check(cudaDeviceSynchronize(), "kernel execution");
+    Step step("download", DeviceSync());
     check(cudaMemcpy(host, a, n * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy (to the host)");
+    step.done();
   }
   template <class Body> void launch(const char* what, int64_t n, const Body& body) {
+    Step step(what, DeviceSync());
     k_each<<<blocks_for(n), kThreads>>>(n, body);
     check_launch((std::string("kernel ") + what).c_str());
+    step.done();
   }
   template <class Body>
   void launch_blocks(const char* what, int64_t n, int threads, uint64_t shared, const Body& body) {
@@ -100,8 +122,10 @@ class CudaLauncher {
                                  int(max_shared())),
             "cudaFuncSetAttribute (shared memory)");
     const int64_t grid = n < 1 ? 1 : (n < 65535 * 8 ? n : 65535 * 8);
+    Step step(what, DeviceSync());
     k_blocks<<<int(grid), threads, size_t(shared)>>>(n, body);
     check_launch((std::string("kernel ") + what).c_str());
+    step.done();
   }
   uint64_t max_shared() const {
     int dev = 0, bytes = 0;

@@ -295,6 +295,7 @@ PYBIND11_MODULE(_cuda, m) {
       },
       "(free, total) bytes of the current CUDA device.");
   def_replay_switch(m, "_replay", "CUDA launcher");
+  def_launch_profile(m, "_profile", "CUDA launcher");
   m.def("compute", &compute, py::arg("x"), py::arg("maxdim"), py::arg("construction"),
         py::arg("batch_dims"), py::arg("n_threads"), py::arg("superlevel"), py::arg("max_bytes") = 0,
         "Persistence pairs of every item of a C-contiguous host array x on the GPU: every "

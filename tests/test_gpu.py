@@ -287,6 +287,31 @@ def test_kernels_read_copied_chunks_of_a_host_batch(construction):
         _core._portable_2d(y[:, ::2], 1, construction, 1, 1, False, copied=True)
 
 
+def test_launch_profile_times_every_step_while_on():
+    """The launch profile (how a device run finds its costly steps without a profiler): off by
+    default; while on, every launch and allocation of a run is counted under its step's name
+    with a time; taking it forgets it; off again, nothing more is counted."""
+    x = np.random.default_rng(3).integers(0, 5, (4, 12, 10)).astype(np.float32)
+    v = np.random.default_rng(4).integers(0, 5, (2, 6, 5, 4)).astype(np.float32)
+    before = _core._portable_profile()
+    assert before["on"] is False
+    try:
+        _core._portable_profile(True)
+        _core._portable_2d(x, 1, "V", 1, 2, False)
+        _core._portable_nd(v, 2, "T", 1, 2, False)
+        taken = _core._portable_profile()
+        assert taken["on"] is True
+        steps = taken["steps"]
+        assert {"alloc", "node_key", "write_pair"} <= set(steps), sorted(steps)
+        for calls, seconds in steps.values():
+            assert calls >= 1 and seconds >= 0.0
+        assert _core._portable_profile()["steps"] == {}  # taken above
+    finally:
+        _core._portable_profile(False)
+    _core._portable_2d(x, 1, "V", 1, 2, False)
+    assert _core._portable_profile()["steps"] == {}
+
+
 @pytest.mark.parametrize("construction", ["V", "T"])
 def test_result_columns_written_by_the_kernels_over_several_runs(construction):
     """The kernels write the result columns themselves (write_pair), in place or into the

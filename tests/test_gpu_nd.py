@@ -414,3 +414,26 @@ def test_compare_gpu_script_checks_every_row(tmp_path):
     for case in ("2d-T-noise", "betti-V-smooth", "3d-V-noise-9x8x7", "3d-V-smooth-2:6x5x7"):
         assert case in out.stdout
     assert "GPU kernels on the CPU launcher, maxdim 0" in out.stdout
+
+
+def test_compare_gpu_profile_mode(tmp_path):
+    """bench/compare_gpu.py --profile, small, on the CPU launcher: both calls checked against
+    the CPU engine, and a table of their steps (the device session reads it to find the costly
+    launches)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ)
+    paths = (str(Path(cuph.__file__).resolve().parents[1]), env.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    out = subprocess.run(
+        [sys.executable, str(root / "bench" / "compare_gpu.py"), "--profile", "--items", "5",
+         "--size", "9", "--reps", "1", "--profile-volume", "7x6x5", "--no-write"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "### 2d-T-noise 5x9x9" in out.stdout and "### 3d-V-noise-7x6x5 1x7x6x5" in out.stdout
+    for step in ("| pack_key ", "| node_key ", "| alloc "):
+        assert step in out.stdout, out.stdout

@@ -75,7 +75,19 @@ template <class F> auto run_released(F&& fn, bool here = false) -> decltype(fn(n
     return fn(&cancel);
   }
   bool interrupted = false;
-  auto task = std::make_shared<std::packaged_task<R()>>([&] { return fn(&cancel); });
+  // An item's error comes back by value, not through the future's std::exception_ptr (see
+  // cuph::Failure).
+  bool item_failed = false;
+  cuph::ItemError item_error{-1, cuph::Failure()};
+  auto task = std::make_shared<std::packaged_task<R()>>([&]() -> R {
+    try {
+      return fn(&cancel);
+    } catch (const cuph::ItemError& e) {
+      item_error = e;
+      item_failed = true;
+    }
+    return R();
+  });
   std::future<R> job = task->get_future();
   {
     py::gil_scoped_release release;
@@ -94,6 +106,7 @@ template <class F> auto run_released(F&& fn, bool here = false) -> decltype(fn(n
     pool.release(worker);
   }
   if (interrupted) throw py::error_already_set();
+  if (item_failed) throw item_error;
   return job.get();
 }
 
@@ -207,19 +220,23 @@ inline bool run_here(const cuph::BatchView& b) {
 // run_released for a batch job: the error of the failing item becomes a Python exception that
 // names x and the item's position.
 template <class F> auto run_batch(const cuph::BatchView& b, F&& fn) -> decltype(fn(nullptr)) {
+  std::string message;
   try {
     return run_released(std::forward<F>(fn), run_here(b));
   } catch (const cuph::ItemError& e) {
-    try {
-      std::rethrow_exception(e.error);
-    } catch (const cuph::NanError& nan) {
-      throw py::value_error("x: contains NaN at index " + batch_position(b, e.item, nan.position) +
-                            "; NaN is not a filtration value (replace it, e.g. with np.nan_to_num "
-                            "or +inf to leave the cell out)");
-    } catch (const std::length_error& err) {
-      throw py::value_error(std::string("x: ") + err.what());
+    if (e.error.is_nan()) {
+      message = "x: contains NaN at index " + batch_position(b, e.item, e.error.nan_position()) +
+                "; NaN is not a filtration value (replace it, e.g. with np.nan_to_num or +inf "
+                "to leave the cell out)";
+    } else {
+      try {
+        e.error.raise();
+      } catch (const std::length_error& err) {
+        message = std::string("x: ") + err.what();
+      }
     }
   }
+  throw py::value_error(message);
 }
 
 }  // namespace cuph_bindings

@@ -204,6 +204,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("n") = py::none(),
       "Test switch: elements per block of the CPU launcher (default 4096); returns the previous.");
   def_replay_switch(m, "_portable_replay", "CPU launcher");
+  def_launch_profile(m, "_portable_profile", "CPU launcher");
   m.def("_portable_betti", &portable_betti, py::arg("x"), py::arg("thresholds"),
         py::arg("construction"), py::arg("batch_dims"), py::arg("n_threads"),
         py::arg("items_per_run") = 0, py::arg("copied") = false,

@@ -54,4 +54,27 @@ inline void def_replay_switch(pybind11::module_& m, const char* name, const char
           .c_str());
 }
 
+// The launch profile (cuda/launch_profile.hpp) of the module's launcher as a Python function.
+inline void def_launch_profile(pybind11::module_& m, const char* name, const char* launcher) {
+  namespace py = pybind11;
+  m.def(
+      name,
+      [](std::optional<bool> on) {
+        gpu::LaunchProfile& p = gpu::launch_profile();
+        py::dict out, steps;
+        out["on"] = p.on.load();
+        for (const auto& [what, e] : p.take())
+          steps[py::str(what)] = py::make_tuple(e.first, e.second);
+        out["steps"] = steps;
+        if (on) p.on = *on;
+        return out;
+      },
+      py::arg("on") = py::none(),
+      (std::string("Benchmark switch of the ") + launcher +
+       "'s launch profile: with it on, every launch, allocation and transfer is timed between "
+       "two synchronizations and added to its step's total. Returns whether it was on and "
+       "{step: (calls, seconds)} since the last call (then forgotten); `on` switches it.")
+          .c_str());
+}
+
 }  // namespace cuph

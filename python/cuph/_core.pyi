@@ -1,6 +1,6 @@
 """Type stubs for the compiled core ``cuph._core`` (see docs/INTERNALS.md for the layout)."""
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -37,13 +37,15 @@ def _portable_2d(
     superlevel: bool,
     items_per_run: int = 0,
     direct: bool = True,
+    copied: bool = False,
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """The GPU engine's 2-D kernels (cuda/cubical_2d.cuh) run by the CPU launcher: the result
     of compute() for 2-D items without keep_diagonal. ``items_per_run`` > 0 cuts the batch into
     runs of that many items (as the CUDA module cuts a batch that does not fit the device);
     ``direct``: the kernels write the result's rows in place (as for device results), else
-    into arrays of the launcher that are then downloaded (as for host results). For tests on
-    machines without a GPU."""
+    into arrays of the launcher that are then downloaded (as for host results); ``copied``:
+    each run reads an exact-size copy of its items' bytes (x C-contiguous), as the CUDA module
+    reads a host batch it uploaded. For tests on machines without a GPU."""
 
 def _portable_nd(
     x: npt.NDArray[np.generic],
@@ -54,24 +56,35 @@ def _portable_nd(
     superlevel: bool,
     items_per_run: int = 0,
     direct: bool = True,
+    copied: bool = False,
 ) -> Dict[str, npt.NDArray[np.generic]]:
     """The GPU engine's kernels for dimensions 0 and d-1 (cuda/cubical_nd.cuh) of 2-D to 4-D
     items, run by the CPU launcher: compute()'s layout, the groups of dimensions 1 .. d-2 left
-    empty. ``items_per_run`` and ``direct`` as for :func:`_portable_2d`. For tests."""
+    empty. ``items_per_run``, ``direct`` and ``copied`` as for
+    :func:`_portable_2d`. For tests."""
 
 def _portable_replay(
     blocks: Optional[bool] = None,
     threads: Optional[int] = None,
     max_shared: Optional[int] = None,
     sort_above: Optional[int] = None,
+    forest: Optional[bool] = None,
 ) -> Dict[str, int]:
     """Test and benchmark switch (process-wide) of the CPU launcher's replays: 2-D: ``blocks``
     (a thread block per item and pass when its shared memory fits, else one thread), threads
     per block (1-1024), the bytes of shared memory per block (default 227 KiB, an H100's).
     ``sort_above`` (3-D/4-D items, default 1024): a pass whose largest item has more candidate
     joins is sorted by a bitonic network of launches over the batch, else by each item's
-    replay thread. Returns the settings before the call, ``block_runs`` (2-D runs that took
-    blocks) and ``network_sorts`` (3-D/4-D passes sorted by the network)."""
+    replay thread. ``forest``: the candidate joins reduced to their minimum spanning forest
+    first. Returns the settings before the call, ``block_runs`` (2-D runs that took blocks),
+    ``network_sorts`` (3-D/4-D passes sorted by the network), ``candidates`` and
+    ``forest_edges`` (3-D/4-D joins before and after the forest)."""
+
+def _portable_profile(on: Optional[bool] = None) -> Dict[str, Any]:
+    """Benchmark switch (process-wide) of the CPU launcher's launch profile
+    (cuda/launch_profile.hpp): with it on, every launch and allocation is timed and added to
+    its step's total. Returns ``{"on": bool, "steps": {step: (calls, seconds)}}`` since the
+    last call (then forgotten); ``on`` switches it."""
 
 def _portable_block(n: Optional[int] = None) -> int:
     """Test switch (process-wide): elements per block of the CPU launcher (default 4096). Small
@@ -84,9 +97,12 @@ def _portable_betti(
     construction: str,
     batch_dims: int,
     n_threads: int,
+    items_per_run: int = 0,
+    copied: bool = False,
 ) -> npt.NDArray[np.int64]:
     """The GPU engine's Betti kernels (cuda/betti.cuh) on the CPU launcher: (n_items, d) Betti
-    numbers of {x <= eta} for 2-D and 3-D items, eta one per item. For tests without a GPU."""
+    numbers of {x <= eta} for 2-D and 3-D items, eta one per item; ``items_per_run`` and
+    ``copied`` as for :func:`_portable_2d`. For tests without a GPU."""
 
 def _shared_reduction_columns(n: Optional[int] = None) -> int:
     """Test switch (process-wide): how many columns the reduction of a middle dimension needs

@@ -19,14 +19,24 @@ def _replay(
     threads: Optional[int] = None,
     max_shared: Optional[int] = None,
     sort_above: Optional[int] = None,
+    forest: Optional[bool] = None,
 ) -> Dict[str, int]:
     """Test and benchmark switch (process-wide) of the CUDA launcher's replays: 2-D: ``blocks``
     (a thread block per item and pass when its shared memory fits the device's opt-in limit,
     else one thread), threads per block (1-1024); ``max_shared`` is kept but unused (the device
     says). ``sort_above`` (3-D/4-D items, default 1024): a pass whose largest item has more candidate
     joins is sorted by a bitonic network of launches over the batch, else by each item's
-    replay thread. Returns the settings before the call, ``block_runs`` (2-D runs that took
-    blocks) and ``network_sorts`` (3-D/4-D passes sorted by the network)."""
+    replay thread. ``forest``: the candidate joins reduced to their minimum spanning forest
+    first. Returns the settings before the call, ``block_runs`` (2-D runs that took blocks),
+    ``network_sorts`` (3-D/4-D passes sorted by the network), ``candidates`` and
+    ``forest_edges`` (3-D/4-D joins before and after the forest)."""
+
+def _profile(on: Optional[bool] = None) -> Dict[str, Any]:
+    """Benchmark switch (process-wide) of the CUDA launcher's launch profile
+    (cuda/launch_profile.hpp): with it on, every launch, allocation and transfer is timed
+    between two device synchronizations and added to its step's total. Returns
+    ``{"on": bool, "steps": {step: (calls, seconds)}}`` since the last call (then forgotten);
+    ``on`` switches it."""
 
 def compute(
     x: npt.NDArray[np.generic],

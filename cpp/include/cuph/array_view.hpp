@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "errors.hpp"
 #include "portable.hpp"
 
 namespace cuph {
@@ -125,12 +126,6 @@ template <class T> class ValueReader {
  private:
   const ItemView& v_;
   bool contiguous_ = true;
-};
-
-// Thrown when the input holds a NaN; `position` is the C-order flat index inside the item.
-struct NanError : std::runtime_error {
-  int64_t position;
-  explicit NanError(int64_t pos) : std::runtime_error("NaN in input"), position(pos) {}
 };
 
 // Fills keys[j] (j = C-order flat index) with order-preserving keys of the item's values;

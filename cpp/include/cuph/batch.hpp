@@ -112,7 +112,7 @@ BatchResult assemble_pairs(std::vector<ItemPairs>& items, int maxdim, bool super
 // Thrown for the failing item with the lowest index; wraps the original exception.
 struct ItemError {
   int64_t item;
-  std::exception_ptr error;
+  Failure error;
 };
 
 // The most input values of a batch whose items keep their pairs' values (Options::keep_values).

@@ -568,7 +568,7 @@ inline H0Batch h0_batch(const std::vector<CloudView>& clouds, double threshold, 
       res[size_t(i)] = h0_cloud(c, threshold, t, cancel, matrix_limit);
     };
   });
-  if (failure.error) std::rethrow_exception(failure.error);
+  if (failure.error) failure.error.raise();
 
   H0Batch out;
   out.offsets.reserve(size_t(n_items) + 1);

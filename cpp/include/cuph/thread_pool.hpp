@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "errors.hpp"
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
 #endif
@@ -145,18 +147,18 @@ class ThreadPool {
     if (leader_cpu >= 0)
       for (Worker* w : team)
         for (; yields > 0 && !w->started(); --yields) std::this_thread::yield();
-    std::exception_ptr error;
+    Failure error;
     try {
       fn(0);
       for (int t : here) fn(t);
     } catch (...) {
-      error = std::current_exception();
+      error.capture();
     }
     for (Worker* w : team) {
       w->wait();
       release(w);
     }
-    if (error) std::rethrow_exception(error);
+    if (error) error.raise();
   }
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cancel.hpp"
+#include "errors.hpp"
 #include "thread_pool.hpp"
 
 namespace cuph {
@@ -27,16 +28,16 @@ template <class F> void run_threads(int threads, F&& fn) {
     fn(0);
     return;
   }
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
+  std::vector<Failure> errors(static_cast<size_t>(threads));
   ThreadPool::instance().run_team(threads, [&](int t) {
     try {
       fn(t);
     } catch (...) {
-      errors[size_t(t)] = std::current_exception();
+      errors[size_t(t)].capture();
     }
   });
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  for (const Failure& e : errors)
+    if (e) e.raise();
 }
 
 // Calls fn(begin, end, t) for ranges_for(n, threads) contiguous ranges covering [0, n); range 0
@@ -50,7 +51,7 @@ template <class F> void parallel_ranges(int64_t n, int threads, F&& fn) {
 // The failing item with the lowest index, or item == -1 when every item succeeded.
 struct FirstFailure {
   int64_t item = -1;
-  std::exception_ptr error;
+  Failure error;
 };
 
 // Runs items [0, n) on min(threads, n) threads taking the next item from a shared counter.
@@ -76,7 +77,11 @@ FirstFailure for_each_item(int64_t n, int threads, const std::atomic<bool>* canc
         run(i, cancel);
       } catch (...) {
         std::lock_guard<std::mutex> lock(first_mutex);
-        if (first.item < 0 || i < first.item) first = {i, std::current_exception()};
+        if (first.item < 0 || i < first.item) {
+          first.item = i;
+          first.error = Failure();
+          first.error.capture();
+        }
         failed = true;
       }
     }

@@ -1,0 +1,52 @@
+// The engine's errors, and how an error caught on one thread is raised on another.
+#pragma once
+#include <cstdint>
+#include <exception>
+#include <stdexcept>
+
+namespace cuph {
+
+// Thrown when the input holds a NaN; `position` is the C-order flat index inside the item.
+struct NanError : std::runtime_error {
+  int64_t position;
+  explicit NanError(int64_t pos) : std::runtime_error("NaN in input"), position(pos) {}
+};
+
+// An error caught in one place to be raised in another (after the other threads finish, or
+// named with its item by the bindings). A NaN, the error users meet, is kept by value and raised
+// afresh; any other error as a std::exception_ptr. Why by value: on one toolchain (GCC 13.3 on a
+// GPU machine's image) every NaN carried through an exception_ptr, created by
+// std::current_exception or std::make_exception_ptr and raised by std::rethrow_exception,
+// crashed the process, while the same code built with GCC 12 raised its ValueError.
+class Failure {
+ public:
+  Failure() = default;
+  static Failure nan(int64_t position) {
+    Failure f;
+    f.nan_ = position;
+    return f;
+  }
+  // Inside a catch handler: keeps the exception being handled.
+  void capture() noexcept {
+    try {
+      throw;
+    } catch (const NanError& e) {
+      nan_ = e.position;
+    } catch (...) {
+      other_ = std::current_exception();
+    }
+  }
+  explicit operator bool() const { return nan_ >= 0 || other_; }
+  bool is_nan() const { return nan_ >= 0; }
+  int64_t nan_position() const { return nan_; }
+  [[noreturn]] void raise() const {
+    if (nan_ >= 0) throw NanError(nan_);
+    std::rethrow_exception(other_);
+  }
+
+ private:
+  int64_t nan_ = -1;
+  std::exception_ptr other_;
+};
+
+}  // namespace cuph
