@@ -14,10 +14,11 @@ struct NanError : std::runtime_error {
 
 // An error caught in one place to be raised in another (after the other threads finish, or
 // named with its item by the bindings). A NaN, the error users meet, is kept by value and raised
-// afresh; any other error as a std::exception_ptr. Why by value: on one toolchain (GCC 13.3 on a
-// GPU machine's image) every NaN carried through an exception_ptr, created by
-// std::current_exception or std::make_exception_ptr and raised by std::rethrow_exception,
-// crashed the process, while the same code built with GCC 12 raised its ValueError.
+// afresh; any other error as a std::exception_ptr. Why by value: built with one toolchain (GCC
+// 13.3 on a GPU machine's image), every NaN error crashed the process (SIGSEGV) where GCC 12's
+// build raised its ValueError; each went through std::make_exception_ptr or
+// std::current_exception and std::rethrow_exception. The cause is not established; the NaN
+// path no longer takes that route.
 class Failure {
  public:
   Failure() = default;
