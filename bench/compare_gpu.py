@@ -166,7 +166,10 @@ def profile(args: argparse.Namespace, gpu: bool, threads: int) -> str:
                                            batch_dims=1, device="cpu"))
 
         def call() -> object:
-            return _persistence(xin, maxdim, construction, 1, threads, False, False, None, engine)
+            if gpu:  # the public entry point: a torch tensor is read in place
+                return cuph.persistence(xin, maxdim=maxdim, construction=construction,
+                                        batch_dims=1, device="cuda")
+            return _persistence(x, maxdim, construction, 1, threads, False, False, None, engine)
 
         ok, detail = compare(pairs_cuph(call()), want)
         if not ok:
