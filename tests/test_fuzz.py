@@ -98,7 +98,7 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
     # and 4-D: dimensions 0 and d-1, the middle ones from the CPU engine), with a drawn replay
     # (2-D: a block per item and pass of a drawn size, or one thread; 3-D/4-D: the sorting
     # network above a drawn number of candidates, with or without the spanning forest) and
-    # launcher block size.
+    # launcher block size, reading the input in place or from host copies.
     from cuph import _core
     from cuph.engine import _persistence
 
@@ -109,11 +109,14 @@ def test_engine_equals_brute_force(data, construction, superlevel, draw):
     sort_above = draw.draw(st.sampled_from([0, 3, 1024]), label="network above")
     forest = draw.draw(st.booleans(), label="spanning forest")
     launcher_block = draw.draw(st.sampled_from([1, 3, 4096]), label="block")
+    # None: the input read in place (a device array); else exact-size copies of C-contiguous
+    # runs of that many items (0: one run), as the CUDA module reads a host array.
+    copy = draw.draw(st.sampled_from([None, 0, 1, 2]), label="host copies")
     before = _core._portable_replay(blocks, threads, None, sort_above, forest)
     block = _core._portable_block(launcher_block)
     try:
         kernels = _persistence(x, maxdim, construction, batch_dims, 2, superlevel, False,
-                               None, "portable")
+                               None, "portable", portable_copy=copy)
     finally:
         _core._portable_replay(before["blocks"], before["threads"], None, before["sort_above"],
                                before["forest"])

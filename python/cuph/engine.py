@@ -422,8 +422,13 @@ def _device_wrapper(owner: Any) -> Optional[Any]:
 
 def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: int,
                  n_threads: Optional[int], superlevel: bool, keep_diagonal: bool,
-                 max_memory: Union[int, str, None], engine: str) -> Diagrams:
-    """`persistence` after the choice of device; ``engine`` is one of ``_ENGINES``."""
+                 max_memory: Union[int, str, None], engine: str, *,
+                 portable_copy: Optional[int] = None) -> Diagrams:
+    """`persistence` after the choice of device; ``engine`` is one of ``_ENGINES``.
+
+    ``portable_copy`` (tests): with the ``"portable"`` engine, read the input as the CUDA
+    module reads a host array, from exact-size copies of C-contiguous chunks, in runs of that
+    many items (0: one run); None reads it in place, as the CUDA module reads a device array."""
     if construction not in _CONSTRUCTIONS:
         raise ValueError(f"construction: must be 'V' (vertices) or 'T' (top cells), got {construction!r}")
     arr = _as_array(x)
@@ -454,7 +459,11 @@ def _persistence(x: Any, maxdim: Optional[int], construction: str, batch_dims: i
             view = view[..., None, :]
         if engine == "portable":
             kernels = _core._portable_2d if view.ndim - bd == 2 else _core._portable_nd
-            raw = kernels(view, maxdim, construction, bd, n_threads, bool(superlevel))
+            if portable_copy is None:
+                raw = kernels(view, maxdim, construction, bd, n_threads, bool(superlevel))
+            else:
+                raw = kernels(np.ascontiguousarray(view), maxdim, construction, bd, n_threads,
+                              bool(superlevel), items_per_run=portable_copy, copied=True)
         else:
             from . import _cuda  # type: ignore[attr-defined]
             raw = _cuda.compute(np.ascontiguousarray(view), maxdim, construction, bd, n_threads,
