@@ -380,8 +380,9 @@ class CpuLauncher {
   std::vector<std::unique_ptr<uint64_t[]>> arrays_;
 };
 
-// The 2-D kernels on the CPU launcher, rows downloaded where sink says (run_2d); a NaN as
-// ItemError(NanError).
+// The 2-D kernels on the CPU launcher, rows downloaded where sink says (run_2d). As on the CUDA
+// launcher, a NaN is left in r.nan_at (counted from the run's first item) for the caller, which
+// knows where the run's items sit in the batch.
 template <class Sink>
 RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel, const uint32_t* words,
                   int64_t n_items, int64_t rows, int64_t cols, int passes, int threads,
@@ -390,7 +391,6 @@ RunResult run_cpu(const Tables2& t, const Input& in, bool superlevel, const uint
   RunResult r;
   run_2d(l, t, in, superlevel, words, n_items, rows, cols, passes, replay_switch().options(),
          sink, r);
-  if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * rows * cols) + r.nan_at, rows * cols);
   if (r.block_replay) ++replay_switch().block_runs;
   return r;
 }
@@ -402,7 +402,6 @@ RunResult run_cpu_nd(const TablesN& t, const Input& in, bool superlevel, const u
   CpuLauncher l(threads);
   RunResult r;
   run_nd(l, t, in, superlevel, words, n_items, replay_switch().options(), sink, r);
-  if (r.nan_at != ~uint64_t(0)) throw_nan(uint64_t(in.item0 * t.size) + r.nan_at, t.size);
   replay_switch().count(r);
   return r;
 }
@@ -478,15 +477,13 @@ inline BettiTables make_betti_tables(int d, const int64_t* shape, Construction c
   return t;
 }
 
-// The Betti kernels (betti.cuh) on the CPU launcher; NaN as ItemError(NanError).
-inline std::vector<int64_t> run_betti_cpu(const Input& in, const BettiTables& t, const double* eta,
-                                          int64_t n_items, int threads) {
+// The Betti kernels (betti.cuh) on the CPU launcher, as run_betti_cuda: Betti numbers appended
+// to `out`, a NaN left in nan_at (counted from the run's first item).
+inline void run_betti_cpu(const Input& in, const BettiTables& t, const double* eta,
+                          int64_t n_items, int threads, std::vector<int64_t>& out,
+                          uint64_t& nan_at) {
   CpuLauncher l(threads);
-  std::vector<int64_t> out;
-  uint64_t nan_at = ~uint64_t(0);
   run_betti(l, t, in, eta, n_items, out, nan_at);
-  if (nan_at != ~uint64_t(0)) throw_nan(nan_at, t.shape[0] * t.shape[1] * t.shape[2]);
-  return out;
 }
 
 // Checks what a kernel takes: items of 2 to max_d axes (`what` says which, for the error) with

@@ -128,7 +128,8 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
     const gpu::TablesN t = gpu::make_tables_nd(b.item.ndim, b.item.shape, con, maxdim);
     const size_t per_item = gpu::batch_bytes_nd(t) + input;
     const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
-    gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+    gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n,
+                                                                const gpu::Input& part) {
       gpu::RunResult r;
       gpu::run_cuda_nd(t, part, superlevel, w ? w + first * size : nullptr, n,
                        first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
@@ -142,7 +143,8 @@ void run_chunks(const BatchView& b, int maxdim, Construction con, bool superleve
   const size_t per_item = gpu::batch_bytes(1, rows, cols, passes) + size_t(size) * 4 + input;
   const auto chunk = [&] { return items_per_launch(per_item, max_bytes, held()); };
   const gpu::Tables2 t = gpu::make_tables(rows, cols, con);
-  gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n, const gpu::Input& part) {
+  gpu::for_each_chunk<gpu::DeviceCopy>(b, chunk, on_host, [&](int64_t first, int64_t n,
+                                                              const gpu::Input& part) {
     gpu::RunResult r;
     gpu::run_cuda(t, part, superlevel, w ? w + first * size : nullptr, n, rows, cols, passes,
                   first == 0 ? stream : 0, gpu::replay_switch().options(), sink, r);
@@ -224,7 +226,7 @@ py::array_t<int64_t> betti(const BatchView& b, const Thresholds& thresholds, Con
     const int64_t chunk = items_per_launch(size_t(t.padded) * 5 + input + 64, max_bytes);
     std::vector<int64_t> out;
     gpu::for_each_chunk<gpu::DeviceCopy>(b, [chunk] { return chunk; }, on_host,
-                   [&](int64_t first, int64_t n, const gpu::Input& part) {
+                                         [&](int64_t first, int64_t n, const gpu::Input& part) {
       uint64_t nan_at = ~uint64_t(0);
       gpu::run_betti_cuda(part, t, eta + first, n, first == 0 ? stream : 0, out, nan_at);
       if (nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + nan_at, size);

@@ -238,9 +238,8 @@ def _copied_cases(rng):
     1 (numpy lets them have any stride), several batch axes, a single item, wide dtypes."""
     for shape in [(40,), (1,), (1, 1), (1, 9), (7, 1), (5, 6)]:
         x = rng.integers(0, 4, (7,) + shape).astype(np.float32)
-        if len(shape) == 1:
+        if len(shape) == 1:  # engine.py's row axis; numpy leaves its stride 0 in the copy
             x = np.ascontiguousarray(x[..., None, :])
-            assert x.strides[1] == 0 or x.shape[-1] == 1 or x.flags.c_contiguous
         yield x, 1
     yield rng.integers(0, 4, (2, 3, 4, 5)).astype(np.int64), 2
     yield rng.integers(0, 4, (1, 1, 6, 5)).astype(np.uint8), 2

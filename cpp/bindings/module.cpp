@@ -40,17 +40,25 @@ py::dict compute(const py::array& x, int maxdim, const std::string& construction
 
 // The GPU engine's kernels run by the CPU launcher (cuda/host.hpp): how CI tests them.
 // `items_per_run` > 0 cuts the batch into runs of that many items, as the CUDA module does when
-// a batch does not fit the device (each run's rows appended to one result); `direct`: the
-// kernels write the rows into the result (as the CUDA launcher does for device results), else
-// into the launcher's arrays, downloaded from there (as for host results); `copied`: each run
-// reads a copy of its items' bytes (x C-contiguous), as the CUDA module reads a host batch it
-// uploaded. run(part, words, n, threads, sink) runs the n items of `part`.
-template <class Run>
-py::dict portable_runs(const py::array& x, const BatchView& b, bool superlevel, int n_threads,
-                       int64_t items_per_run, bool direct, bool copied, Run run) {
+// a batch does not fit the device; `copied`: each run reads a copy of its items' bytes (x
+// C-contiguous), as the CUDA module reads a host batch it uploaded, else the batch in place.
+// Checks both options (before the GIL is released) and returns the items per run.
+int64_t portable_run_length(const py::array& x, const BatchView& b, int64_t items_per_run,
+                            bool copied) {
   if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
   if (copied && !(x.flags() & py::array::c_style))
     throw py::value_error("x: must be C-contiguous with copied=True");
+  return items_per_run > 0 ? items_per_run : std::max<int64_t>(b.n_items(), 1);
+}
+
+// Persistence by the kernels in runs (portable_run_length), each run's rows appended to one
+// result; `direct`: the kernels write the rows into the result (as the CUDA launcher does for
+// device results), else into the launcher's arrays, downloaded from there (as for host results).
+// run(part, words, n, threads, sink) runs the n items of `part`, a NaN left in its nan_at.
+template <class Run>
+py::dict portable_runs(const py::array& x, const BatchView& b, bool superlevel, int n_threads,
+                       int64_t items_per_run, bool direct, bool copied, Run run) {
+  const int64_t per_run = portable_run_length(x, b, items_per_run, copied);
   const int threads = thread_count(n_threads);
   return pairs_dict(run_batch(b, [&](const std::atomic<bool>* cancel) {
     std::vector<uint32_t> words;  // made by the kernels where the dtype has words of its own
@@ -58,17 +66,13 @@ py::dict portable_runs(const py::array& x, const BatchView& b, bool superlevel, 
     BatchResult out;
     const gpu::ResultSink sink{out, b.item.dtype, superlevel, direct};
     const int64_t size = b.item.size();
-    const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(b.n_items(), 1);
-    gpu::for_each_chunk<gpu::HostCopy>(
-        b, [per_run] { return per_run; }, copied,
-        [&](int64_t first, int64_t n, const gpu::Input& part) {
-          try {
-            run(part, words.empty() ? nullptr : words.data() + first * size, n, threads, sink);
-          } catch (ItemError& e) {
-            if (copied) e.item += first;  // a copy's items count from 0, as on the device
-            throw;
-          }
-        });
+    const auto chunk = [per_run] { return per_run; };
+    gpu::for_each_chunk<gpu::HostCopy>(b, chunk, copied, [&](int64_t first, int64_t n,
+                                                             const gpu::Input& part) {
+      const uint32_t* w = words.empty() ? nullptr : words.data() + first * size;
+      const gpu::RunResult r = run(part, w, n, threads, sink);
+      if (r.nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + r.nan_at, size);
+    });
     if (out.offsets.empty()) out.offsets.push_back(0);  // no items
     return out;
   }));
@@ -87,8 +91,8 @@ py::dict portable_2d(const py::array& x, int maxdim, const std::string& construc
   return portable_runs(x, b, superlevel, n_threads, items_per_run, direct, copied,
                        [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
                            const gpu::ResultSink& sink) {
-                         gpu::run_cpu(t, part, superlevel, words, n, rows, cols, maxdim + 1,
-                                      threads, sink);
+                         return gpu::run_cpu(t, part, superlevel, words, n, rows, cols,
+                                             maxdim + 1, threads, sink);
                        });
 }
 
@@ -106,7 +110,7 @@ py::dict portable_nd(const py::array& x, int maxdim, const std::string& construc
   return portable_runs(x, b, superlevel, n_threads, items_per_run, direct, copied,
                        [&](const gpu::Input& part, const uint32_t* words, int64_t n, int threads,
                            const gpu::ResultSink& sink) {
-                         gpu::run_cpu_nd(t, part, superlevel, words, n, threads, sink);
+                         return gpu::run_cpu_nd(t, part, superlevel, words, n, threads, sink);
                        });
 }
 
@@ -118,26 +122,20 @@ py::array_t<int64_t> portable_betti(const py::array& x, const Thresholds& eta,
   const Construction con = construction_arg(construction);
   const BatchView b = batch_view(x, batch_dims, 4);
   gpu::check_betti(b);  // std::invalid_argument: a ValueError
-  if (items_per_run < 0) throw py::value_error("items_per_run: must be >= 0");
-  if (copied && !(x.flags() & py::array::c_style))
-    throw py::value_error("x: must be C-contiguous with copied=True");
+  const int64_t per_run = portable_run_length(x, b, items_per_run, copied);
   const double* t = thresholds_arg(eta, b.n_items());
   const int threads = thread_count(n_threads);
-  const int64_t per_run = items_per_run > 0 ? items_per_run : std::max<int64_t>(b.n_items(), 1);
+  const int64_t size = b.item.size();
   return betti_array(run_batch(b, [&](const std::atomic<bool>*) {
     const gpu::BettiTables tables = gpu::make_betti_tables(b.item.ndim, b.item.shape, con);
     std::vector<int64_t> out;
-    gpu::for_each_chunk<gpu::HostCopy>(
-        b, [per_run] { return per_run; }, copied,
-        [&](int64_t first, int64_t n, const gpu::Input& part) {
-          try {
-            const std::vector<int64_t> run = gpu::run_betti_cpu(part, tables, t + first, n, threads);
-            out.insert(out.end(), run.begin(), run.end());
-          } catch (ItemError& e) {
-            e.item += first;  // the kernels count a run's items from 0
-            throw;
-          }
-        });
+    const auto chunk = [per_run] { return per_run; };
+    gpu::for_each_chunk<gpu::HostCopy>(b, chunk, copied, [&](int64_t first, int64_t n,
+                                                             const gpu::Input& part) {
+      uint64_t nan_at = ~uint64_t(0);
+      gpu::run_betti_cpu(part, tables, t + first, n, threads, out, nan_at);
+      if (nan_at != ~uint64_t(0)) gpu::throw_nan(uint64_t(first * size) + nan_at, size);
+    });
     return out;
   }), b.n_items(), b.item.ndim);
 }
